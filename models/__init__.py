@@ -1,0 +1,6 @@
+from . import res_company
+from . import res_config_settings
+from . import res_partner
+from . import res_partner_bank
+from . import sepa_mandate
+from . import account_move

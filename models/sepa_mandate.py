@@ -1,0 +1,440 @@
+from dateutil.relativedelta import relativedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import format_date
+
+from ..sepa import SepaError
+from ..sepa.charset import check_identifier
+from ..sepa.ids import bic_from_iban, validate_iban
+
+EXPIRY_MONTHS = 36
+EXPIRY_CRON_LIMIT = 1000
+
+
+class SepaMandate(models.Model):
+    _name = "sepa.mandate"
+    _description = "SEPA Direct Debit Mandate"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "signature_date desc, id desc"
+    _check_company_auto = True
+
+    name = fields.Char(
+        string="Mandate Reference",
+        required=True,
+        copy=False,
+        default="/",
+        tracking=True,
+        help="Unique mandate reference (MndtId) within the company: at most 35 characters "
+        "of the SEPA identifier set. Left at '/', it is taken from the mandate sequence.",
+    )
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Debtor",
+        required=True,
+        index=True,
+        tracking=True,
+        domain="['|', ('is_company', '=', True), ('parent_id', '=', False)]",
+        help="The commercial entity that signed the mandate and whose invoices are collected.",
+    )
+    partner_bank_id = fields.Many2one(
+        "res.partner.bank",
+        string="Debtor Bank Account",
+        tracking=True,
+        check_company=True,
+        ondelete="restrict",
+        domain="[('partner_id', 'child_of', partner_id)]",
+        help="The IBAN the debtor authorised to be debited. It must belong to the debtor.",
+    )
+    debtor_iban = fields.Char(
+        string="Debtor IBAN",
+        related="partner_bank_id.acc_number",
+        help="IBAN of the debtor bank account.",
+    )
+    debtor_bic = fields.Char(
+        string="Debtor BIC",
+        compute="_compute_debtor_bic",
+        store=True,
+        help="BIC of the debtor's bank: the bank's BIC when set, otherwise derived from the "
+        "IBAN where the bank registry knows it.",
+    )
+    mandate_type = fields.Selection(
+        [("recurring", "Recurring"), ("one_off", "One-off")],
+        string="Type",
+        required=True,
+        default="recurring",
+        tracking=True,
+        help="Recurring mandates are used for every collection until revoked; a one-off "
+        "mandate authorises a single collection (sequence type OOFF).",
+    )
+    scheme = fields.Selection(
+        [("CORE", "Core"), ("B2B", "Business to business (B2B)")],
+        required=True,
+        default="CORE",
+        tracking=True,
+        help="SEPA Direct Debit scheme: CORE for consumers and businesses, B2B only for "
+        "businesses (no refund right, the debtor's bank must know the mandate).",
+    )
+    signature_date = fields.Date(
+        tracking=True,
+        copy=False,
+        help="Date the debtor signed the mandate (DtOfSgntr). Cannot be in the future.",
+    )
+    last_debit_date = fields.Date(
+        readonly=True,
+        copy=False,
+        help="Collection date of the last successful debit on this mandate.",
+    )
+    sequence_type = fields.Selection(
+        [("first", "First"), ("recurring", "Recurring")],
+        string="Next Sequence Type",
+        default="first",
+        copy=False,
+        tracking=True,
+        help="Sequence type of the next debit of a recurring mandate: First (FRST) until a "
+        "debit was collected successfully, Recurring (RCUR) afterwards.",
+    )
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
+        help="Company (creditor) the mandate was given to.",
+    )
+    invoice_id = fields.Many2one(
+        "account.move",
+        string="Invoice",
+        check_company=True,
+        copy=False,
+        domain="[('move_type', '=', 'out_invoice'), ('partner_id', 'child_of', partner_id)]",
+        help="For a one-off mandate given for one invoice: that invoice.",
+    )
+    state = fields.Selection(
+        [
+            ("draft", "To Sign"),
+            ("active", "Active"),
+            ("revoked", "Revoked"),
+            ("expired", "Expired"),
+            ("closed", "Closed"),
+        ],
+        required=True,
+        default="draft",
+        copy=False,
+        index=True,
+        tracking=True,
+        help="To Sign: waiting for the signed form. Active: used for collections. Revoked: "
+        "withdrawn by the debtor or after stornos. Expired: unused for 36 months. Closed: "
+        "no longer used (e.g. a used one-off mandate).",
+    )
+    revocation_date = fields.Date(
+        copy=False, tracking=True, help="Date the mandate was revoked."
+    )
+    revocation_reason = fields.Char(
+        copy=False, tracking=True, help="Why the mandate was revoked."
+    )
+    original_iban = fields.Char(
+        string="Original Debtor IBAN",
+        copy=False,
+        readonly=True,
+        help="Amendment: the IBAN debited before the debtor account changed. The next "
+        "debit reports it to the bank; it is cleared after that debit succeeded.",
+    )
+    original_reference = fields.Char(
+        string="Original Mandate Reference",
+        copy=False,
+        readonly=True,
+        help="Amendment: the mandate reference before it changed. The next debit reports "
+        "it to the bank; it is cleared after that debit succeeded.",
+    )
+    is_amended = fields.Boolean(
+        string="Amendment Pending",
+        compute="_compute_is_amended",
+        store=True,
+        help="The next debit carries amendment information (changed IBAN or reference).",
+    )
+
+    _sql_constraints = [
+        (
+            "name_company_uniq",
+            "unique(name, company_id)",
+            "A mandate with this reference already exists in this company.",
+        ),
+    ]
+
+    # ------------------------------------------------------------------
+    # COMPUTE
+    # ------------------------------------------------------------------
+
+    @api.depends("partner_bank_id.acc_number", "partner_bank_id.bank_id.bic")
+    def _compute_debtor_bic(self):
+        for mandate in self:
+            bank = mandate.partner_bank_id
+            mandate.debtor_bic = bank.bank_id.bic or (
+                bank.acc_number and bic_from_iban(bank.acc_number)
+            ) or False
+
+    @api.depends("original_iban", "original_reference")
+    def _compute_is_amended(self):
+        for mandate in self:
+            mandate.is_amended = bool(mandate.original_iban or mandate.original_reference)
+
+    # ------------------------------------------------------------------
+    # CONSTRAINT
+    # ------------------------------------------------------------------
+
+    @api.constrains("name")
+    def _check_reference(self):
+        for mandate in self:
+            try:
+                check_identifier(mandate.name, "MndtId", max_len=35)
+            except SepaError as error:
+                raise ValidationError(
+                    _("Mandate reference %(reference)s is not valid: %(reason)s",
+                      reference=mandate.name, reason=error)
+                ) from error
+
+    @api.constrains("partner_id", "partner_bank_id")
+    def _check_partner_bank(self):
+        for mandate in self.filtered("partner_bank_id"):
+            bank = mandate.partner_bank_id
+            if bank.partner_id.commercial_partner_id != mandate.partner_id:
+                raise ValidationError(
+                    _("Bank account %(iban)s belongs to %(owner)s, not to the debtor "
+                      "%(debtor)s of mandate %(reference)s.",
+                      iban=bank.acc_number, owner=bank.partner_id.display_name,
+                      debtor=mandate.partner_id.display_name, reference=mandate.name)
+                )
+            try:
+                validate_iban(bank.acc_number)
+            except SepaError as error:
+                raise ValidationError(
+                    _("The debtor account %(iban)s of mandate %(reference)s is not a valid "
+                      "IBAN: %(reason)s",
+                      iban=bank.acc_number, reference=mandate.name, reason=error)
+                ) from error
+
+    @api.constrains("signature_date")
+    def _check_signature_date(self):
+        today = fields.Date.context_today(self)
+        for mandate in self:
+            if mandate.signature_date and mandate.signature_date > today:
+                raise ValidationError(
+                    _("The signature date %(date)s of mandate %(reference)s is in the future.",
+                      date=mandate.signature_date, reference=mandate.name)
+                )
+
+    @api.constrains("mandate_type", "invoice_id")
+    def _check_invoice(self):
+        for mandate in self.filtered("invoice_id"):
+            if mandate.mandate_type != "one_off":
+                raise ValidationError(
+                    _("Mandate %(reference)s is recurring: only a one-off mandate can be "
+                      "given for a single invoice.", reference=mandate.name)
+                )
+
+    # ------------------------------------------------------------------
+    # LOW-LEVEL (CRUD)
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        partners = self.env["res.partner"].browse(
+            [vals["partner_id"] for vals in vals_list if vals.get("partner_id")]
+        )
+        commercial = {partner.id: partner.commercial_partner_id.id for partner in partners}
+        for vals in vals_list:
+            if vals.get("partner_id"):
+                vals["partner_id"] = commercial[vals["partner_id"]]
+            if vals.get("name", "/") == "/":
+                company = self.env["res.company"].browse(vals.get("company_id"))
+                vals["name"] = self.env["ir.sequence"].with_company(
+                    company or self.env.company
+                ).next_by_code("sepa.mandate")
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if vals.get("partner_id"):
+            partner = self.env["res.partner"].browse(vals["partner_id"])
+            vals["partner_id"] = partner.commercial_partner_id.id
+        if "partner_bank_id" in vals or "name" in vals:
+            self._record_amendment(vals)
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_used(self):
+        used = self.filtered(lambda m: m.state != "draft" or m.last_debit_date)
+        if used:
+            raise UserError(
+                _("Only mandates that are still to be signed can be deleted; close or revoke "
+                  "these instead: %(references)s",
+                  references=", ".join(used.mapped("name")))
+            )
+
+    # ------------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------------
+
+    def _record_amendment(self, vals):
+        """Keep the original IBAN/reference when an active mandate changes.
+
+        The first change after the last successful debit is what the bank must be told;
+        changing back to the original value cancels the amendment.
+        """
+        for mandate in self.filtered(lambda m: m.state == "active"):
+            amendment = {}
+            if "partner_bank_id" in vals:
+                new_iban = self.env["res.partner.bank"].browse(vals["partner_bank_id"]).acc_number
+                amendment.update(mandate._amended_value(
+                    "original_iban", mandate.debtor_iban, new_iban, compact=True))
+            if "name" in vals:
+                amendment.update(mandate._amended_value(
+                    "original_reference", mandate.name, vals["name"]))
+            if amendment:
+                super(SepaMandate, mandate).write(amendment)
+
+    def _amended_value(self, field, current, new, compact=False):
+        def norm(value):
+            return (value or "").replace(" ", "").upper() if compact else (value or "")
+
+        original = self[field] or norm(current)
+        if not original or norm(new) == norm(current):
+            return {}
+        return {field: False if norm(new) == norm(original) else original}
+
+    def _register_successful_debit(self, collection_date):
+        """A debit on these mandates was collected: the next one is recurring.
+
+        Sets the last debit date, switches FRST to RCUR, clears pending amendments and
+        closes one-off mandates. Called by the batch settlement.
+        """
+        self.write({
+            "last_debit_date": collection_date,
+            "original_iban": False,
+            "original_reference": False,
+        })
+        self.filtered(lambda m: m.mandate_type == "recurring").write(
+            {"sequence_type": "recurring"})
+        self.filtered(lambda m: m.mandate_type == "one_off" and m.state == "active").write(
+            {"state": "closed"})
+
+    def _check_can_activate(self):
+        problems = []
+        for mandate in self:
+            missing = []
+            if not mandate.signature_date:
+                missing.append(_("signature date"))
+            if not mandate.partner_bank_id:
+                missing.append(_("debtor bank account"))
+            if missing:
+                problems.append(_("%(reference)s (%(partner)s): %(missing)s",
+                                  reference=mandate.name, partner=mandate.partner_id.name,
+                                  missing=", ".join(missing)))
+        if problems:
+            raise UserError(
+                _("These mandates cannot be activated, they lack:\n%s", "\n".join(problems))
+            )
+
+    def _check_state(self, allowed, action):
+        wrong = self.filtered(lambda m: m.state not in allowed)
+        if wrong:
+            states = dict(self._fields["state"]._description_selection(self.env))
+            raise UserError(
+                _("Cannot %(action)s mandate %(reference)s: it is %(state)s.",
+                  action=action, reference=wrong[0].name, state=states[wrong[0].state])
+            )
+
+    def _revoke(self, date, reason):
+        self._check_state(("draft", "active"), _("revoke"))
+        self.write({"state": "revoked", "revocation_date": date, "revocation_reason": reason})
+
+    def _reactivate(self, signature_date):
+        self._check_state(("revoked", "expired"), _("reactivate"))
+        for mandate in self:
+            if mandate.signature_date and signature_date <= mandate.signature_date:
+                raise UserError(
+                    _("Mandate %(reference)s needs a new signature: the new signature date "
+                      "must be after %(date)s.",
+                      reference=mandate.name, date=mandate.signature_date)
+                )
+        self.write({
+            "state": "active",
+            "signature_date": signature_date,
+            "sequence_type": "first",
+            "revocation_date": False,
+            "revocation_reason": False,
+        })
+
+    # ------------------------------------------------------------------
+    # PUBLIC ACTIONS
+    # ------------------------------------------------------------------
+
+    def action_activate(self):
+        self._check_state(("draft",), _("activate"))
+        self._check_can_activate()
+        self.write({"state": "active", "sequence_type": "first"})
+
+    def action_revoke(self):
+        return self._open_wizard("sepa.mandate.revoke", _("Revoke Mandate"))
+
+    def action_reactivate(self):
+        self._check_state(("revoked", "expired"), _("reactivate"))
+        return self._open_wizard("sepa.mandate.reactivate", _("Reactivate Mandate"))
+
+    def action_close(self):
+        self._check_state(("draft", "active"), _("close"))
+        self.write({"state": "closed"})
+
+    def action_print_mandate(self):
+        self.company_id._sepa_check_creditor_identifier()
+        return self.env.ref("sepa_direct_debit.action_report_sepa_mandate").report_action(self)
+
+    def _open_wizard(self, model, title):
+        return {
+            "type": "ir.actions.act_window",
+            "name": title,
+            "res_model": model,
+            "view_mode": "form",
+            "target": "new",
+            "context": {"active_model": self._name, "active_ids": self.ids},
+        }
+
+    # ------------------------------------------------------------------
+    # CRON
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _expiry_limit_date(self):
+        return fields.Date.context_today(self) - relativedelta(months=EXPIRY_MONTHS)
+
+    @api.model
+    def _cron_expire_mandates(self, limit=EXPIRY_CRON_LIMIT):
+        """Expire active recurring mandates unused for 36 months, in bounded chunks."""
+        limit_date = self._expiry_limit_date()
+        domain = [
+            ("state", "=", "active"),
+            ("mandate_type", "=", "recurring"),
+            "|",
+            ("last_debit_date", "<", limit_date),
+            "&", ("last_debit_date", "=", False), ("signature_date", "<", limit_date),
+        ]
+        mandates = self.search(domain, limit=limit + 1)
+        remaining = len(mandates) > limit
+        mandates = mandates[:limit]
+        mandates._expire()
+        if remaining:
+            self.env.ref("sepa_direct_debit.ir_cron_sepa_mandate_expiry")._trigger()
+        return mandates
+
+    def _expire(self):
+        if not self:
+            return
+        bodies = {
+            mandate.id: _(
+                "Mandate expired: no debit since %(date)s, more than %(months)s months ago.",
+                date=format_date(self.env, mandate.last_debit_date or mandate.signature_date),
+                months=EXPIRY_MONTHS,
+            )
+            for mandate in self
+        }
+        self.with_context(mail_notrack=True).write({"state": "expired"})
+        self._message_log_batch(bodies=bodies)

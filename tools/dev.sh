@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# Development and test environment of the sepa_direct_debit addon.
+#
+#   tools/dev.sh setup   Odoo source, system packages, .venv, PostgreSQL, odoo.conf
+#   tools/dev.sh test    setup + fresh test database + the whole test suite
+#   tools/dev.sh run     setup + demo database sepa_dd_demo + Odoo on 127.0.0.1:8069
+#   tools/dev.sh db NAME create NAME afresh with the addon installed (no demo data)
+#   tools/dev.sh pot     export i18n/sepa_direct_debit.pot and merge it into i18n/nl.po
+#
+# Everything it creates lives in .venv/ and .build/ (both ignored by git), except the
+# Odoo source (ODOO_SRC, default ~/.cache/odoo/18.0), the system packages and the
+# addons-path folder: a symlink named sepa_direct_debit to this checkout, kept OUTSIDE
+# the checkout (Odoo follows symlinks when it walks a module, a link inside would loop).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ODOO_SRC=${ODOO_SRC:-$HOME/.cache/odoo/18.0}
+ODOO_REPO=${ODOO_REPO:-https://github.com/odoo/odoo.git}
+BUILD=$ROOT/.build
+ADDONS_DIR=${SEPA_ADDONS_DIR:-$HOME/.cache/sepa_direct_debit/addons-$(printf %s "$ROOT" | sha1sum | cut -c1-10)}
+VENV=$ROOT/.venv
+PY=$VENV/bin/python
+CONF=$BUILD/odoo.conf
+TEST_DB=${TEST_DB:-sepa_dd_test}
+DEMO_DB=${DEMO_DB:-sepa_dd_demo}
+ADDON=sepa_direct_debit
+APT_PACKAGES=(libldap2-dev libsasl2-dev libpq-dev postgresql chromium wkhtmltopdf)
+
+say() { printf '\033[1m[sepa]\033[0m %s\n' "$*"; }
+die() { printf '\033[31m[sepa] %s\033[0m\n' "$*" >&2; exit 1; }
+
+# --- Odoo source -----------------------------------------------------------------
+ensure_odoo() {
+    [ -f "$ODOO_SRC/odoo-bin" ] && return
+    say "Odoo 18.0 not found in $ODOO_SRC: trying a shallow clone of the official branch"
+    mkdir -p "$(dirname "$ODOO_SRC")"
+    if ! timeout 900 git clone -q --depth 1 --branch 18.0 "$ODOO_REPO" "$ODOO_SRC"; then
+        rm -rf "$ODOO_SRC"
+        die "No Odoo 18.0 source. Put a vanilla Odoo 18.0 tree (with odoo-bin) in $ODOO_SRC
+       or set ODOO_SRC=/path/to/odoo-18.0; DEVELOPERS.md says how to get one offline."
+    fi
+}
+
+# --- system packages ---------------------------------------------------------------
+ensure_packages() {
+    local missing=() pkg
+    for pkg in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" \
+            || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+        say "Installing system packages: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        die "Missing system packages: ${missing[*]} (install them with apt as root)"
+    fi
+}
+
+# --- virtualenv ----------------------------------------------------------------------
+requirements_hash() {
+    cat "$ODOO_SRC/requirements.txt" "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" \
+        | sha1sum | cut -d' ' -f1
+}
+
+ensure_venv() {
+    local want have=""
+    want=$(requirements_hash)
+    [ -f "$VENV/.requirements.sha1" ] && have=$(cat "$VENV/.requirements.sha1")
+    if [ -x "$PY" ] && [ "$want" = "$have" ]; then
+        link_odoo
+        return
+    fi
+    say "Creating the virtualenv (.venv) with Odoo's and the addon's requirements"
+    [ -x "$PY" ] || python3 -m venv "$VENV"
+    mkdir -p "$BUILD"
+    # cbor2 5.4.2 (Odoo's pin for Python < 3.12) no longer builds: take 5.6.2.
+    sed 's/^cbor2==5\.4\.2/cbor2==5.6.2/' "$ODOO_SRC/requirements.txt" > "$BUILD/odoo-requirements.txt"
+    "$PY" -m pip install -q --disable-pip-version-check -r "$BUILD/odoo-requirements.txt" \
+        -r "$ROOT/requirements.txt" -r "$ROOT/requirements-dev.txt" 2> >(grep -v "is ignored" >&2)
+    echo "$want" > "$VENV/.requirements.sha1"
+    link_odoo
+}
+
+# Make `import odoo` work in the venv (pytest-odoo needs it): a .pth file to ODOO_SRC.
+link_odoo() {
+    local site
+    site=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    echo "$ODOO_SRC" > "$site/odoo-src.pth"
+}
+
+# --- PostgreSQL ------------------------------------------------------------------------
+PG_ARGS=()
+ensure_postgres() {
+    if [ "$(id -u)" -eq 0 ] && command -v pg_lsclusters >/dev/null; then
+        local version
+        version=$(pg_lsclusters -h | awk 'NR==1 {print $1}')
+        [ -n "$version" ] || die "No PostgreSQL cluster found (pg_lsclusters is empty)"
+        pg_lsclusters -h | awk 'NR==1 {print $4}' | grep -q online \
+            || pg_ctlcluster "$version" main start
+        su postgres -c "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='root'\"" | grep -q 1 \
+            || su postgres -c "createuser -s root"
+        PG_ARGS=()
+    else
+        local bindir pgdata=$BUILD/pgdata sock=$BUILD/pgsock
+        bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+        [ -n "$bindir" ] || die "PostgreSQL server binaries not found"
+        mkdir -p "$sock"
+        [ -d "$pgdata" ] || "$bindir/initdb" -q -D "$pgdata" -U "$(id -un)" --auth=trust
+        "$bindir/pg_ctl" -D "$pgdata" status >/dev/null 2>&1 || "$bindir/pg_ctl" -D "$pgdata" \
+            -l "$BUILD/postgres.log" -o "-k $sock -p 5439 -c listen_addresses=''" -w start >/dev/null
+        PG_ARGS=(--db_host "$sock" --db_port 5439)
+    fi
+}
+
+# --- Odoo configuration -------------------------------------------------------------------
+write_config() {
+    mkdir -p "$ADDONS_DIR" "$BUILD/data"
+    ln -sfn "$ROOT" "$ADDONS_DIR/$ADDON"
+    local host=False port=False
+    if [ ${#PG_ARGS[@]} -gt 0 ]; then host=${PG_ARGS[1]}; port=${PG_ARGS[3]}; fi
+    cat > "$CONF" <<EOF
+[options]
+addons_path = $ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$ADDONS_DIR
+data_dir = $BUILD/data
+db_host = $host
+db_port = $port
+admin_passwd = admin
+http_interface = 127.0.0.1
+http_port = 8069
+max_cron_threads = 0
+log_level = warn
+EOF
+}
+
+setup() {
+    local start=$SECONDS
+    ensure_odoo
+    ensure_packages
+    ensure_venv
+    ensure_postgres
+    write_config
+    say "Set-up done in $((SECONDS - start)) s"
+}
+
+odoo() { "$PY" "$ODOO_SRC/odoo-bin" -c "$CONF" "$@"; }
+
+dropdb_if_exists() {
+    "$PY" "$ROOT/tools/pgdb.py" "$CONF" drop "$1"
+    rm -rf "$BUILD/data/filestore/$1"
+}
+
+create_db() {
+    local db=$1
+    dropdb_if_exists "$db"
+    odoo -d "$db" -i "$ADDON" --without-demo=all --stop-after-init --log-level=warn
+}
+
+run_tests() {
+    local start=$SECONDS setup_time tests_start status=0
+    setup
+    setup_time=$((SECONDS - start))
+    tests_start=$SECONDS
+    say "Lint (ruff)"
+    "$VENV/bin/ruff" check "$ROOT" || status=1
+    "$PY" "$ROOT/tools/check_translations.py" || status=1
+    say "SEPA toolkit tests (no database)"
+    (cd "$ROOT" && "$PY" -m pytest -q -p no:odoo -p no:cacheprovider tests/sepa) || status=1
+    say "Creating the test database $TEST_DB"
+    local db_start=$SECONDS
+    create_db "$TEST_DB"
+    say "Database ready in $((SECONDS - db_start)) s; Odoo tests (pytest-odoo, --odoo-http)"
+    # Run through the addons-path symlink: pytest-odoo derives the module name
+    # (odoo.addons.sepa_direct_debit) from the folder name.
+    "$PY" -m pytest -q -p no:cacheprovider --rootdir="$ADDONS_DIR/$ADDON" \
+        --odoo-database="$TEST_DB" --odoo-config="$CONF" --odoo-http \
+        --ignore="$ADDONS_DIR/$ADDON/tests/sepa" --junitxml="$BUILD/odoo-tests.xml" -rs \
+        "$ADDONS_DIR/$ADDON/tests" || status=1
+    "$PY" "$ROOT/tools/no_skips.py" "$BUILD/odoo-tests.xml" || status=1
+    say "Timings: set-up $setup_time s, tests $((SECONDS - tests_start)) s"
+    [ $status -eq 0 ] && say "All tests passed" || say "TESTS FAILED"
+    return $status
+}
+
+run_demo() {
+    setup
+    local exists
+    exists=$("$PY" "$ROOT/tools/pgdb.py" "$CONF" exists "$DEMO_DB")
+    if [ "$exists" = yes ]; then
+        say "Upgrading $ADDON in $DEMO_DB"
+        odoo -d "$DEMO_DB" -u "$ADDON" --stop-after-init
+    else
+        say "Creating the demo database $DEMO_DB (with demo data)"
+        odoo -d "$DEMO_DB" -i "$ADDON" --stop-after-init
+    fi
+    say "Odoo serves on http://127.0.0.1:8069  (database $DEMO_DB, login admin / admin)"
+    odoo -d "$DEMO_DB" --db-filter="^$DEMO_DB\$" --max-cron-threads=1 --log-level=info
+}
+
+export_pot() {
+    # Export from a clean copy of the tracked files: Odoo walks the whole module folder,
+    # which here holds .venv/ and .build/.
+    setup
+    local copy=$BUILD/pot-addons db=sepa_dd_pot
+    rm -rf "$copy" && mkdir -p "$copy/$ADDON"
+    (cd "$ROOT" && git ls-files -co --exclude-standard | tar -cf - -T -) | tar -xf - -C "$copy/$ADDON"
+    dropdb_if_exists "$db"
+    odoo --addons-path="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$copy" -d "$db" -i "$ADDON" \
+        --without-demo=all --stop-after-init
+    odoo --addons-path="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$copy" -d "$db" \
+        --i18n-export="$ROOT/i18n/$ADDON.pot" --modules="$ADDON" --stop-after-init
+    dropdb_if_exists "$db"
+    rm -rf "$copy"
+    "$PY" "$ROOT/tools/update_po.py"
+}
+
+case "${1:-}" in
+    setup) setup ;;
+    test) run_tests ;;
+    run) run_demo ;;
+    db) setup; create_db "${2:?database name}" ;;
+    pot) export_pot ;;
+    *) die "usage: tools/dev.sh setup|test|run|db NAME|pot" ;;
+esac

@@ -1,0 +1,3 @@
+from . import sepa_mandate_wizard_mixin
+from . import sepa_mandate_revoke
+from . import sepa_mandate_reactivate
