@@ -6,3 +6,4 @@ from . import test_company_settings
 from . import test_security
 from . import test_mandate_report
 from . import test_tour
+from . import test_translation

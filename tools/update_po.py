@@ -1,30 +1,34 @@
 """Merge i18n/sepa_direct_debit.pot into i18n/nl.po (keeps existing translations).
 
-New msgids get an empty translation (tools/check_translations.py then fails until they
-are translated); msgids that left the .pot are dropped.
+Every entry of the .pot is written to nl.po with its Odoo references (``#: model:...``,
+``#. odoo-python``), which Odoo needs to load the translation, and with the Dutch text
+nl.po already had for that msgid. New msgids get an empty translation:
+tools/check_translations.py then fails until they are translated. Msgids that left the
+.pot are dropped.
 """
 
 from pathlib import Path
 
-from babel.messages.pofile import read_po, write_po
+import polib
 
 I18N = Path(__file__).resolve().parent.parent / "i18n"
 
 
 def main():
-    with (I18N / "sepa_direct_debit.pot").open("rb") as handle:
-        template = read_po(handle)
+    template = polib.pofile(str(I18N / "sepa_direct_debit.pot"))
     target = I18N / "nl.po"
+    known = {}
     if target.exists():
-        with target.open("rb") as handle:
-            dutch = read_po(handle, locale="nl")
-    else:
-        dutch = read_po(open(I18N / "sepa_direct_debit.pot", "rb"), locale="nl")
-    dutch.update(template, no_fuzzy_matching=True)
-    dutch.obsolete.clear()
-    with target.open("wb") as handle:
-        write_po(handle, dutch, width=0, omit_header=False, ignore_obsolete=True)
-    print(f"[sepa] {target.name}: {len(dutch)} messages")
+        known = {entry.msgid: entry.msgstr for entry in polib.pofile(str(target))}
+    dutch = polib.POFile(wrapwidth=0)
+    dutch.header = template.header
+    dutch.metadata = dict(template.metadata, Language="nl")
+    for entry in template:
+        entry.msgstr = known.get(entry.msgid, "")
+        dutch.append(entry)
+    dutch.save(str(target))
+    untranslated = sum(1 for entry in dutch if not entry.msgstr)
+    print(f"[sepa] nl.po: {len(dutch)} messages, {untranslated} without translation")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,92 @@
+"""Sanity of the reason-code catalogue."""
+
+import re
+
+import pytest
+
+from sepa.readers.records import STORNO_KINDS
+from sepa.reasons import (
+    CATALOGUE,
+    CATEGORIES,
+    REVOKE_AT_ONCE,
+    UNKNOWN_POINTS,
+    ReasonCode,
+    get_reason,
+    points_for,
+)
+
+SDD_CODES = (
+    "AC01 AC04 AC06 AC13 AG01 AG02 AM04 AM05 BE05 CNOR DNOR FF01 MD01 MD02 MD06 MD07 "
+    "MS02 MS03 RC01 RR01 RR02 RR03 RR04 SL01 FOCR DUPL TECH FRAD CURR ED05"
+).split()
+
+
+def test_every_sdd_code_is_catalogued():
+    assert set(SDD_CODES) <= set(CATALOGUE)
+
+
+@pytest.mark.parametrize("code", sorted(CATALOGUE))
+def test_entry_is_consistent(code):
+    entry = CATALOGUE[code]
+    assert entry.code == code
+    assert re.fullmatch(r"[A-Z]{2}[A-Z0-9]{2}", code)
+    assert entry.category in CATEGORIES
+    assert entry.label and entry.label[0].isupper()
+    assert entry.known
+    assert set(entry.kinds) <= set(STORNO_KINDS) and entry.kinds
+    assert entry.revoke_mandate == (entry.points is REVOKE_AT_ONCE)
+    if entry.revoke_mandate:
+        assert not entry.retry_makes_sense
+    else:
+        assert isinstance(entry.points, int) and 0 <= entry.points < 10
+
+
+def test_labels_are_unique():
+    labels = [entry.label for entry in CATALOGUE.values()]
+    assert len(labels) == len(set(labels))
+
+
+@pytest.mark.parametrize(
+    ("code", "points"),
+    [
+        ("AM04", 1),
+        ("MS02", 2),
+        ("MD06", 2),
+        ("AC04", None),
+        ("MD01", None),
+        ("MD07", None),
+        ("AC06", None),
+    ],
+)
+def test_design_points(code, points):
+    assert CATALOGUE[code].points == points
+
+
+def test_points_for_threshold():
+    assert points_for("AC04", threshold=5) == 5
+    assert points_for("AM04", threshold=5) == 1
+    assert points_for("ZZ99", threshold=5) == UNKNOWN_POINTS
+
+
+def test_behaviour_of_common_codes():
+    assert CATALOGUE["AM04"].retry_makes_sense
+    assert CATALOGUE["AM04"].category == "amount"
+    assert CATALOGUE["MD06"].kinds == ("refund",)
+    assert not CATALOGUE["MD06"].retry_makes_sense
+    assert not CATALOGUE["AM05"].keeps_first
+    assert CATALOGUE["MS02"].keeps_first
+
+
+def test_unknown_and_proprietary_codes():
+    entry = get_reason("Bank-42 ")
+    assert isinstance(entry, ReasonCode)
+    assert entry.code == "Bank-42"
+    assert not entry.known
+    assert entry.category == "other"
+    assert entry.points == UNKNOWN_POINTS
+    assert not entry.revoke_mandate
+    assert get_reason(None).code == ""
+
+
+def test_lookup_is_case_insensitive():
+    assert get_reason(" am04") is CATALOGUE["AM04"]
