@@ -1,0 +1,25 @@
+"""Pure-Python SEPA Direct Debit toolkit (no Odoo imports).
+
+pain.008 writer, R-transaction reader (camt.053, camt.054, pain.002), reason codes,
+SEPA character set, identifiers and the TARGET2 calendar.
+"""
+
+from .errors import SepaError, SepaParseError, SepaValidationError
+from .charset import check_identifier, to_sepa_text
+from .ids import bic_from_iban, validate_bic, validate_creditor_id, validate_iban
+from .model import (
+    Address, Amendment, Batch, Collection, Creditor, Debit, PaymentBlock, batch_from_dict,
+    group_debits,
+)
+from .pain008 import check_batch, inspect_pain008, write_pain008
+from .readers import ReadResult, RTransaction, read_message
+from .reasons import CATALOGUE, ReasonCode, get_reason
+
+__all__ = ["SepaError", "SepaParseError", "SepaValidationError"]
+__all__ += ["CATALOGUE", "ReadResult", "ReasonCode", "RTransaction", "get_reason", "read_message"]
+__all__ += [
+    "Address", "Amendment", "Batch", "Collection", "Creditor", "Debit", "PaymentBlock",
+    "batch_from_dict", "bic_from_iban", "check_batch", "check_identifier", "group_debits",
+    "inspect_pain008", "to_sepa_text", "validate_bic", "validate_creditor_id", "validate_iban",
+    "write_pain008",
+]
