@@ -4,3 +4,8 @@ from . import res_partner
 from . import res_partner_bank
 from . import sepa_mandate
 from . import account_move
+from . import account_journal
+from . import account_move_line
+from . import account_bank_statement_line
+from . import sepa_batch
+from . import sepa_batch_line

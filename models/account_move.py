@@ -1,4 +1,7 @@
-from odoo import fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+SEPA_GROUP = "sepa_direct_debit.group_sepa_user"
 
 
 class AccountMove(models.Model):
@@ -8,14 +11,131 @@ class AccountMove(models.Model):
         "sepa.mandate",
         "invoice_id",
         string="One-off Mandates",
-        groups="sepa_direct_debit.group_sepa_user",
+        groups=SEPA_GROUP,
         help="One-off direct debit mandates given for this invoice.",
     )
+    sepa_mandate_id = fields.Many2one(
+        "sepa.mandate",
+        string="Direct Debit Mandate",
+        compute="_compute_sepa_mandate_id",
+        store=True,
+        readonly=False,
+        index="btree_not_null",
+        copy=False,
+        check_company=True,
+        domain="[('partner_id', '=', commercial_partner_id), "
+        "('state', 'in', ('draft', 'active'))]",
+        help="Mandate this invoice is collected under: the customer's active recurring "
+        "mandate, or the invoice's own one-off mandate for customers with one mandate per "
+        "invoice. Editable while the invoice is open.",
+    )
+    sepa_hold = fields.Boolean(
+        string="Direct Debit on Hold", copy=False, tracking=True,
+        help="The invoice is not proposed for collection until released.")
+    sepa_hold_reason = fields.Char(
+        string="Hold Reason", copy=False, help="Why collection of this invoice is on hold.")
+    sepa_batch_line_ids = fields.One2many(
+        "sepa.batch.line", "invoice_id", string="Direct Debits", groups=SEPA_GROUP,
+        help="Batch lines that collected or tried to collect this invoice.")
+    sepa_batch_id = fields.Many2one(
+        "sepa.batch", string="Direct Debit Batch", readonly=True, copy=False,
+        index="btree_not_null", help="For a batch entry: the batch it was posted for.")
+    sepa_state = fields.Selection(
+        [
+            ("none", "Not by direct debit"),
+            ("to_collect", "To collect"),
+            ("in_batch", "In batch"),
+            ("collected", "Collected"),
+            ("failed", "Failed"),
+            ("on_hold", "On hold"),
+        ],
+        string="Direct Debit Status",
+        compute="_compute_sepa_state",
+        store=True,
+        index="btree_not_null",
+        help="Where the invoice stands in the direct debit cycle.",
+    )
+
+    # ------------------------------------------------------------------
+    # COMPUTE
+    # ------------------------------------------------------------------
+
+    @api.depends("partner_id", "move_type", "company_id", "sepa_oneoff_mandate_ids.state",
+                 "commercial_partner_id.sepa_mandate_ids.state",
+                 "commercial_partner_id.sepa_mandate_per_invoice")
+    def _compute_sepa_mandate_id(self):
+        invoices = self.filtered(lambda m: m.move_type == "out_invoice")
+        (self - invoices).sepa_mandate_id = False
+        # Keep the mandate of invoices that are settled or already collected.
+        todo = invoices.filtered(lambda m: m.payment_state in ("not_paid", "partial", False)
+                                 and not m.sudo().sepa_batch_line_ids)
+        if not todo:
+            return
+        # Active first, then to sign; a revoked or expired one explains why the invoice
+        # cannot be collected.
+        mandates = self.env["sepa.mandate"].sudo().search([
+            ("partner_id", "in", todo.commercial_partner_id.ids),
+            ("state", "!=", "closed"),
+        ], order="signature_date desc, id desc")
+        rank = {"active": 0, "draft": 1}
+        recurring, one_off = {}, {}
+        for mandate in mandates.sorted(lambda m: rank.get(m.state, 2)):
+            if mandate.mandate_type == "recurring":
+                recurring.setdefault((mandate.partner_id.id, mandate.company_id.id), mandate)
+            elif mandate.invoice_id:
+                one_off.setdefault(mandate.invoice_id.id, mandate)
+        for move in todo:
+            partner = move.commercial_partner_id
+            if partner.sudo().sepa_mandate_per_invoice:
+                move.sepa_mandate_id = one_off.get(move.id, False)
+            else:
+                move.sepa_mandate_id = recurring.get((partner.id, move.company_id.id), False)
+
+    @api.depends("move_type", "state", "payment_state", "sepa_mandate_id", "sepa_hold",
+                 "sepa_batch_line_ids.state", "sepa_batch_line_ids.is_open")
+    def _compute_sepa_state(self):
+        for move in self:
+            move.sepa_state = move._sepa_state()
+
+    def _sepa_state(self):
+        if self.move_type != "out_invoice":
+            return False
+        if self.sepa_hold:
+            return "on_hold"
+        lines = self.sudo().sepa_batch_line_ids.sorted("id")
+        last_state = lines[-1:].state
+        is_open = self.state == "posted" and self.payment_state in ("not_paid", "partial")
+        if lines.filtered("is_open"):
+            return "in_batch"
+        if last_state == "collected":
+            return "collected"
+        if last_state == "failed" and is_open:
+            return "failed"
+        if is_open and self.sepa_mandate_id:
+            return "to_collect"
+        return "none"
+
+    # ------------------------------------------------------------------
+    # LOW-LEVEL
+    # ------------------------------------------------------------------
 
     def _post(self, soft=True):
         posted = super()._post(soft=soft)
         posted._sepa_create_invoice_mandates(only_per_invoice_partners=True)
         return posted
+
+    def write(self, vals):
+        if "sepa_mandate_id" in vals:
+            locked = self.filtered(lambda m: m.sudo().sepa_batch_line_ids.filtered("is_open")
+                                   or m.payment_state in ("paid", "in_payment"))
+            if locked:
+                raise UserError(_("The mandate of invoice %(invoice)s cannot change: it is "
+                                  "paid or in a direct debit batch.", invoice=locked[0].name))
+        return super().write(vals)
+
+    # ------------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------------
 
     def _sepa_create_invoice_mandates(self, only_per_invoice_partners=False):
         """Create a one-off mandate to sign for each customer invoice that has none.
@@ -38,3 +158,13 @@ class AccountMove(models.Model):
             invoice.commercial_partner_id._sepa_prepare_mandate_vals(invoice=invoice)
             for invoice in invoices - covered
         ])
+
+    # ------------------------------------------------------------------
+    # PUBLIC ACTIONS
+    # ------------------------------------------------------------------
+
+    def action_sepa_hold(self):
+        self.write({"sepa_hold": True})
+
+    def action_sepa_release(self):
+        self.write({"sepa_hold": False, "sepa_hold_reason": False})

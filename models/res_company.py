@@ -19,6 +19,45 @@ class ResCompany(models.Model):
         "attempt instead of being closed.",
     )
 
+    sepa_transit_account_id = fields.Many2one(
+        "account.account",
+        string="Direct Debits in Transit Account",
+        check_company=True,
+        domain="[('reconcile', '=', True), ('account_type', 'not in', "
+        "('asset_receivable', 'liability_payable'))]",
+        help="Account debited when a batch is sent, until the bank's credit settles it. "
+        "Empty: the outstanding receipts account of the bank journal.",
+    )
+    sepa_pain_version = fields.Selection(
+        [("pain.008.001.02", "pain.008.001.02"), ("pain.008.001.08", "pain.008.001.08")],
+        string="pain.008 Version",
+        default="pain.008.001.02",
+        required=True,
+        help="Version of the direct debit files; a bank journal may override it.",
+    )
+    sepa_bank_lead_days = fields.Integer(
+        string="Bank Lead Time (days)",
+        default=1,
+        help="TARGET2 business days your bank needs before the interbank lead time: the "
+        "file must reach the bank this many days plus one before the collection date.",
+    )
+    sepa_merge_all_sequence_types = fields.Boolean(
+        string="Merge All Debits of a Mandate",
+        help="Several invoices of one mandate in a batch become one debit for every "
+        "sequence type (first debits are always merged).",
+    )
+    sepa_always_rcur = fields.Boolean(
+        string="Send First Debits as Recurring",
+        help="Send RCUR instead of FRST for the first debit of a mandate (allowed by the "
+        "EPC rulebook since November 2016; some banks still want FRST).",
+    )
+    sepa_background_threshold = fields.Integer(
+        string="Background Job Above (lines)",
+        default=5000,
+        help="Batches with more lines than this are generated and posted by a "
+        "background job.",
+    )
+
     @api.constrains("sepa_creditor_identifier")
     def _check_sepa_creditor_identifier(self):
         for company in self.filtered("sepa_creditor_identifier"):
@@ -47,6 +86,19 @@ class ResCompany(models.Model):
         value = vals.get("sepa_creditor_identifier")
         if value:
             vals["sepa_creditor_identifier"] = value.replace(" ", "").upper()
+
+    def _sepa_transit_account(self, journal):
+        """The account of money collected but not yet on the bank statement."""
+        self.ensure_one()
+        account = self.sepa_transit_account_id or journal.inbound_payment_method_line_ids[
+            :1].payment_account_id or self.transfer_account_id
+        if not account:
+            raise UserError(
+                _("Set a 'Direct Debits in Transit Account' for %(company)s in Accounting "
+                  "settings (Direct Debit) or an outstanding receipts account on journal "
+                  "%(journal)s.", company=self.name, journal=journal.name)
+            )
+        return account
 
     def _sepa_check_creditor_identifier(self):
         """Raise a clear error for companies that cannot collect without an identifier."""

@@ -16,3 +16,39 @@ class ResConfigSettings(models.TransientModel):
         string="Reuse One-off Mandate After Storno",
         help="A one-off mandate whose debit failed may be used for one more attempt.",
     )
+    sepa_transit_account_id = fields.Many2one(
+        related="company_id.sepa_transit_account_id",
+        readonly=False,
+        string="Direct Debits in Transit Account",
+        help="Account debited when a batch is sent, until the bank's credit settles it.",
+    )
+    sepa_pain_version = fields.Selection(
+        related="company_id.sepa_pain_version",
+        readonly=False,
+        string="pain.008 Version",
+        help="Version of the direct debit files.",
+    )
+    sepa_bank_lead_days = fields.Integer(
+        related="company_id.sepa_bank_lead_days",
+        readonly=False,
+        string="Bank Lead Time (days)",
+        help="Business days your bank needs before the interbank lead time.",
+    )
+    sepa_merge_all_sequence_types = fields.Boolean(
+        related="company_id.sepa_merge_all_sequence_types",
+        readonly=False,
+        string="Merge All Debits of a Mandate",
+        help="Invoices of one mandate in a batch become one debit for every sequence type.",
+    )
+    sepa_always_rcur = fields.Boolean(
+        related="company_id.sepa_always_rcur",
+        readonly=False,
+        string="Send First Debits as Recurring",
+        help="Send RCUR instead of FRST for first debits.",
+    )
+    sepa_background_threshold = fields.Integer(
+        related="company_id.sepa_background_threshold",
+        readonly=False,
+        string="Background Job Above (lines)",
+        help="Larger batches are generated and posted by a background job.",
+    )

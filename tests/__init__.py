@@ -7,3 +7,4 @@ from . import test_security
 from . import test_mandate_report
 from . import test_tour
 from . import test_translation
+from . import test_batch_cycle

@@ -4,10 +4,17 @@ CREDITOR_ID = "NL69ZZZ123456780000"
 IBAN_A = "NL20INGB0001234567"
 IBAN_B = "NL91ABNA0417164300"
 IBAN_C = "NL44RABO0123456789"
+IBAN_D = "NL36INGB0007654321"
+CREDITOR_IBAN = "NL47BUNQ2020202020"
 
 
 class SepaCommon(AccountTestInvoicingCommon):
-    """Company with a creditor identifier and a customer with a valid IBAN."""
+    """Euro company with a creditor identifier and a customer with a valid IBAN."""
+
+    @classmethod
+    def setup_independent_company(cls, **kwargs):
+        kwargs.setdefault("currency_id", cls.env.ref("base.EUR").id)
+        return super().setup_independent_company(**kwargs)
 
     @classmethod
     def setUpClass(cls):
@@ -42,3 +49,56 @@ class SepaCommon(AccountTestInvoicingCommon):
         mandate = cls.create_mandate(**values)
         mandate.action_activate()
         return mandate
+
+
+class SepaBatchCommon(SepaCommon):
+    """A bank journal with an IBAN and customers in every direct debit situation."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.bank_journal = cls.company_data["default_journal_bank"]
+        cls.bank_journal.bank_account_id = cls.env["res.partner.bank"].create({
+            "acc_number": CREDITOR_IBAN,
+            "partner_id": cls.company.partner_id.id,
+        })
+        cls.debtor.sepa_collect = True
+        cls.mandate_first = cls.debtor.sepa_mandate_ids
+        cls.mandate_first.write({"signature_date": "2025-01-15", "name": "MDT-FIRST"})
+        cls.mandate_first.action_activate()
+        cls.recurring_partner, cls.mandate_recurring = cls.create_debtor(
+            "Jan de Vries", IBAN_B, sequence_type="recurring", name="MDT-RCUR")
+
+    @classmethod
+    def create_debtor(cls, partner_name, iban, state="active", **mandate_values):
+        partner = cls.env["res.partner"].create({
+            "name": partner_name, "country_id": cls.env.ref("base.nl").id, "city": "Utrecht"})
+        bank = cls.env["res.partner.bank"].create({"acc_number": iban, "partner_id": partner.id})
+        mandate = cls.Mandate.create({
+            "partner_id": partner.id,
+            "partner_bank_id": bank.id,
+            "signature_date": "2025-01-15",
+            **mandate_values,
+        })
+        if state != "draft":
+            mandate.action_activate()
+            if "sequence_type" in mandate_values:  # activation starts at FRST
+                mandate.sequence_type = mandate_values["sequence_type"]
+        partner.sepa_collect = True
+        return partner, mandate
+
+    @classmethod
+    def invoice(cls, partner, amount, **kwargs):
+        return cls.init_invoice("out_invoice", partner=partner, amounts=[amount], taxes=[],
+                                post=True, **kwargs)
+
+    def propose(self, **values):
+        wizard = self.env["sepa.batch.proposal"].create({
+            "journal_id": self.bank_journal.id, **values})
+        wizard.action_propose()
+        return wizard
+
+    def create_batch(self, **values):
+        wizard = self.propose(**values)
+        action = wizard.action_create_batch()
+        return self.env["sepa.batch"].browse(action["res_id"])

@@ -1,0 +1,553 @@
+import base64
+from collections import defaultdict
+from decimal import Decimal
+
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..sepa import SepaError
+from ..sepa.ids import normalize_iban, pmt_inf_id
+from ..sepa.model import Address, Amendment, Batch, Creditor, Debit, PaymentBlock
+from ..sepa.pain008 import write_pain008
+
+OPEN_STATES = ("draft", "generated", "sent")
+
+
+class SepaBatch(models.Model):
+    _name = "sepa.batch"
+    _description = "SEPA Direct Debit Batch"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "id desc"
+    _check_company_auto = True
+
+    name = fields.Char(
+        string="Reference",
+        required=True,
+        copy=False,
+        readonly=True,
+        default="/",
+        help="Batch reference, also the message id (MsgId) of its file.",
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company,
+        help="Creditor company.")
+    currency_id = fields.Many2one(
+        "res.currency", required=True, default=lambda self: self.env.ref("base.EUR"),
+        help="SEPA direct debits are in euro.")
+    journal_id = fields.Many2one(
+        "account.journal",
+        string="Bank Journal",
+        required=True,
+        check_company=True,
+        domain="[('type', '=', 'bank')]",
+        tracking=True,
+        help="Bank journal of the creditor account the money is collected on.",
+    )
+    creditor_iban = fields.Char(
+        related="journal_id.bank_account_id.acc_number", string="Creditor IBAN",
+        help="IBAN the debits are credited to.")
+    creditor_identifier = fields.Char(
+        related="company_id.sepa_creditor_identifier", string="Creditor Identifier",
+        help="SEPA creditor identifier of the company.")
+    pain_version = fields.Selection(
+        [("pain.008.001.02", "pain.008.001.02"), ("pain.008.001.08", "pain.008.001.08")],
+        string="pain.008 Version",
+        required=True,
+        help="Version of the file, from the journal or the company.",
+    )
+    scheme = fields.Selection(
+        [("CORE", "Core"), ("B2B", "Business to business (B2B)")],
+        required=True, default="CORE", help="SEPA Direct Debit scheme of all debits.")
+    batch_booking = fields.Boolean(
+        default=True,
+        help="Ask the bank to book one credit per payment information block instead of "
+        "one per debit.",
+    )
+    line_ids = fields.One2many(
+        "sepa.batch.line", "batch_id", string="Lines", help="One line per invoice.")
+    amount_total = fields.Monetary(
+        string="Total", compute="_compute_totals", store=True,
+        help="Sum of the amounts collected.")
+    line_count = fields.Integer(
+        string="Invoices", compute="_compute_totals", store=True,
+        help="Number of invoices collected.")
+    debit_count = fields.Integer(
+        string="Debits", compute="_compute_totals", store=True,
+        help="Number of transactions in the file (merged invoices count once).")
+    collection_date = fields.Date(
+        compute="_compute_totals", store=True,
+        help="Earliest requested collection date of the batch.")
+    state = fields.Selection(
+        [
+            ("draft", "Draft"),
+            ("generated", "File Generated"),
+            ("sent", "Sent"),
+            ("done", "Settled"),
+            ("cancel", "Cancelled"),
+        ],
+        default="draft",
+        required=True,
+        copy=False,
+        index=True,
+        tracking=True,
+        help="Draft → File Generated → Sent to the bank → Settled by the bank's credit; "
+        "Cancelled undoes everything done before settlement.",
+    )
+    job_state = fields.Selection(
+        [("generate", "Generating the file"), ("send", "Posting the entry")],
+        string="In Progress",
+        copy=False,
+        help="A background job is generating or posting this large batch.",
+    )
+    file = fields.Binary(
+        string="pain.008 File", attachment=True, copy=False, readonly=True,
+        help="The generated direct debit file.")
+    filename = fields.Char(copy=False, help="Name of the generated file.")
+    move_id = fields.Many2one(
+        "account.move", string="Journal Entry", readonly=True, copy=False, check_company=True,
+        help="Entry posted when the batch was sent.")
+    sent_date = fields.Date(readonly=True, copy=False, help="Date the batch was sent.")
+    settled_date = fields.Date(readonly=True, copy=False, help="Date the batch was settled.")
+
+    _sql_constraints = [
+        ("name_company_uniq", "unique(name, company_id)",
+         "A batch with this reference already exists in this company."),
+    ]
+
+    # ------------------------------------------------------------------
+    # COMPUTE
+    # ------------------------------------------------------------------
+
+    @api.depends("line_ids.amount", "line_ids.collection_date", "line_ids.end_to_end_id")
+    def _compute_totals(self):
+        totals = {
+            batch.id: (amount, count, debits, first_date)
+            for batch, amount, count, debits, first_date in self.env["sepa.batch.line"]._read_group(
+                [("batch_id", "in", self.ids)],
+                groupby=["batch_id"],
+                aggregates=["amount:sum", "__count", "end_to_end_id:count_distinct",
+                            "collection_date:min"],
+            )
+        }
+        for batch in self:
+            amount, count, debits, first_date = totals.get(batch.id, (0.0, 0, 0, False))
+            batch.amount_total = amount
+            batch.line_count = count
+            batch.debit_count = debits
+            batch.collection_date = first_date
+
+    # ------------------------------------------------------------------
+    # LOW-LEVEL (CRUD)
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("name", "/") == "/":
+                company = self.env["res.company"].browse(vals.get("company_id"))
+                vals["name"] = self.env["ir.sequence"].with_company(
+                    company or self.env.company).next_by_code("sepa.batch")
+            if not vals.get("pain_version") and vals.get("journal_id"):
+                journal = self.env["account.journal"].browse(vals["journal_id"])
+                vals["pain_version"] = journal._sepa_pain_version()
+        return super().create(vals_list)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_draft_or_cancelled(self):
+        if any(batch.state not in ("draft", "cancel") for batch in self):
+            raise UserError(_("Only draft or cancelled batches can be deleted."))
+
+    # ------------------------------------------------------------------
+    # BUSINESS: file generation
+    # ------------------------------------------------------------------
+
+    def _check_state(self, allowed, action):
+        wrong = self.filtered(lambda b: b.state not in allowed)
+        if wrong:
+            states = dict(self._fields["state"]._description_selection(self.env))
+            raise UserError(_("Cannot %(action)s batch %(batch)s: it is %(state)s.",
+                              action=action, batch=wrong[0].name,
+                              state=states[wrong[0].state]))
+
+    def _check_creditor(self):
+        self.ensure_one()
+        self.company_id._sepa_check_creditor_identifier()
+        if not self.journal_id.bank_account_id.acc_number:
+            raise UserError(_("Bank journal %(journal)s has no bank account (IBAN): set it "
+                              "on the journal before collecting.", journal=self.journal_id.name))
+
+    def _prepare_creditor(self):
+        company = self.company_id
+        partner = company.partner_id
+        return Creditor(
+            name=company.name,
+            iban=normalize_iban(self.journal_id.bank_account_id.acc_number),
+            bic=self.journal_id.bank_account_id.bank_id.bic or None,
+            creditor_id=company.sepa_creditor_identifier,
+            address=_address(partner),
+        )
+
+    def _prepare_debits(self, lines):
+        """One Debit per end-to-end id (merged invoices share one)."""
+        groups = defaultdict(list)
+        for line in lines:
+            groups[line.end_to_end_id].append(line)
+        debits = {}
+        for e2e, group in groups.items():
+            first = group[0]
+            mandate = first.mandate_id
+            debits[e2e] = Debit(
+                end_to_end_id=e2e,
+                amount=sum((Decimal(str(line.amount)) for line in group), Decimal(0))
+                .quantize(Decimal("0.01")),
+                mandate_id=mandate.name,
+                signature_date=mandate.signature_date,
+                debtor_name=first.partner_id.name,
+                debtor_iban=normalize_iban(mandate.partner_bank_id.acc_number),
+                debtor_bic=mandate.debtor_bic or None,
+                debtor_address=_address(first.partner_id),
+                remittance=first.remittance,
+                amendment=_amendment(first),
+            )
+        return debits
+
+    def _prepare_blocks(self, lines, debits):
+        """Payment information blocks: one per collection date + sequence type."""
+        keys = defaultdict(list)
+        for line in lines:
+            key = (line.collection_date, line.sequence_type)
+            if line.end_to_end_id not in keys[key]:
+                keys[key].append(line.end_to_end_id)
+        blocks = []
+        for number, (key, e2e_ids) in enumerate(sorted(keys.items()), start=1):
+            collection_date, sequence_type = key
+            blocks.append(PaymentBlock(
+                pmt_inf_id=pmt_inf_id(self.name, number),
+                collection_date=collection_date,
+                sequence_type=sequence_type,
+                scheme=self.scheme,
+                debits=tuple(debits[e2e] for e2e in e2e_ids),
+            ))
+        return blocks
+
+    def _prepare_sepa_batch(self):
+        self.ensure_one()
+        lines = self.line_ids
+        debits = self._prepare_debits(lines)
+        blocks = self._prepare_blocks(lines, debits)
+        return Batch(
+            msg_id=self.name,
+            creation_time=fields.Datetime.context_timestamp(self, fields.Datetime.now()),
+            initiating_party=self.company_id.name,
+            creditor=self._prepare_creditor(),
+            blocks=tuple(blocks),
+            batch_booking=self.batch_booking,
+        )
+
+    def _fix_amendments(self):
+        """Freeze amendment data on the lines: the file reports what it was at generation."""
+        by_values = defaultdict(list)
+        for line in self.line_ids:
+            mandate = line.mandate_id
+            by_values[(mandate.original_iban or False, mandate.original_reference or False)] \
+                .append(line.id)
+        for (iban, reference), line_ids in by_values.items():
+            self.env["sepa.batch.line"].browse(line_ids).write(
+                {"original_iban": iban, "original_reference": reference})
+
+    def _generate_file(self):
+        self.ensure_one()
+        self._check_creditor()
+        self._fix_amendments()
+        sepa_batch = self._prepare_sepa_batch()
+        try:
+            data = write_pain008(sepa_batch, version=self.pain_version,
+                                 today=fields.Date.context_today(self))
+        except SepaError as error:
+            raise UserError(_("The direct debit file of batch %(batch)s is not valid: "
+                              "%(reason)s", batch=self.name, reason=error)) from error
+        self._store_pmt_inf_ids(sepa_batch)
+        self.write({
+            "file": base64.b64encode(data),
+            "filename": f"{self.name}.xml",
+            "state": "generated",
+            "job_state": False,
+        })
+        return data
+
+    def _store_pmt_inf_ids(self, sepa_batch):
+        by_e2e = {debit.end_to_end_id: block.pmt_inf_id
+                  for block in sepa_batch.blocks for debit in block.debits}
+        by_block = defaultdict(list)
+        for line in self.line_ids:
+            by_block[by_e2e[line.end_to_end_id]].append(line.id)
+        for block_id, line_ids in by_block.items():
+            self.env["sepa.batch.line"].browse(line_ids).write({"pmt_inf_id": block_id})
+
+    # ------------------------------------------------------------------
+    # BUSINESS: accounting
+    # ------------------------------------------------------------------
+
+    def _prepare_move_vals(self):
+        """ONE entry: debit transit per payment information block, credit each invoice."""
+        self.ensure_one()
+        transit = self.company_id._sepa_transit_account(self.journal_id)
+        line_vals = []
+        block_totals = defaultdict(float)
+        for line in self.line_ids:
+            block_totals[(line.pmt_inf_id, line.collection_date)] += line.amount
+            receivable = line.invoice_id.line_ids.filtered(
+                lambda aml: aml.account_type == "asset_receivable")[:1]
+            line_vals.append({
+                "name": f"{line.end_to_end_id} {line.invoice_id.name}",
+                "account_id": receivable.account_id.id,
+                "partner_id": line.partner_id.id,
+                "balance": -line.amount,
+                "amount_currency": -line.amount,
+                "currency_id": self.currency_id.id,
+            })
+        for (block_id, _date), amount in sorted(block_totals.items()):
+            line_vals.append({
+                "name": _("Direct debit %(block)s", block=block_id),
+                "account_id": transit.id,
+                "balance": amount,
+                "amount_currency": amount,
+                "currency_id": self.currency_id.id,
+            })
+        return {
+            "move_type": "entry",
+            "journal_id": self.journal_id.id,
+            "date": self.collection_date,
+            "ref": self.name,
+            "sepa_batch_id": self.id,
+            "line_ids": [Command.create(vals) for vals in line_vals],
+        }
+
+    def _post_entry(self):
+        self.ensure_one()
+        move = self.env["account.move"].with_context(
+            skip_invoice_sync=True, check_move_validity=False,
+        ).create(self._prepare_move_vals())
+        move._post(soft=False)
+        credit_lines = move.line_ids.filtered(lambda aml: aml.balance < 0)
+        # The credit lines were created in the order of the batch lines.
+        batch_lines = self.line_ids
+        plan = []
+        for batch_line, credit in zip(batch_lines, credit_lines, strict=True):
+            open_receivables = batch_line.invoice_id.line_ids.filtered(
+                lambda aml: aml.account_type == "asset_receivable" and not aml.reconciled)
+            plan.append(open_receivables | credit)
+            batch_line.move_line_id = credit
+        self.env["account.move.line"]._reconcile_plan(plan)
+        return move
+
+    def _send(self):
+        self.ensure_one()
+        move = self._post_entry()
+        self.write({
+            "move_id": move.id,
+            "state": "sent",
+            "sent_date": fields.Date.context_today(self),
+            "job_state": False,
+        })
+
+    # ------------------------------------------------------------------
+    # PUBLIC ACTIONS
+    # ------------------------------------------------------------------
+
+    def action_generate(self):
+        self._check_state(("draft", "generated"), _("generate the file of"))
+        for batch in self:
+            if batch._run_in_background("generate"):
+                continue
+            batch._generate_file()
+        return self.action_download() if len(self) == 1 and self.file else True
+
+    def action_download(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/web/content/sepa.batch/{self.id}/file/{self.filename}?download=true",
+            "target": "self",
+        }
+
+    def action_send(self):
+        self._check_state(("generated",), _("mark as sent"))
+        for batch in self:
+            if batch._run_in_background("send"):
+                continue
+            batch._send()
+        return True
+
+    def action_cancel(self):
+        self._check_state(("draft", "generated", "sent"), _("cancel"))
+        sent = self.filtered("move_id")
+        # Cancelled first: reversing the entry reconciles the transit lines, which must
+        # not be taken for the bank's credit.
+        self.write({"state": "cancel", "job_state": False})
+        self.line_ids.write({"is_open": False})
+        for batch in sent:
+            batch._cancel_entry()
+
+    def _cancel_entry(self):
+        """Undo the entry: unreconcile the invoices, then reverse it."""
+        move = self.move_id
+        move.line_ids.remove_move_reconcile()
+        move._reverse_moves(
+            [{"ref": _("Cancellation of %(batch)s", batch=self.name),
+              "date": fields.Date.context_today(self)}],
+            cancel=True,
+        )
+        self.line_ids.write({"move_line_id": False})
+
+    # ------------------------------------------------------------------
+    # BUSINESS: settlement
+    # ------------------------------------------------------------------
+
+    def _transit_lines(self):
+        transit_accounts = {
+            batch.id: batch.company_id._sepa_transit_account(batch.journal_id)
+            for batch in self
+        }
+        return self.move_id.line_ids.filtered(
+            lambda aml: aml.account_id == transit_accounts[aml.move_id.sepa_batch_id.id]
+            and aml.balance > 0)
+
+    def _settle_if_reconciled(self):
+        """Settle the sent batches whose transit lines are all reconciled."""
+        settled = self.filtered(
+            lambda b: b.state == "sent" and all(b._transit_lines().mapped("reconciled")))
+        settled._settle()
+        return settled
+
+    def _settle(self):
+        if not self:
+            return
+        lines = self.line_ids.filtered(lambda line: line.state == "pending")
+        lines.write({"state": "collected", "is_open": False})
+        by_date = defaultdict(lambda: self.env["sepa.mandate"])
+        for line in lines:
+            by_date[line.collection_date] |= line.mandate_id
+        for collection_date, mandates in by_date.items():
+            mandates._register_successful_debit(collection_date)
+        self.write({"state": "done", "settled_date": fields.Date.context_today(self)})
+
+    # ------------------------------------------------------------------
+    # BUSINESS: bank statement matching
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _match_statement_lines(self, st_lines):
+        """Reconcile statement lines that credit a sent batch (or one of its blocks).
+
+        A line matches when its texts contain the PmtInfId of an open transit line and the
+        amounts are equal, or the batch reference (MsgId) and the open transit total.
+        """
+        st_lines = st_lines.filtered(lambda line: not line.is_reconciled and line.amount > 0)
+        batches = self.search([("state", "=", "sent"),
+                               ("journal_id", "in", st_lines.journal_id.ids)])
+        matched = self.browse()
+        for st_line in st_lines:
+            text = " ".join(filter(None, [st_line.payment_ref, st_line.ref]))
+            journal_batches = batches.filtered_domain([("journal_id", "=", st_line.journal_id.id)])
+            for batch in journal_batches:
+                targets = batch._match_transit_lines(text, st_line.amount)
+                if targets:
+                    batch._reconcile_statement_line(st_line, targets)
+                    matched |= batch
+                    break
+        return matched
+
+    def _match_transit_lines(self, text, amount):
+        transit = self._transit_lines().filtered(lambda aml: not aml.reconciled)
+        currency = self.currency_id
+        for line in transit:
+            block_ids = set(self.line_ids.mapped("pmt_inf_id"))
+            if any(block_id and block_id in text and block_id in line.name
+                   for block_id in block_ids) \
+                    and currency.compare_amounts(line.balance, amount) == 0:
+                return line
+        if transit and self.name in text \
+                and currency.compare_amounts(sum(transit.mapped("balance")), amount) == 0:
+            return transit
+        return self.env["account.move.line"]
+
+    def _reconcile_statement_line(self, st_line, transit_lines):
+        """Book the statement line's counterpart on transit and reconcile it."""
+        _liquidity, suspense, other = st_line._seek_for_lines()
+        if other or len(suspense) != 1:
+            return False
+        suspense.with_context(skip_account_move_synchronization=True).write(
+            {"account_id": transit_lines.account_id.id})
+        (suspense | transit_lines).reconcile()
+        return True
+
+    def action_match_statements(self):
+        self._check_state(("sent",), _("match bank statements of"))
+        st_lines = self.env["account.bank.statement.line"].search([
+            ("journal_id", "in", self.journal_id.ids),
+            ("is_reconciled", "=", False),
+            ("amount", ">", 0),
+        ])
+        matched = self._match_statement_lines(st_lines)
+        if not matched:
+            raise UserError(_("No bank statement line matches these batches yet: the line "
+                              "must mention the batch reference or a payment information id "
+                              "and have the same amount."))
+        return True
+
+    # ------------------------------------------------------------------
+    # BACKGROUND JOBS
+    # ------------------------------------------------------------------
+
+    def _run_in_background(self, job):
+        self.ensure_one()
+        if self.env.context.get("sepa_no_background"):
+            return False
+        if len(self.line_ids) <= self.company_id.sepa_background_threshold:
+            return False
+        self.job_state = job
+        self.env.ref("sepa_direct_debit.ir_cron_sepa_batch_jobs")._trigger()
+        return True
+
+    @api.model
+    def _cron_process_jobs(self):
+        """Generate or post one waiting batch; the cron runs again while some remain."""
+        domain = [("job_state", "!=", False)]
+        batch = self.search(domain, order="id", limit=1).with_context(sepa_no_background=True)
+        if not batch:
+            return
+        if batch.job_state == "generate":
+            batch._generate_file()
+        else:
+            batch._send()
+        batch.message_post(body=_("Background job finished."))
+        self.env["ir.cron"]._notify_progress(done=1, remaining=self.search_count(domain))
+
+
+def _address(partner):
+    if not partner.country_id:
+        return None
+    return Address(
+        country=partner.country_id.code,
+        street=partner.street or None,
+        postcode=partner.zip or None,
+        town=partner.city or None,
+    )
+
+
+def _amendment(line):
+    if not line.original_iban and not line.original_reference:
+        return None
+    original_iban = line.original_iban or None
+    smnda = False
+    if original_iban:
+        new_iban = normalize_iban(line.mandate_id.partner_bank_id.acc_number)
+        # Another bank (other bank code in the IBAN): report SMNDA, not the old account.
+        if original_iban[:4] != new_iban[:4] or original_iban[4:8] != new_iban[4:8]:
+            smnda, original_iban = True, None
+    return Amendment(
+        original_mandate_id=line.original_reference or None,
+        original_debtor_iban=original_iban,
+        smnda=smnda,
+    )

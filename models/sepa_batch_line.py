@@ -1,0 +1,127 @@
+from psycopg2.errors import UniqueViolation
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+
+class SepaBatchLine(models.Model):
+    _name = "sepa.batch.line"
+    _description = "SEPA Direct Debit Batch Line"
+    _order = "batch_id, debit_number, id"
+    _check_company_auto = True
+
+    batch_id = fields.Many2one(
+        "sepa.batch",
+        string="Batch",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        help="The batch (one pain.008 file) this invoice is collected in.",
+    )
+    company_id = fields.Many2one(
+        related="batch_id.company_id", store=True, index=True, help="Creditor company.")
+    invoice_id = fields.Many2one(
+        "account.move",
+        string="Invoice",
+        required=True,
+        index=True,
+        ondelete="restrict",
+        check_company=True,
+        help="The customer invoice collected.",
+    )
+    partner_id = fields.Many2one(
+        "res.partner", string="Debtor", required=True, index=True,
+        help="Commercial entity debited.")
+    mandate_id = fields.Many2one(
+        "sepa.mandate", string="Mandate", required=True, index=True, ondelete="restrict",
+        help="Mandate the debit is collected under.")
+    amount = fields.Monetary(
+        required=True, help="Amount collected for this invoice (its residual).")
+    currency_id = fields.Many2one(
+        related="batch_id.currency_id", help="Currency of the batch (EUR).")
+    sequence_type = fields.Selection(
+        [("FRST", "First"), ("RCUR", "Recurring"), ("OOFF", "One-off"), ("FNAL", "Final")],
+        required=True,
+        help="SEPA sequence type of the debit (SeqTp).",
+    )
+    collection_date = fields.Date(
+        required=True, help="Requested collection date (ReqdColltnDt).")
+    debit_number = fields.Integer(
+        required=True,
+        help="Number of the debit in the batch; invoices merged into one debit share it.",
+    )
+    end_to_end_id = fields.Char(
+        string="End-to-End Id",
+        required=True,
+        index=True,
+        help="Identifier of the debit sent to the bank and returned with a storno: the "
+        "batch reference and the debit number. Merged invoices share it.",
+    )
+    pmt_inf_id = fields.Char(
+        string="Payment Information Id",
+        help="Identifier of the payment information block (PmtInfId) of the file.",
+    )
+    remittance = fields.Char(
+        string="Remittance Information",
+        help="Unstructured remittance information sent to the debtor: the invoice numbers.",
+    )
+    original_iban = fields.Char(
+        string="Amended From IBAN",
+        help="Original debtor IBAN reported as amendment when the file was generated.",
+    )
+    original_reference = fields.Char(
+        string="Amended From Reference",
+        help="Original mandate reference reported as amendment when the file was generated.",
+    )
+    state = fields.Selection(
+        [("pending", "Pending"), ("collected", "Collected"), ("failed", "Failed")],
+        default="pending",
+        required=True,
+        index=True,
+        help="Pending until the batch is settled (collected) or the debit fails.",
+    )
+    is_open = fields.Boolean(
+        string="In Open Batch",
+        default=True,
+        help="The invoice is held by this batch: it is not draft-cancelled, settled or "
+        "failed. The database refuses a second open line for the same invoice.",
+    )
+    move_line_id = fields.Many2one(
+        "account.move.line",
+        string="Journal Item",
+        readonly=True,
+        help="Receivable credit of the batch entry reconciled with the invoice.",
+    )
+
+    def init(self):
+        # Database-level guarantee: an invoice is in at most one open batch, whatever
+        # two users propose at the same moment.
+        self.env.cr.execute("""
+            CREATE UNIQUE INDEX IF NOT EXISTS sepa_batch_line_open_invoice_uniq
+            ON sepa_batch_line (invoice_id) WHERE is_open
+        """)
+
+    @api.model
+    def _create_guarded(self, vals_list):
+        """Create lines; a clear error when another batch took one of the invoices.
+
+        The unique index makes a concurrent transaction wait for the first one and fail
+        once it commits, so two users can never collect the same invoice twice.
+        """
+        try:
+            with self.env.cr.savepoint(flush=False):
+                return self.create(vals_list)
+        except UniqueViolation:
+            invoice_ids = [vals["invoice_id"] for vals in vals_list]
+            taken = self.search([("invoice_id", "in", invoice_ids), ("is_open", "=", True)])
+            names = ", ".join(f"{line.invoice_id.name} ({line.batch_id.name})"
+                              for line in taken[:20])
+            raise UserError(_(
+                "Another user put some of these invoices in a batch meanwhile; propose "
+                "again. %(invoices)s", invoices=names,
+            )) from None
+
+    @api.depends("invoice_id", "end_to_end_id")
+    def _compute_display_name(self):
+        for line in self:
+            line.display_name = f"{line.end_to_end_id} {line.invoice_id.name or ''}".strip()

@@ -1,0 +1,338 @@
+from dateutil.relativedelta import relativedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+
+from ..sepa import SepaError
+from ..sepa.calendar import earliest_collection_date, latest_delivery_date
+from ..sepa.ids import end_to_end_id, validate_iban
+
+
+class SepaBatchProposal(models.TransientModel):
+    _name = "sepa.batch.proposal"
+    _description = "SEPA Direct Debit Batch Proposal"
+
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company,
+        help="Creditor company.")
+    instruction_date = fields.Date(
+        required=True,
+        default=lambda self: fields.Date.context_today(self) + relativedelta(months=1),
+        help="Every collectable invoice due up to this date is proposed (at most one year "
+        "ahead).",
+    )
+    journal_id = fields.Many2one(
+        "account.journal",
+        string="Bank Journal",
+        required=True,
+        domain="[('type', '=', 'bank'), ('company_id', '=', company_id), "
+        "('bank_account_id', '!=', False)]",
+        default=lambda self: self._default_journal(),
+        help="Creditor bank account the money is collected on.",
+    )
+    scheme = fields.Selection(
+        [("CORE", "Core"), ("B2B", "Business to business (B2B)")],
+        required=True, default="CORE", help="Only mandates of this scheme are collected.")
+    partner_ids = fields.Many2many(
+        "res.partner", string="Customers", help="Only these customers (empty: all).")
+    invoice_ids = fields.Many2many(
+        "account.move", string="Invoices", help="Only these invoices (empty: all).")
+    line_ids = fields.One2many(
+        "sepa.batch.proposal.line", "proposal_id", string="Collectable Invoices",
+        domain=[("reason", "=", False)], help="Invoices that can be collected.")
+    excluded_line_ids = fields.One2many(
+        "sepa.batch.proposal.line", "proposal_id", string="Excluded Invoices",
+        domain=[("reason", "!=", False)], help="Invoices that cannot be collected, and why.")
+    proposed = fields.Boolean(help="The proposal was computed.")
+    selected_count = fields.Integer(
+        string="Selected", compute="_compute_selection", help="Invoices selected.")
+    selected_amount = fields.Monetary(
+        string="Selected Amount", compute="_compute_selection", currency_field="currency_id",
+        help="Total of the selected invoices.")
+    currency_id = fields.Many2one(
+        "res.currency", default=lambda self: self.env.ref("base.EUR"), help="Euro.")
+    earliest_delivery_date = fields.Date(
+        compute="_compute_selection",
+        help="The first date on which the file must reach the bank for the selection.",
+    )
+    delivery_date_passed = fields.Boolean(
+        compute="_compute_selection",
+        help="The latest delivery date of some selected debits has passed.",
+    )
+
+    @api.model
+    def _default_journal(self):
+        return self.env["account.journal"].search([
+            ("type", "=", "bank"),
+            ("company_id", "=", self.env.company.id),
+            ("bank_account_id", "!=", False),
+        ], limit=1)
+
+    # ------------------------------------------------------------------
+    # COMPUTE / CONSTRAINT
+    # ------------------------------------------------------------------
+
+    @api.depends("line_ids.selected", "line_ids.amount", "line_ids.latest_delivery_date")
+    def _compute_selection(self):
+        today = fields.Date.context_today(self)
+        for wizard in self:
+            selected = wizard.line_ids.filtered("selected")
+            wizard.selected_count = len(selected)
+            wizard.selected_amount = sum(selected.mapped("amount"))
+            dates = selected.mapped("latest_delivery_date")
+            wizard.earliest_delivery_date = min(dates) if dates else False
+            wizard.delivery_date_passed = bool(dates) and min(dates) < today
+
+    @api.constrains("instruction_date")
+    def _check_instruction_date(self):
+        limit = fields.Date.context_today(self) + relativedelta(years=1)
+        for wizard in self:
+            if wizard.instruction_date > limit:
+                raise ValidationError(_("The instruction date can be at most one year ahead "
+                                        "(%(limit)s).", limit=limit))
+
+    # ------------------------------------------------------------------
+    # BUSINESS: proposal
+    # ------------------------------------------------------------------
+
+    def _candidate_rows(self):
+        """One SQL read of every open invoice of customers collected by direct debit."""
+        self.env.flush_all()
+        filters = [SQL("TRUE")]
+        if self.partner_ids:
+            filters.append(SQL("m.commercial_partner_id IN %s",
+                               tuple(self.partner_ids.commercial_partner_id.ids)))
+        if self.invoice_ids:
+            filters.append(SQL("m.id IN %s", tuple(self.invoice_ids.ids)))
+        return self.env.execute_query_dict(SQL(
+            """
+            SELECT m.id AS invoice_id, m.commercial_partner_id AS partner_id,
+                   m.amount_residual AS amount, m.currency_id, m.sepa_mandate_id AS mandate_id,
+                   COALESCE(m.invoice_date_due, m.invoice_date) AS due_date,
+                   m.sepa_hold AS hold, m.sepa_hold_reason AS hold_reason,
+                   md.state AS mandate_state, md.mandate_type, md.scheme,
+                   md.sequence_type AS mandate_sequence, md.last_debit_date,
+                   md.company_id AS mandate_company_id, bank.acc_number AS iban,
+                   open_line.batch_name
+              FROM account_move m
+              JOIN res_partner p ON p.id = m.commercial_partner_id
+         LEFT JOIN sepa_mandate md ON md.id = m.sepa_mandate_id
+         LEFT JOIN res_partner_bank bank ON bank.id = md.partner_bank_id
+         LEFT JOIN LATERAL (
+                   SELECT b.name AS batch_name
+                     FROM sepa_batch_line l JOIN sepa_batch b ON b.id = l.batch_id
+                    WHERE l.invoice_id = m.id AND l.is_open
+                    LIMIT 1) open_line ON TRUE
+             WHERE m.company_id = %(company)s
+               AND m.move_type = 'out_invoice'
+               AND m.state = 'posted'
+               AND m.payment_state IN ('not_paid', 'partial')
+               AND m.amount_residual > 0
+               AND p.sepa_collect
+               AND COALESCE(m.invoice_date_due, m.invoice_date) <= %(date)s
+               AND %(filters)s
+          ORDER BY p.name, due_date, m.id
+            """,
+            company=self.company_id.id,
+            date=self.instruction_date,
+            filters=SQL(" AND ").join(filters),
+        ))
+
+    def _pending_first_mandates(self):
+        """Mandates with a first debit not settled yet in an open batch."""
+        self.env.flush_all()
+        rows = self.env.execute_query(SQL(
+            """
+            SELECT DISTINCT l.mandate_id FROM sepa_batch_line l
+              JOIN sepa_batch b ON b.id = l.batch_id
+             WHERE l.is_open AND l.sequence_type = 'FRST' AND b.company_id = %s
+            """, self.company_id.id))
+        return {row[0] for row in rows}
+
+    def _exclusion_reason(self, row, pending_first):
+        """Why the invoice of ``row`` cannot be collected, or None."""
+        euro = self.currency_id.id
+        checks = [
+            (row["batch_name"], lambda: _("Already in open batch %s", row["batch_name"])),
+            (row["hold"], lambda: _("On hold: %s", row["hold_reason"] or _("no reason given"))),
+            (row["currency_id"] != euro, lambda: _("Not in euro")),
+            (not row["mandate_id"], lambda: _("No mandate")),
+            (row["mandate_id"] and row["mandate_state"] != "active",
+             lambda: _("Mandate %s", self._state_label(row["mandate_state"]).lower())),
+            (row["mandate_company_id"] and row["mandate_company_id"] != self.company_id.id,
+             lambda: _("Mandate of another company")),
+            (row["scheme"] and row["scheme"] != self.scheme,
+             lambda: _("Mandate scheme is %s", row["scheme"])),
+            (row["mandate_type"] == "one_off" and row["last_debit_date"],
+             lambda: _("One-off mandate already used")),
+            (row["mandate_id"] in pending_first,
+             lambda: _("First debit of the mandate still pending in another batch")),
+        ]
+        for failed, reason in checks:
+            if failed:
+                return reason()
+        try:
+            validate_iban(row["iban"] or "")
+        except SepaError:
+            return _("IBAN %s invalid", row["iban"] or "")
+        return None
+
+    def _state_label(self, state):
+        return dict(self.env["sepa.mandate"]._fields["state"]._description_selection(
+            self.env))[state]
+
+    def _sequence_type(self, row):
+        if row["mandate_type"] == "one_off":
+            return "OOFF"
+        if row["mandate_sequence"] == "first" and not self.company_id.sepa_always_rcur:
+            return "FRST"
+        return "RCUR"
+
+    def _collection_dates(self, due_date):
+        lead = self.company_id.sepa_bank_lead_days
+        earliest = earliest_collection_date(
+            fields.Date.context_today(self), self.scheme, bank_cutoff_days=lead)
+        collection = max(due_date, earliest)
+        return collection, latest_delivery_date(collection, self.scheme, bank_lead_days=lead)
+
+    def _prepare_line_vals(self, row, pending_first):
+        reason = self._exclusion_reason(row, pending_first)
+        vals = {
+            "proposal_id": self.id,
+            "invoice_id": row["invoice_id"],
+            "partner_id": row["partner_id"],
+            "mandate_id": row["mandate_id"],
+            "amount": row["amount"],
+            "reason": reason,
+            "selected": not reason,
+        }
+        if not reason:
+            collection, delivery = self._collection_dates(row["due_date"])
+            vals.update({
+                "sequence_type": self._sequence_type(row),
+                "collection_date": collection,
+                "latest_delivery_date": delivery,
+            })
+        return vals
+
+    def action_propose(self):
+        self.ensure_one()
+        self.company_id._sepa_check_creditor_identifier()
+        pending_first = self._pending_first_mandates()
+        self.line_ids.unlink()
+        self.excluded_line_ids.unlink()
+        self.env["sepa.batch.proposal.line"].create([
+            self._prepare_line_vals(row, pending_first) for row in self._candidate_rows()
+        ])
+        self.proposed = True
+        return self._reopen()
+
+    def action_shift_dates(self):
+        """Move debits whose delivery date passed to the earliest possible collection date."""
+        self.ensure_one()
+        today = fields.Date.context_today(self)
+        late = self.line_ids.filtered(lambda line: line.latest_delivery_date < today)
+        collection, delivery = self._collection_dates(today)
+        late.write({"collection_date": collection, "latest_delivery_date": delivery})
+        return self._reopen()
+
+    def _reopen(self):
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+            "name": _("Direct Debit Proposal"),
+        }
+
+    # ------------------------------------------------------------------
+    # BUSINESS: batch creation
+    # ------------------------------------------------------------------
+
+    def _debit_keys(self, lines):
+        """Give merged invoices one debit number: FRST always, others on request."""
+        merge_all = self.company_id.sepa_merge_all_sequence_types
+        numbers, result = {}, []
+        for line in lines:
+            merge = line.sequence_type == "FRST" or merge_all
+            key = ((line.mandate_id.id, line.sequence_type, line.collection_date)
+                   if merge else ("invoice", line.invoice_id.id))
+            result.append(numbers.setdefault(key, len(numbers) + 1))
+        return result
+
+    def _prepare_batch_line_vals(self, batch, lines):
+        numbers = self._debit_keys(lines)
+        remittance = {}
+        for line, number in zip(lines, numbers, strict=True):
+            remittance.setdefault(number, []).append(line.invoice_id.name)
+        return [{
+            "batch_id": batch.id,
+            "invoice_id": line.invoice_id.id,
+            "partner_id": line.partner_id.id,
+            "mandate_id": line.mandate_id.id,
+            "amount": line.amount,
+            "sequence_type": line.sequence_type,
+            "collection_date": line.collection_date,
+            "debit_number": number,
+            "end_to_end_id": end_to_end_id(batch.name, number),
+            "remittance": " ".join(remittance[number]),
+        } for line, number in zip(lines, numbers, strict=True)]
+
+    def action_create_batch(self):
+        self.ensure_one()
+        self.company_id._sepa_check_creditor_identifier()
+        lines = self.line_ids.filtered("selected")
+        if not lines:
+            raise UserError(_("Select at least one invoice to collect."))
+        batch = self.env["sepa.batch"].create({
+            "company_id": self.company_id.id,
+            "journal_id": self.journal_id.id,
+            "scheme": self.scheme,
+        })
+        batch._check_creditor()
+        self.env["sepa.batch.line"]._create_guarded(self._prepare_batch_line_vals(batch, lines))
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "sepa.batch",
+            "res_id": batch.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+
+class SepaBatchProposalLine(models.TransientModel):
+    _name = "sepa.batch.proposal.line"
+    _description = "SEPA Direct Debit Batch Proposal Line"
+    _order = "reason desc, collection_date, id"
+
+    proposal_id = fields.Many2one(
+        "sepa.batch.proposal", required=True, ondelete="cascade", help="The proposal.")
+    selected = fields.Boolean(default=True, help="Collect this invoice in the new batch.")
+    invoice_id = fields.Many2one("account.move", string="Invoice", required=True,
+                                 help="Open customer invoice.")
+    partner_id = fields.Many2one("res.partner", string="Customer", help="Debtor.")
+    mandate_id = fields.Many2one("sepa.mandate", string="Mandate", help="Mandate used.")
+    amount = fields.Float(help="Amount to collect: the invoice's residual.", digits=(16, 2))
+    sequence_type = fields.Selection(
+        [("FRST", "First"), ("RCUR", "Recurring"), ("OOFF", "One-off"), ("FNAL", "Final")],
+        help="SEPA sequence type of the debit.")
+    collection_date = fields.Date(help="Requested collection date: the due date, never "
+                                  "earlier than the earliest possible date.")
+    latest_delivery_date = fields.Date(help="Last day the file must reach the bank.")
+    reason = fields.Char(string="Excluded Because", help="Why the invoice cannot be collected.")
+
+    @api.onchange("collection_date")
+    def _onchange_collection_date(self):
+        proposal = self.proposal_id
+        lead = proposal.company_id.sepa_bank_lead_days
+        for line in self.filtered("collection_date"):
+            line.latest_delivery_date = latest_delivery_date(
+                line.collection_date, proposal.scheme, bank_lead_days=lead)
+
+    def write(self, vals):
+        if vals.get("selected") and self.filtered("reason"):
+            raise UserError(_("Excluded invoices cannot be selected."))
+        return super().write(vals)
+
