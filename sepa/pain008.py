@@ -176,7 +176,7 @@ def _check_creditor(creditor, flavour):
     if creditor.bic:
         _check_bic(creditor.bic, "CdtrAgt BIC", flavour)
     validate_creditor_id(creditor.creditor_id, "CdtrSchmeId")
-    _check_address(creditor.address, "Cdtr PstlAdr")
+    _check_address(creditor.address, "Cdtr PstlAdr", flavour)
 
 
 def _check_one_scheme(blocks):
@@ -263,7 +263,7 @@ def _check_debit(debit, collection_date, seen, flavour):
         iban = validate_sepa_iban(debit.debtor_iban, "DbtrAcct IBAN")
         bic = _check_bic(debit.debtor_bic, "DbtrAgt BIC", flavour) if debit.debtor_bic else None
         if debit.debtor_address is not None:
-            _check_address(debit.debtor_address, "Dbtr PstlAdr")
+            _check_address(debit.debtor_address, "Dbtr PstlAdr", flavour)
         if iban[:2] in NON_EEA_SEPA_COUNTRIES:
             _check_non_eea(debit, iban)
         if debit.amendment is not None:
@@ -333,8 +333,12 @@ def _check_amendment(amendment):
         validate_iban(amendment.original_debtor_iban, "OrgnlDbtrAcct IBAN")
 
 
-def _check_address(address, field):
-    """Check a postal address: country code, at most two lines, town when structured."""
+def _check_address(address, field, flavour):
+    """Check a postal address: country code, at most two lines, town when structured.
+
+    The town is required only where the address is written structured (.08: EPC rule
+    for structured and hybrid addresses); .02 writes the fields as two address lines.
+    """
     if address is None:
         return
     if not isinstance(address.country, str) or not _COUNTRY.fullmatch(address.country):
@@ -347,7 +351,8 @@ def _check_address(address, field):
             f"{field} has {len(address.lines)} address lines (maximum {MAX_ADR_LINES})",
             field=f"{field} AdrLine", value=address.lines,
         )
-    if address.is_structured and not to_sepa_text(address.town, TOWN_LEN):
+    if (flavour.structured_address and address.is_structured
+            and not to_sepa_text(address.town, TOWN_LEN)):
         raise SepaValidationError(f"{field} TwnNm is required in a structured address",
                                   field=f"{field} TwnNm", value=address.town)
 

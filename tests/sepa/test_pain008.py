@@ -257,7 +257,6 @@ def _error(sample, today=TODAY, version="pain.008.001.02"):
     ({"debtor_name": "\u00b8"}, "Dbtr Nm '\u00b8' has nothing left in the SEPA character set"),
     ({"debtor_address": Address("Netherlands")}, "Ctry 'Netherlands' must be a 2-letter"),
     ({"debtor_address": Address("NL", lines=("a", "b", "c"))}, "3 address lines (maximum 2)"),
-    ({"debtor_address": Address("NL", street="Kerkstraat")}, "TwnNm is required"),
     ({"amendment": Amendment()}, "the amendment gives no original value"),
     ({"amendment": Amendment(original_mandate_id="OLD/")}, "OrgnlMndtId 'OLD/'"),
     ({"amendment": Amendment(original_creditor_id="NL09ZZZ502057730000")},
@@ -293,6 +292,15 @@ def test_debit_rules_name_the_debit_and_the_value(changes, expected):
 ])
 def test_batch_rules(sample, expected):
     assert expected in str(_error(sample))
+
+
+def test_town_is_required_only_in_structured_addresses():
+    address = Address("NL", street="Kerkstraat", postcode="1234")
+    street_only = batch(debit(1, debtor_address=address))
+    error = _error(street_only, version="pain.008.001.08")
+    assert "debit 'E2E-1': Dbtr PstlAdr TwnNm is required in a structured address" in str(error)
+    data = write_pain008(street_only, "pain.008.001.02", today=TODAY)
+    assert b"<PstlAdr><Ctry>NL</Ctry><AdrLine>Kerkstraat</AdrLine><AdrLine>1234</AdrLine>" in data
 
 
 def test_empty_block_and_duplicate_pmt_inf_id():
