@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 N ?= 10000
 
-.PHONY: test run setup lint bench-sepa pot clean
+.PHONY: test run setup lint bench-sepa bench-batch pot clean
 
 test:
 	@tools/dev.sh test
@@ -19,6 +19,9 @@ lint: setup
 bench-sepa: setup
 	@.venv/bin/python bench/pain008.py
 	@.venv/bin/python bench/returns.py
+
+bench-batch:
+	@tools/dev.sh bench-batch $(N)
 
 pot:
 	@tools/dev.sh pot

@@ -1,8 +1,17 @@
-from odoo import models
+from odoo import fields, models
 
 
 class AccountMoveLine(models.Model):
     _inherit = "account.move.line"
+
+    sepa_batch_line_id = fields.Many2one(
+        "sepa.batch.line",
+        string="Direct Debit",
+        index="btree_not_null",
+        copy=False,
+        readonly=True,
+        help="The direct debit this receivable credit of a batch entry collects.",
+    )
 
     def _reconcile_post_hook(self, data):
         """Settle a sent batch once the bank's credit is reconciled with its transit lines.

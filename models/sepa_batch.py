@@ -288,29 +288,45 @@ class SepaBatch(models.Model):
     # BUSINESS: accounting
     # ------------------------------------------------------------------
 
-    def _prepare_move_vals(self):
-        """ONE entry: debit transit per payment information block, credit each invoice."""
+    def _open_receivables(self):
+        """The open receivable lines of each batch line's invoice, in one read."""
+        invoices = self.line_ids.invoice_id
+        receivables = invoices.line_ids.filtered(
+            lambda aml: aml.account_type == "asset_receivable" and not aml.reconciled)
+        by_invoice = defaultdict(lambda: self.env["account.move.line"])
+        for aml in receivables:
+            by_invoice[aml.move_id.id] |= aml
+        return by_invoice
+
+    def _prepare_move_vals(self, receivables):
+        """ONE entry: debit transit per payment information block, credit each invoice.
+
+        Balances come from the invoices' open receivables (company currency), amounts in
+        currency are the euros collected.
+        """
         self.ensure_one()
         transit = self.company_id._sepa_transit_account(self.journal_id)
         line_vals = []
-        block_totals = defaultdict(float)
+        block_totals = defaultdict(lambda: [0.0, 0.0])
         for line in self.line_ids:
-            block_totals[(line.pmt_inf_id, line.collection_date)] += line.amount
-            receivable = line.invoice_id.line_ids.filtered(
-                lambda aml: aml.account_type == "asset_receivable")[:1]
+            open_lines = receivables[line.invoice_id.id]
+            balance = sum(open_lines.mapped("amount_residual"))
+            block_totals[line.pmt_inf_id][0] += balance
+            block_totals[line.pmt_inf_id][1] += line.amount
             line_vals.append({
                 "name": f"{line.end_to_end_id} {line.invoice_id.name}",
-                "account_id": receivable.account_id.id,
+                "account_id": open_lines[:1].account_id.id,
                 "partner_id": line.partner_id.id,
-                "balance": -line.amount,
+                "balance": -balance,
                 "amount_currency": -line.amount,
                 "currency_id": self.currency_id.id,
+                "sepa_batch_line_id": line.id,
             })
-        for (block_id, _date), amount in sorted(block_totals.items()):
+        for block_id, (balance, amount) in sorted(block_totals.items()):
             line_vals.append({
                 "name": _("Direct debit %(block)s", block=block_id),
                 "account_id": transit.id,
-                "balance": amount,
+                "balance": balance,
                 "amount_currency": amount,
                 "currency_id": self.currency_id.id,
             })
@@ -324,21 +340,18 @@ class SepaBatch(models.Model):
         }
 
     def _post_entry(self):
+        """Post the batch entry and reconcile every invoice with it in one plan."""
         self.ensure_one()
-        move = self.env["account.move"].with_context(
-            skip_invoice_sync=True, check_move_validity=False,
-        ).create(self._prepare_move_vals())
+        receivables = self._open_receivables()
+        fast = {"skip_invoice_sync": True, "check_move_validity": False}
+        move = self.env["account.move"].with_context(**fast).create(
+            self._prepare_move_vals(receivables))
         move._post(soft=False)
-        credit_lines = move.line_ids.filtered(lambda aml: aml.balance < 0)
-        # The credit lines were created in the order of the batch lines.
-        batch_lines = self.line_ids
-        plan = []
-        for batch_line, credit in zip(batch_lines, credit_lines, strict=True):
-            open_receivables = batch_line.invoice_id.line_ids.filtered(
-                lambda aml: aml.account_type == "asset_receivable" and not aml.reconciled)
-            plan.append(open_receivables | credit)
-            batch_line.move_line_id = credit
-        self.env["account.move.line"]._reconcile_plan(plan)
+        plan = [
+            receivables[credit.sepa_batch_line_id.invoice_id.id] | credit
+            for credit in move.line_ids.filtered("sepa_batch_line_id")
+        ]
+        self.env["account.move.line"].with_context(**fast)._reconcile_plan(plan)
         return move
 
     def _send(self):
@@ -398,7 +411,6 @@ class SepaBatch(models.Model):
               "date": fields.Date.context_today(self)}],
             cancel=True,
         )
-        self.line_ids.write({"move_line_id": False})
 
     # ------------------------------------------------------------------
     # BUSINESS: settlement

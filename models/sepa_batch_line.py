@@ -86,9 +86,10 @@ class SepaBatchLine(models.Model):
         help="The invoice is held by this batch: it is not draft-cancelled, settled or "
         "failed. The database refuses a second open line for the same invoice.",
     )
-    move_line_id = fields.Many2one(
+    move_line_ids = fields.One2many(
         "account.move.line",
-        string="Journal Item",
+        "sepa_batch_line_id",
+        string="Journal Items",
         readonly=True,
         help="Receivable credit of the batch entry reconciled with the invoice.",
     )
@@ -108,6 +109,7 @@ class SepaBatchLine(models.Model):
         The unique index makes a concurrent transaction wait for the first one and fail
         once it commits, so two users can never collect the same invoice twice.
         """
+        self.env.flush_all()  # pending updates (e.g. a cancelled batch) go first
         try:
             with self.env.cr.savepoint(flush=False):
                 return self.create(vals_list)

@@ -8,3 +8,5 @@ from . import test_mandate_report
 from . import test_tour
 from . import test_translation
 from . import test_batch_cycle
+from . import test_batch_concurrency
+from . import test_batch_report

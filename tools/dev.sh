@@ -216,11 +216,19 @@ export_pot() {
     "$PY" "$ROOT/tools/update_po.py"
 }
 
+bench_batch() {
+    setup
+    local db=sepa_dd_bench
+    create_db "$db"
+    "$PY" "$ROOT/bench/batch_cycle.py" -c "$CONF" -d "$db" -n "${1:-10000}"
+}
+
 case "${1:-}" in
     setup) setup ;;
     test) run_tests ;;
     run) run_demo ;;
     db) setup; create_db "${2:?database name}" ;;
     pot) export_pot ;;
-    *) die "usage: tools/dev.sh setup|test|run|db NAME|pot" ;;
+    bench-batch) bench_batch "${2:-10000}" ;;
+    *) die "usage: tools/dev.sh setup|test|run|db NAME|pot|bench-batch N" ;;
 esac
