@@ -301,3 +301,15 @@ class TestBatchCycle(SepaBatchCommon):
         batch = self.create_batch()
         debits = batch._prepare_debits(batch.line_ids)
         self.assertEqual(sum(debit.amount for debit in debits.values()), Decimal("180.25"))
+
+    def test_invoice_mandate_locked_while_in_batch(self):
+        self.inv_first_1.sepa_mandate_id = self.mandate_first  # editable while open
+        self.create_batch()
+        with self.assertRaisesRegex(UserError, "cannot change: it is paid or in a direct"):
+            self.inv_first_1.sepa_mandate_id = self.mandate_recurring
+
+    def test_hold_button_keeps_invoice_out(self):
+        self.inv_recurring.action_sepa_hold()
+        self.assertEqual(self.inv_recurring.sepa_state, "on_hold")
+        reasons = {line.invoice_id: line.reason for line in self.propose().excluded_line_ids}
+        self.assertEqual(reasons[self.inv_recurring], "On hold: no reason given")
