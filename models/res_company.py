@@ -98,6 +98,12 @@ class ResCompany(models.Model):
                   "settings (Direct Debit) or an outstanding receipts account on journal "
                   "%(journal)s.", company=self.name, journal=journal.name)
             )
+        if not account.reconcile:
+            raise UserError(
+                _("The direct debits in transit account %(account)s must allow "
+                  "reconciliation: the bank's credit is reconciled with it.",
+                  account=account.display_name)
+            )
         return account
 
     def _sepa_check_creditor_identifier(self):

@@ -417,18 +417,15 @@ class SepaBatch(models.Model):
     # ------------------------------------------------------------------
 
     def _transit_lines(self):
-        transit_accounts = {
-            batch.id: batch.company_id._sepa_transit_account(batch.journal_id)
-            for batch in self
-        }
+        """The debit lines of the batch entries (everything but the invoice credits)."""
         return self.move_id.line_ids.filtered(
-            lambda aml: aml.account_id == transit_accounts[aml.move_id.sepa_batch_id.id]
-            and aml.balance > 0)
+            lambda aml: not aml.sepa_batch_line_id and aml.balance > 0)
 
     def _settle_if_reconciled(self):
         """Settle the sent batches whose transit lines are all reconciled."""
         settled = self.filtered(
-            lambda b: b.state == "sent" and all(b._transit_lines().mapped("reconciled")))
+            lambda b: b.state == "sent" and b._transit_lines()
+            and all(b._transit_lines().mapped("reconciled")))
         settled._settle()
         return settled
 
