@@ -213,11 +213,9 @@ class SepaBatch(models.Model):
 
     def _prepare_blocks(self, lines, debits):
         """Payment information blocks: one per collection date + sequence type."""
-        keys = defaultdict(list)
+        keys = defaultdict(dict)  # dicts keep the first-seen order of the end-to-end ids
         for line in lines:
-            key = (line.collection_date, line.sequence_type)
-            if line.end_to_end_id not in keys[key]:
-                keys[key].append(line.end_to_end_id)
+            keys[(line.collection_date, line.sequence_type)][line.end_to_end_id] = True
         blocks = []
         for number, (key, e2e_ids) in enumerate(sorted(keys.items()), start=1):
             collection_date, sequence_type = key
@@ -470,8 +468,8 @@ class SepaBatch(models.Model):
     def _match_transit_lines(self, text, amount):
         transit = self._transit_lines().filtered(lambda aml: not aml.reconciled)
         currency = self.currency_id
+        block_ids = set(self.line_ids.mapped("pmt_inf_id"))
         for line in transit:
-            block_ids = set(self.line_ids.mapped("pmt_inf_id"))
             if any(block_id and block_id in text and block_id in line.name
                    for block_id in block_ids) \
                     and currency.compare_amounts(line.balance, amount) == 0:
