@@ -21,10 +21,11 @@
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/sepa_batch_views.xml",
+        "report/sepa_batch_report.xml",
         "views/account_move_views.xml",
         "views/sepa_menus.xml",
     ],
-    "demo": ["demo/sepa_demo.xml"],
+    "demo": ["demo/sepa_demo.xml", "demo/sepa_demo_invoices.xml"],
     "assets": {
         "web.assets_tests": ["sepa_direct_debit/static/tests/tours/*.js"],
     },

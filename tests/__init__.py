@@ -10,3 +10,4 @@ from . import test_translation
 from . import test_batch_cycle
 from . import test_batch_concurrency
 from . import test_batch_report
+from . import test_batch_tour

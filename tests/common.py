@@ -1,3 +1,6 @@
+from odoo import http
+from odoo.tests import HttpCase
+
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
 CREDITOR_ID = "NL69ZZZ123456780000"
@@ -102,3 +105,14 @@ class SepaBatchCommon(SepaCommon):
         wizard = self.propose(**values)
         action = wizard.action_create_batch()
         return self.env["sepa.batch"].browse(action["res_id"])
+
+
+class SepaTourCase(HttpCase):
+    """Browser tests: Chromium in Odoo's HttpCase."""
+
+    def start_tour(self, url_path, tour_name, **kwargs):
+        # CPython 3.11's ast is not thread-safe (gh-106905, "AST constructor recursion
+        # depth mismatch"): the HTTP application reads every addon's manifest on its first
+        # static request, so read them now, before the browser's parallel first requests.
+        http.root.statics  # noqa: B018
+        return super().start_tour(url_path, tour_name, **kwargs)

@@ -1,8 +1,10 @@
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
+
+from .common import SepaTourCase
 
 
 @tagged("post_install", "-at_install")
-class TestMandateTour(HttpCase):
+class TestMandateTour(SepaTourCase):
     def test_mandate_menu_tour(self):
         partner = self.env["res.partner"].create({"name": "Tour Debtor", "is_company": True})
         bank = self.env["res.partner.bank"].create({

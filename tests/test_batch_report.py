@@ -1,0 +1,78 @@
+import io
+import re
+
+from odoo.tests import tagged
+from odoo.tools.pdf import PdfFileReader
+
+from .common import CREDITOR_ID, SepaBatchCommon
+
+
+@tagged("post_install", "-at_install")
+class TestBatchReport(SepaBatchCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Two first debits of one mandate (merged into one transaction) and a recurring one.
+        cls.invoice(cls.debtor, 100.0)
+        cls.invoice(cls.debtor, 50.25)
+        cls.invoice(cls.recurring_partner, 30.0)
+
+    def generated_batch(self):
+        batch = self.create_batch()
+        batch.action_generate()
+        self.assertEqual(batch.state, "generated")
+        return batch
+
+    def test_report_blocks(self):
+        batch = self.generated_batch()
+        blocks = batch._report_blocks()
+        self.assertEqual([block["sequence_type"] for block in blocks], ["FRST", "RCUR"])
+        self.assertEqual([block["pmt_inf_id"] for block in blocks],
+                         [f"{batch.name}-P1", f"{batch.name}-P2"])
+        self.assertEqual([block["count"] for block in blocks], [1, 1])
+        self.assertEqual([block["amount"] for block in blocks], [150.25, 30.0])
+        self.assertEqual(sorted({block["pmt_inf_id"] for block in blocks}),
+                         sorted(set(batch.line_ids.mapped("pmt_inf_id"))))
+        self.assertEqual(sum(block["count"] for block in blocks), batch.debit_count)
+        self.assertAlmostEqual(sum(block["amount"] for block in blocks), batch.amount_total)
+        self.assertEqual({block["collection_date"] for block in blocks},
+                         set(batch.line_ids.mapped("collection_date")))
+
+    def test_cover_letter_pdf(self):
+        batch = self.generated_batch()
+        report = self.env["ir.actions.report"].with_context(force_report_rendering=True)
+        pdf, kind = report._render_qweb_pdf(
+            "sepa_direct_debit.action_report_sepa_batch", batch.ids)
+        self.assertEqual(kind, "pdf")
+        self.assertTrue(pdf.startswith(b"%PDF"))
+        reader = PdfFileReader(io.BytesIO(pdf))
+        text = " ".join(page.extract_text() for page in reader.pages)
+        flat = " ".join(text.split())
+        blocks = batch._report_blocks()
+        expected = [
+            batch.name,
+            batch.filename,
+            CREDITOR_ID,
+            self.company.name,
+            batch.pain_version,
+            "150.25",  # control sum of the FRST block (two invoices, one transaction)
+            "30.00",  # control sum of the RCUR block
+            "180.25",  # total
+            *(block["pmt_inf_id"] for block in blocks),
+        ]
+        for value in expected:
+            self.assertIn(value, flat)
+        self.assertIn(self.bank_journal.bank_account_id.acc_number.replace(" ", ""),
+                      flat.replace(" ", ""))
+        # Per block: its id, sequence type and number of transactions on one row; the
+        # total row: 2 transactions (3 invoices) and the total amount.
+        self.assertRegex(flat, rf"{re.escape(batch.name)}-P1 FRST .*? 1 .*?150\.25")
+        self.assertRegex(flat, rf"{re.escape(batch.name)}-P2 RCUR .*? 1 .*?30\.00")
+        self.assertRegex(flat, r"Total 2 .*?180\.25")
+
+    def test_print_button_on_form(self):
+        arch = self.env["sepa.batch"].get_view(
+            self.env.ref("sepa_direct_debit.view_sepa_batch_form").id)["arch"]
+        action = self.env.ref("sepa_direct_debit.action_report_sepa_batch")
+        self.assertIn(f'name="{action.id}"', arch)
+        self.assertIn("Print Cover Letter", arch)

@@ -1,0 +1,65 @@
+from odoo import Command, fields
+from odoo.tests import tagged
+
+from .common import CREDITOR_IBAN, CREDITOR_ID, IBAN_B, SepaTourCase
+
+
+@tagged("post_install", "-at_install")
+class TestBatchTour(SepaTourCase):
+    def setup_cycle_data(self):
+        company = self.env.company
+        eur = self.env.ref("base.EUR")
+        eur.active = True
+        # A euro company, as SEPA creditors are; a database with journal items already
+        # keeps its currency (the invoice is in euro anyway).
+        if company.currency_id != eur and not company.root_id._existing_accounting():
+            company.currency_id = eur
+        company.sepa_creditor_identifier = CREDITOR_ID
+        journal = self.env["account.journal"].create({
+            "name": "Tour Direct Debit Bank",
+            "code": "TDDB",
+            "type": "bank",
+            "company_id": company.id,
+            "bank_account_id": self.env["res.partner.bank"].create({
+                "acc_number": CREDITOR_IBAN,
+                "partner_id": company.partner_id.id,
+            }).id,
+        })
+        # The proposal proposes the first bank journal with an account: make it this one.
+        self.env["account.journal"].search([
+            ("type", "=", "bank"), ("company_id", "=", company.id), ("id", "!=", journal.id),
+        ]).bank_account_id = False
+        partner = self.env["res.partner"].create({
+            "name": "Tour Batch Debtor", "country_id": self.env.ref("base.nl").id})
+        bank = self.env["res.partner.bank"].create({
+            "acc_number": IBAN_B, "partner_id": partner.id})
+        mandate = self.env["sepa.mandate"].create({
+            "partner_id": partner.id,
+            "partner_bank_id": bank.id,
+            "signature_date": "2025-01-15",
+        })
+        mandate.action_activate()
+        partner.sepa_collect = True
+        invoice = self.env["account.move"].create({
+            "move_type": "out_invoice",
+            "partner_id": partner.id,
+            "currency_id": eur.id,
+            "invoice_date": fields.Date.context_today(partner),
+            "invoice_line_ids": [Command.create({
+                "name": "Membership fee", "quantity": 1, "price_unit": 125.0,
+                "tax_ids": [Command.clear()],
+            })],
+        })
+        invoice.action_post()
+        return journal, invoice
+
+    def test_batch_cycle_tour(self):
+        journal, invoice = self.setup_cycle_data()
+        self.assertEqual(invoice.sepa_state, "to_collect")
+        self.start_tour("/odoo", "sepa_batch_tour", login="admin")
+        batch = self.env["sepa.batch"].search([("journal_id", "=", journal.id)])
+        self.assertRecordValues(batch, [{"state": "sent", "amount_total": 125.0,
+                                         "line_count": 1}])
+        self.assertTrue(batch.file)
+        self.assertEqual(batch.line_ids.invoice_id, invoice)
+        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
