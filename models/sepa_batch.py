@@ -16,7 +16,7 @@ OPEN_STATES = ("draft", "generated", "sent")
 class SepaBatch(models.Model):
     _name = "sepa.batch"
     _description = "SEPA Direct Debit Batch"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "sepa.state.mixin"]
     _order = "id desc"
     _check_company_auto = True
 
@@ -161,13 +161,6 @@ class SepaBatch(models.Model):
     # BUSINESS: file generation
     # ------------------------------------------------------------------
 
-    def _check_state(self, allowed, action):
-        wrong = self.filtered(lambda b: b.state not in allowed)
-        if wrong:
-            states = dict(self._fields["state"]._description_selection(self.env))
-            raise UserError(_("Cannot %(action)s batch %(batch)s: it is %(state)s.",
-                              action=action, batch=wrong[0].name,
-                              state=states[wrong[0].state]))
 
     def _check_creditor(self):
         self.ensure_one()

@@ -15,7 +15,7 @@ EXPIRY_CRON_LIMIT = 1000
 class SepaMandate(models.Model):
     _name = "sepa.mandate"
     _description = "SEPA Direct Debit Mandate"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "sepa.state.mixin"]
     _order = "signature_date desc, id desc"
     _check_company_auto = True
 
@@ -334,14 +334,6 @@ class SepaMandate(models.Model):
                 _("These mandates cannot be activated, they lack:\n%s", "\n".join(problems))
             )
 
-    def _check_state(self, allowed, action):
-        wrong = self.filtered(lambda m: m.state not in allowed)
-        if wrong:
-            states = dict(self._fields["state"]._description_selection(self.env))
-            raise UserError(
-                _("Cannot %(action)s mandate %(reference)s: it is %(state)s.",
-                  action=action, reference=wrong[0].name, state=states[wrong[0].state])
-            )
 
     def _revoke(self, date, reason):
         self._check_state(("draft", "active"), _("revoke"))

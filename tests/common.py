@@ -1,5 +1,8 @@
+import io
+
 from odoo import http
 from odoo.tests import HttpCase
+from odoo.tools.pdf import PdfFileReader
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -13,6 +16,15 @@ CREDITOR_IBAN = "NL47BUNQ2020202020"
 
 class SepaCommon(AccountTestInvoicingCommon):
     """Euro company with a creditor identifier and a customer with a valid IBAN."""
+
+    def render_pdf_text(self, report_ref, records):
+        """Really print ``records`` (wkhtmltopdf) and return the PDF's text on one line."""
+        report = self.env["ir.actions.report"].with_context(force_report_rendering=True)
+        pdf, kind = report._render_qweb_pdf(report_ref, records.ids)
+        self.assertEqual(kind, "pdf")
+        self.assertTrue(pdf.startswith(b"%PDF"))
+        reader = PdfFileReader(io.BytesIO(pdf))
+        return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
 
     @classmethod
     def setup_independent_company(cls, **kwargs):

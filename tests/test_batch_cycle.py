@@ -246,7 +246,7 @@ class TestBatchCycle(SepaBatchCommon):
         invoices = self.inv_first_1 | self.inv_first_2 | self.inv_recurring
         self.assertEqual(set(invoices.mapped("payment_state")), {"paid"})
         self.assertEqual(set(invoices.mapped("sepa_state")), {"collected"})
-        with self.assertRaisesRegex(UserError, "Cannot cancel batch"):
+        with self.assertRaisesRegex(UserError, f"Cannot cancel {batch.name}: it is Settled"):
             batch.action_cancel()
 
     def test_statement_per_payment_block(self):

@@ -1,8 +1,6 @@
-import io
 import re
 
 from odoo.tests import tagged
-from odoo.tools.pdf import PdfFileReader
 
 from .common import CREDITOR_ID, SepaBatchCommon
 
@@ -40,14 +38,7 @@ class TestBatchReport(SepaBatchCommon):
 
     def test_cover_letter_pdf(self):
         batch = self.generated_batch()
-        report = self.env["ir.actions.report"].with_context(force_report_rendering=True)
-        pdf, kind = report._render_qweb_pdf(
-            "sepa_direct_debit.action_report_sepa_batch", batch.ids)
-        self.assertEqual(kind, "pdf")
-        self.assertTrue(pdf.startswith(b"%PDF"))
-        reader = PdfFileReader(io.BytesIO(pdf))
-        text = " ".join(page.extract_text() for page in reader.pages)
-        flat = " ".join(text.split())
+        flat = self.render_pdf_text("sepa_direct_debit.action_report_sepa_batch", batch)
         blocks = batch._report_blocks()
         expected = [
             batch.name,

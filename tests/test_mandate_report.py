@@ -1,7 +1,4 @@
-import io
-
 from odoo.tests import tagged
-from odoo.tools.pdf import PdfFileReader
 
 from .common import SepaCommon
 
@@ -10,14 +7,7 @@ from .common import SepaCommon
 class TestMandateReport(SepaCommon):
     def test_mandate_form_prints(self):
         mandate = self.create_active_mandate(name="MDT-PRINT-1")
-        report = self.env["ir.actions.report"].with_context(force_report_rendering=True)
-        pdf, kind = report._render_qweb_pdf(
-            "sepa_direct_debit.action_report_sepa_mandate", mandate.ids)
-        self.assertEqual(kind, "pdf")
-        self.assertTrue(pdf.startswith(b"%PDF"))
-        reader = PdfFileReader(io.BytesIO(pdf))
-        text = " ".join(page.extract_text() for page in reader.pages)
-        flat = " ".join(text.split())
+        flat = self.render_pdf_text("sepa_direct_debit.action_report_sepa_mandate", mandate)
         for expected in ("MDT-PRINT-1", "NL20 INGB 0001 2345 67", "INGBNL2A", "NL69ZZZ123456780000",
                          "Vereniging De Eendracht", "SEPA Direct Debit Mandate",
                          "entitled to a refund", "doorlopende incasso-opdrachten"):
