@@ -4,8 +4,8 @@ Run with ``make bench-batch N=10000`` (it creates a fresh database ``sepa_dd_ben
 with the addon, as ``make test`` does). Creates N customers with an active mandate and
 one posted invoice each (not timed), then times separately: the proposal, the batch
 creation, the file generation (pain.008, XSD-validated), the posting (one entry,
-one reconciliation) and the commit that follows it. Prints the figures and peak memory; the last line is
-``total=<seconds> peak_rss=<MB>``.
+one reconciliation) and the commit that follows it. Prints the figures and peak
+memory; the last line is ``total=<seconds> peak_rss=<MB>``.
 
     python bench/batch_cycle.py -c .build/odoo.conf -d sepa_dd_bench -n 10000
 """

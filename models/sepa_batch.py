@@ -10,7 +10,9 @@ from ..sepa.ids import normalize_iban, pmt_inf_id
 from ..sepa.model import Address, Amendment, Batch, Creditor, Debit, PaymentBlock
 from ..sepa.pain008 import write_pain008
 
-OPEN_STATES = ("draft", "generated", "sent")
+#: Bulk accounting of a batch: invoices are not re-synchronised (their lines do not
+#: change), balance is checked once by the reconciliation, no per-invoice tracking.
+BULK_CONTEXT = {"skip_invoice_sync": True, "check_move_validity": False, "mail_notrack": True}
 
 
 class SepaBatch(models.Model):
@@ -331,18 +333,23 @@ class SepaBatch(models.Model):
         }
 
     def _post_entry(self):
-        """Post the batch entry and reconcile every invoice with it in one plan."""
+        """Post the batch entry and reconcile every invoice with it in one plan.
+
+        The invoices' payment status changes are not tracked one chatter message per
+        invoice (that alone took 131 s at commit for 10,000 invoices): the batch's chatter
+        and the invoices' direct debit status tell the story.
+        """
         self.ensure_one()
         receivables = self._open_receivables()
-        fast = {"skip_invoice_sync": True, "check_move_validity": False}
-        move = self.env["account.move"].with_context(**fast).create(
-            self._prepare_move_vals(receivables))
+        env = self.with_context(**BULK_CONTEXT).env
+        move = env["account.move"].create(self._prepare_move_vals(receivables))
         move._post(soft=False)
         plan = [
             receivables[credit.sepa_batch_line_id.invoice_id.id] | credit
             for credit in move.line_ids.filtered("sepa_batch_line_id")
         ]
-        self.env["account.move.line"].with_context(**fast)._reconcile_plan(plan)
+        env["account.move.line"]._reconcile_plan(plan)
+        env.flush_all()  # recompute the invoices' payment state without tracking
         return move
 
     def _send(self):
@@ -395,13 +402,14 @@ class SepaBatch(models.Model):
 
     def _cancel_entry(self):
         """Undo the entry: unreconcile the invoices, then reverse it."""
-        move = self.move_id
+        move = self.with_context(mail_notrack=True).move_id
         move.line_ids.remove_move_reconcile()
         move._reverse_moves(
             [{"ref": _("Cancellation of %(batch)s", batch=self.name),
               "date": fields.Date.context_today(self)}],
             cancel=True,
         )
+        move.env.flush_all()
 
     # ------------------------------------------------------------------
     # BUSINESS: settlement
