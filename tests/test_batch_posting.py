@@ -1,0 +1,150 @@
+"""Posting a batch: the set-wise path gives exactly what Odoo's reconciliation gives."""
+
+from odoo import Command, fields
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+from odoo.tools import SQL
+
+from .common import IBAN_C, IBAN_D, SepaBatchCommon
+
+#: Columns that differ between two otherwise identical records.
+IDENTITY = {
+    "id", "move_id", "create_uid", "create_date", "write_uid", "write_date", "name",
+    "move_name", "ref", "sepa_batch_line_id", "full_reconcile_id", "matching_number",
+    "sequence_number", "sequence_prefix", "access_token", "sepa_batch_id",
+    "debit_move_id", "credit_move_id", "partner_id", "commercial_partner_id",
+    "invoice_partner_display_name", "sepa_mandate_id", "payment_reference",
+}
+
+
+@tagged("post_install", "-at_install")
+class TestBatchPosting(SepaBatchCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.partner_c, cls.mandate_c = cls.create_debtor(
+            "Pieter Jansen", IBAN_C, sequence_type="recurring", name="MDT-C")
+        cls.partner_d, cls.mandate_d = cls.create_debtor(
+            "Anna Bakker", IBAN_D, sequence_type="recurring", name="MDT-D")
+
+    def send(self, invoices):
+        batch = self.create_batch(invoice_ids=[Command.set(invoices.ids)])
+        self.assertEqual(batch.line_ids.invoice_id, invoices)
+        batch.action_generate()
+        batch.action_send()
+        return batch
+
+    def rows(self, table, ids):
+        self.env.flush_all()
+        rows = self.env.execute_query_dict(SQL(
+            "SELECT * FROM %s WHERE id = ANY(%s) ORDER BY id", SQL.identifier(table), ids))
+        return [{key: value for key, value in row.items() if key not in IDENTITY}
+                for row in rows]
+
+    def credit_lines(self, batch):
+        return batch.move_id.line_ids.filtered("sepa_batch_line_id").sorted(
+            lambda aml: aml.sepa_batch_line_id.invoice_id.amount_total)
+
+    def force_orm_path(self):
+        """An analytic distribution model (for someone else) makes posting use the ORM."""
+        plan = self.env["account.analytic.plan"].create({"name": "Projects"})
+        account = self.env["account.analytic.account"].create(
+            {"name": "Other", "plan_id": plan.id})
+        self.env["account.analytic.distribution.model"].create({
+            "partner_id": self.debtor.id,
+            "analytic_distribution": {str(account.id): 100},
+        })
+
+    def test_set_wise_posting_equals_odoo_reconciliation(self):
+        two_terms = self.env["account.payment.term"].create({
+            "name": "Half now, half in 30 days",
+            "line_ids": [
+                Command.create({"value": "percent", "value_amount": 50, "nb_days": 0}),
+                Command.create({"value": "percent", "value_amount": 50, "nb_days": 30}),
+            ],
+        })
+        today = fields.Date.today()
+        batches = {}
+        for path in ("sql", "orm"):
+            simple = self.invoice(self.partner_c, 42.5)
+            split = self.init_invoice("out_invoice", partner=self.partner_d, amounts=[80.0],
+                                      taxes=[], invoice_date=today)
+            split.invoice_payment_term_id = two_terms
+            split.action_post()
+            if path == "orm":
+                self.force_orm_path()
+            batches[path] = self.send(simple | split)
+        sql, orm = batches["sql"], batches["orm"]
+        sql_credits, orm_credits = self.credit_lines(sql), self.credit_lines(orm)
+        self.assertEqual(len(sql_credits), 2)
+        self.assertEqual(self.rows("account_move_line", sql_credits.ids),
+                         self.rows("account_move_line", orm_credits.ids))
+        self.assertEqual(self.rows("account_move", sql.move_id.ids),
+                         self.rows("account_move", orm.move_id.ids))
+        sql_invoices = sql.line_ids.invoice_id.sorted("amount_total")
+        orm_invoices = orm.line_ids.invoice_id.sorted("amount_total")
+        self.assertEqual(self.rows("account_move", sql_invoices.ids),
+                         self.rows("account_move", orm_invoices.ids))
+        self.assertEqual(
+            self.rows("account_move_line", sql_invoices.line_ids.sorted(
+                lambda aml: (aml.move_id.amount_total, str(aml.date_maturity), aml.balance)).ids),
+            self.rows("account_move_line", orm_invoices.line_ids.sorted(
+                lambda aml: (aml.move_id.amount_total, str(aml.date_maturity), aml.balance)).ids))
+        for batch in (sql, orm):
+            credits = self.credit_lines(batch)
+            receivables = batch.line_ids.invoice_id.line_ids.filtered(
+                lambda aml: aml.account_type == "asset_receivable")
+            self.assertEqual(len(receivables), 3)  # the split invoice has two installments
+            self.assertEqual(len(credits.full_reconcile_id), 2)
+            self.assertEqual((credits | receivables).mapped("reconciled"), [True] * 5)
+            for credit in credits:
+                self.assertEqual(credit.matching_number, str(credit.full_reconcile_id.id))
+            self.assertEqual(len(credits.matched_debit_ids), 3)
+            self.assertEqual(sorted(credits.matched_debit_ids.mapped("amount")),
+                             [40.0, 40.0, 42.5])
+            self.assertEqual(set(batch.line_ids.invoice_id.mapped("payment_state")), {"paid"})
+            self.assertEqual(set(batch.line_ids.invoice_id.mapped("sepa_state")), {"in_batch"})
+
+    def test_partly_paid_invoice_goes_through_odoo_reconciliation(self):
+        partly = self.invoice(self.partner_c, 100.0)
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=partly.ids,
+        ).create({"amount": 30.0})._create_payments()
+        self.assertEqual(partly.amount_residual, 70.0)
+        simple = self.invoice(self.partner_d, 25.0)
+        batch = self.send(partly | simple)
+        self.assertEqual(batch.amount_total, 95.0)
+        self.assertEqual((partly | simple).mapped("amount_residual"), [0.0, 0.0])
+        self.assertEqual(simple.payment_state, "paid")
+        receivable = partly.line_ids.filtered(lambda aml: aml.account_type == "asset_receivable")
+        # One full reconcile holds the payment and the batch credit.
+        self.assertTrue(receivable.full_reconcile_id)
+        self.assertEqual(len(receivable.full_reconcile_id.reconciled_line_ids), 3)
+        transit = batch.move_id.line_ids.filtered(lambda aml: not aml.sepa_batch_line_id)
+        self.assertAlmostEqual(sum(transit.mapped("balance")), 95.0)
+        self.assertAlmostEqual(sum(batch.move_id.line_ids.mapped("balance")), 0.0)
+
+    def test_cancel_after_set_wise_posting_restores_invoices(self):
+        invoices = self.invoice(self.partner_c, 10.0) | self.invoice(self.partner_d, 20.0)
+        batch = self.send(invoices)
+        self.assertEqual(set(invoices.mapped("payment_state")), {"paid"})
+        batch.action_cancel()
+        self.assertEqual(set(invoices.mapped("payment_state")), {"not_paid"})
+        self.assertEqual(invoices.mapped("amount_residual"), [10.0, 20.0])
+        self.assertFalse(invoices.line_ids.full_reconcile_id)
+        self.assertEqual(set(invoices.mapped("sepa_state")), {"to_collect"})
+
+    def test_invoice_paid_meanwhile_blocks_posting(self):
+        paid = self.invoice(self.partner_c, 15.0)
+        other = self.invoice(self.partner_d, 16.0)
+        batch = self.create_batch(invoice_ids=[Command.set((paid | other).ids)])
+        batch.action_generate()
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=paid.ids).create({})._create_payments()
+        entries = self.env["account.move"].search_count([("sepa_batch_id", "=", batch.id)])
+        with self.assertRaisesRegex(UserError, paid.name):
+            batch.action_send()
+        self.assertEqual(batch.state, "generated")
+        self.assertEqual(other.payment_state, "not_paid")
+        self.assertEqual(
+            self.env["account.move"].search_count([("sepa_batch_id", "=", batch.id)]), entries)
