@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
@@ -67,8 +69,9 @@ class AccountMove(models.Model):
         invoices = self.filtered(lambda m: m.move_type == "out_invoice")
         (self - invoices).sepa_mandate_id = False
         # Keep the mandate of invoices that are settled or already collected.
+        lines = invoices._sepa_batch_line_summary()
         todo = invoices.filtered(lambda m: m.payment_state in ("not_paid", "partial", False)
-                                 and not m.sudo().sepa_batch_line_ids)
+                                 and not lines[m.id][1])
         if not todo:
             return
         # Active first, then to sign; a revoked or expired one explains why the invoice
@@ -94,22 +97,50 @@ class AccountMove(models.Model):
     @api.depends("move_type", "state", "payment_state", "sepa_mandate_id", "sepa_hold",
                  "sepa_batch_line_ids.state", "sepa_batch_line_ids.is_open")
     def _compute_sepa_state(self):
+        # Set-wise: only the fields used below are read, the batch lines of all the
+        # moves in one grouped query, one assignment per status.
+        self.browse(id_ for id_ in self._ids if id_).fetch(
+            ["move_type", "sepa_hold", "state", "payment_state", "sepa_mandate_id"])
+        lines = self._sepa_batch_line_summary()
+        by_state = defaultdict(list)
         for move in self:
-            move.sepa_state = move._sepa_state()
+            by_state[move._sepa_state(*lines[move.id])].append(move.id)
+        for state, ids in by_state.items():
+            self.browse(ids).sepa_state = state
 
-    def _sepa_state(self):
+    def _sepa_batch_line_summary(self):
+        """``{move id: (has an open batch line, state of its last batch line)}``.
+
+        One grouped read for saved moves; new ones (forms) read their lines from the cache.
+        """
+        summary = dict.fromkeys(self._ids, (False, False))
+        saved = self.browse(id_ for id_ in self._ids if id_)
+        groups = self.env["sepa.batch.line"].sudo()._read_group(
+            [("invoice_id", "in", saved.ids)], groupby=["invoice_id", "state"],
+            aggregates=["id:max", "is_open:bool_or"]) if saved else []
+        last_ids = {}  # invoice id: id of its last line
+        for invoice, state, last_id, is_open in groups:
+            has_open, last_state = summary[invoice.id]
+            if last_id > last_ids.get(invoice.id, 0):
+                last_ids[invoice.id], last_state = last_id, state
+            summary[invoice.id] = (has_open or is_open, last_state)
+        for move in self - saved:
+            lines = move.sudo().sepa_batch_line_ids.sorted("id")
+            summary[move.id] = (bool(lines.filtered("is_open")), lines[-1:].state)
+        return summary
+
+    def _sepa_state(self, has_open_line, last_line_state):
+        """Direct debit status of ``self`` given a summary of its batch lines."""
         if self.move_type != "out_invoice":
             return False
         if self.sepa_hold:
             return "on_hold"
-        lines = self.sudo().sepa_batch_line_ids.sorted("id")
-        last_state = lines[-1:].state
         is_open = self.state == "posted" and self.payment_state in ("not_paid", "partial")
-        if lines.filtered("is_open"):
+        if has_open_line:
             return "in_batch"
-        if last_state == "collected":
+        if last_line_state == "collected":
             return "collected"
-        if last_state == "failed" and is_open:
+        if last_line_state == "failed" and is_open:
             return "failed"
         if is_open and self.sepa_mandate_id:
             return "to_collect"
@@ -126,7 +157,8 @@ class AccountMove(models.Model):
 
     def write(self, vals):
         if "sepa_mandate_id" in vals:
-            locked = self.filtered(lambda m: m.sudo().sepa_batch_line_ids.filtered("is_open")
+            lines = self._sepa_batch_line_summary()
+            locked = self.filtered(lambda m: lines[m.id][0]
                                    or m.payment_state in ("paid", "in_payment"))
             if locked:
                 raise UserError(_("The mandate of invoice %(invoice)s cannot change: it is "

@@ -23,25 +23,32 @@ class AccountMoveLine(models.Model):
         matcher, a user by hand, Enterprise's widget or OCA's account_reconcile_oca.
         """
         super()._reconcile_post_hook(data)
-        batches = self.move_id.sepa_batch_id.filtered(lambda batch: batch.state == "sent")
-        if batches:
-            batches._settle_if_reconciled()
+        # One indexed read: a reconciliation may hold tens of thousands of lines.
+        self.env["account.move.line"].flush_model(["move_id"])
+        self.env["sepa.batch"].flush_model(["move_id", "state"])
+        batch_ids = [row[0] for row in self.env.execute_query(SQL("""
+            SELECT DISTINCT batch.id
+              FROM sepa_batch batch
+              JOIN account_move_line aml ON aml.move_id = batch.move_id
+             WHERE aml.id = ANY(%s) AND batch.state = 'sent'
+        """, self.ids))]
+        if batch_ids:
+            self.env["sepa.batch"].browse(batch_ids)._settle_if_reconciled()
 
     # ------------------------------------------------------------------
     # BULK (a batch entry of tens of thousands of lines)
     # ------------------------------------------------------------------
 
     @api.model
-    def _sepa_clone_lines(self, prototype, values):
-        """Insert one copy of ``prototype`` per dict of ``values``, in one statement.
+    def _sepa_expand_line(self, line, values):
+        """Split the posted ``line`` into one line per dict of ``values``, in SQL.
 
-        Every column not in ``values`` keeps the prototype's value: the prototype was
-        created by the ORM, so defaults and computed columns are what Odoo gives a line
-        of this entry. The caller only varies columns nothing else depends on (account,
-        partner, label, amounts, direct debit). Returns the new lines.
+        ``line`` takes ``values[0]``; one copy of it is inserted per following dict.
+        Every column not in ``values`` keeps the value the ORM gave ``line`` (defaults,
+        computed and related columns, posted state). The caller only varies columns
+        nothing else on the line depends on (partner, label, amounts, reconciliation,
+        direct debit) and keeps the entry balanced. Returns all the lines.
         """
-        if not values:
-            return self.browse()
         self.env.flush_all()
         types = dict(self.env.execute_query(SQL("""
             SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
@@ -49,52 +56,63 @@ class AccountMoveLine(models.Model):
                AND NOT attisdropped
         """)))
         varying = list(values[0])
+        record = SQL("jsonb_to_recordset(%s::jsonb) AS v(%s)", json.dumps(values[1:]),
+                     SQL(", ").join(SQL("%s %s", SQL.identifier(name), SQL(types[name]))
+                                    for name in varying))
         columns = [name for name in types if name != "id"]
+        self.env.execute_query(SQL(
+            "UPDATE account_move_line SET %s WHERE id = %s",
+            SQL(", ").join(SQL("%s = %s", SQL.identifier(name), values[0][name])
+                           for name in varying), line.id))
         ids = [row[0] for row in self.env.execute_query(SQL(
             """INSERT INTO account_move_line (%(columns)s)
-               SELECT %(select)s
-                 FROM account_move_line p,
-                      jsonb_to_recordset(%(values)s::jsonb) AS v(%(types)s)
-                WHERE p.id = %(prototype)s
+               SELECT %(select)s FROM account_move_line p, %(record)s
+                WHERE p.id = %(line)s
                RETURNING id""",
             columns=SQL(", ").join(SQL.identifier(name) for name in columns),
             select=SQL(", ").join(
                 SQL.identifier("v" if name in varying else "p", name) for name in columns),
-            values=json.dumps(values),
-            types=SQL(", ").join(
-                SQL("%s %s", SQL.identifier(name), SQL(types[name])) for name in varying),
-            prototype=prototype.id,
-        ))]
-        lines = self.browse(ids)
-        prototype.move_id.invalidate_recordset(["line_ids"])
-        # Only what other records depend on: the entry's totals, the residuals.
-        lines.modified(["balance", "amount_currency", "amount_residual",
-                        "amount_residual_currency", "sepa_batch_line_id"], create=True)
-        return lines
+            record=record,
+            line=line.id,
+        ))] if len(values) > 1 else []
+        # Nothing stored on the entry changes: its totals count the debits only
+        # (untouched), and the account, on which the rest depends, is the same.
+        self.env.invalidate_all()
+        return line | self.browse(ids)
 
     @api.model
-    def _sepa_reconcile_fully(self, pairs):
-        """Fully reconcile each credit line with its debit lines, set-wise in SQL.
+    def _sepa_new_full_reconciles(self, count):
+        """Create ``count`` full reconciles in one statement; return their ids."""
+        full_ids = [row[0] for row in self.env.execute_query(SQL(
+            "SELECT nextval('account_full_reconcile_id_seq') FROM generate_series(1, %s)",
+            count))]
+        self.env.execute_query(SQL(
+            """INSERT INTO account_full_reconcile (id, create_uid, create_date, write_uid,
+                                                   write_date)
+               SELECT full_id, %s, %s, %s, %s FROM unnest(%s::int[]) AS full_id""",
+            self.env.uid, self.env.cr.now(), self.env.uid, self.env.cr.now(), full_ids))
+        return full_ids
 
-        ``pairs``: ``[(credit_id, [debit_id, ...]), ...]`` where every line is in the
-        company currency, not yet matched with anything, and each credit's balance is
-        the opposite of the sum of its debits. That is the case ``_reconcile_plan``
-        handles without exchange difference or cash basis entry: one partial per debit
-        line, one full reconcile per credit. The residual amounts and the invoices'
-        payment state are then recomputed by the ORM from the new partials.
+    @api.model
+    def _sepa_reconcile_invoices(self, pairs, full_ids=None):
+        """Fully reconcile customer invoices with the credits of a batch entry, in SQL.
+
+        ``pairs``: ``[(credit_id, [receivable_id, ...]), ...]`` where the receivables
+        are ALL the open receivable lines of a posted invoice, in company currency and
+        not matched with anything yet, and the credit (a line of a plain entry, no
+        payment, no statement line) is their exact opposite. Odoo's reconciliation
+        would then create one partial per receivable, one full reconcile per invoice,
+        set every residual to zero and mark the invoice paid, nothing else (no
+        exchange difference, no cash basis entry): that is written here set-wise,
+        then the ORM recomputes what depends on it (the entry's totals, the direct
+        debit status, fields of other modules). ``full_ids``: full reconciles made
+        beforehand with ``_sepa_new_full_reconciles``, one per pair, possibly already
+        set on the credit lines when they were inserted.
         """
         if not pairs:
             return self.browse()
         self.env.flush_all()
-        cr = self.env.cr
-        full_ids = [row[0] for row in self.env.execute_query(SQL(
-            "SELECT nextval('account_full_reconcile_id_seq') FROM generate_series(1, %s)",
-            len(pairs)))]
-        stamp = SQL("%s, %s, %s, %s", self.env.uid, cr.now(), self.env.uid, cr.now())
-        self.env.execute_query(SQL(
-            """INSERT INTO account_full_reconcile (id, create_uid, create_date, write_uid,
-                                                   write_date)
-               SELECT full_id, %s FROM unnest(%s::int[]) AS full_id""", stamp, full_ids))
+        full_ids = full_ids or self._sepa_new_full_reconciles(len(pairs))
         debit_ids, credit_ids, partial_full_ids, line_ids, line_full_ids = [], [], [], [], []
         for (credit_id, debits), full_id in zip(pairs, full_ids, strict=True):
             debit_ids += debits
@@ -102,6 +120,46 @@ class AccountMoveLine(models.Model):
             partial_full_ids += [full_id] * len(debits)
             line_ids += [credit_id, *debits]
             line_full_ids += [full_id] * (len(debits) + 1)
+        self._sepa_insert_partials(debit_ids, credit_ids, partial_full_ids)
+        self.env.execute_query(SQL(
+            """UPDATE account_move_line l
+                  SET full_reconcile_id = p.full_id, matching_number = p.full_id::text,
+                      amount_residual = 0, amount_residual_currency = 0, reconciled = TRUE,
+                      write_uid = %s, write_date = %s
+                 FROM unnest(%s::int[], %s::int[]) AS p(line_id, full_id)
+                WHERE l.id = p.line_id AND l.full_reconcile_id IS DISTINCT FROM p.full_id
+            """, self.env.uid, self.env.cr.now(), line_ids,
+            line_full_ids))
+        invoice_ids = [row[0] for row in self.env.execute_query(SQL(
+            """UPDATE account_move SET amount_residual = 0, amount_residual_signed = 0,
+                      payment_state = 'paid', write_uid = %s, write_date = %s
+                WHERE id IN (SELECT move_id FROM account_move_line WHERE id = ANY(%s))
+               RETURNING id""", self.env.uid, self.env.cr.now(), debit_ids))]
+        lines = self.browse(line_ids)
+        invoices = self.env["account.move"].browse(invoice_ids)
+        self._sepa_invalidate_reconciliation(lines, invoices)
+        # What depends on the invoices' payment is recomputed (their direct debit status,
+        # fields of other modules); what was written above is not computed again. The
+        # only stored fields of Odoo that depend on the lines' reconciliation are those
+        # of their moves: the invoices' (written) and the entry's (an entry's payment
+        # state is always 'not_paid'; its totals count its debits only).
+        invoices.modified(["amount_residual", "amount_residual_signed", "payment_state"])
+        _keep_written(invoices, "_compute_amount", "_compute_payment_state")
+        return lines
+
+    def _sepa_invalidate_reconciliation(self, lines, invoices):
+        """Forget what SQL changed; keep the rest of the cache."""
+        self.env["account.partial.reconcile"].invalidate_model()
+        self.env["account.full.reconcile"].invalidate_model()
+        lines.invalidate_recordset([
+            "amount_residual", "amount_residual_currency", "reconciled", "full_reconcile_id",
+            "matching_number", "matched_debit_ids", "matched_credit_ids"])
+        invoices.invalidate_recordset(["amount_residual", "amount_residual_signed",
+                                       "payment_state"])
+
+    def _sepa_insert_partials(self, debit_ids, credit_ids, full_ids):
+        stamp = SQL("%s, %s, %s, %s", self.env.uid, self.env.cr.now(), self.env.uid,
+                    self.env.cr.now())
         self.env.execute_query(SQL(
             """INSERT INTO account_partial_reconcile (
                    debit_move_id, credit_move_id, full_reconcile_id, debit_currency_id,
@@ -115,15 +173,11 @@ class AccountMoveLine(models.Model):
                       AS p(debit_id, credit_id, full_id)
                  JOIN account_move_line d ON d.id = p.debit_id
                  JOIN account_move_line c ON c.id = p.credit_id""",
-            stamp=stamp, debits=debit_ids, credits=credit_ids, fulls=partial_full_ids))
-        self.env.execute_query(SQL(
-            """UPDATE account_move_line l
-                  SET full_reconcile_id = p.full_id, matching_number = p.full_id::text
-                 FROM unnest(%s::int[], %s::int[]) AS p(line_id, full_id)
-                WHERE l.id = p.line_id""", line_ids, line_full_ids))
-        lines = self.browse(line_ids)
-        self.env.invalidate_all()
-        lines.modified(["full_reconcile_id", "matching_number", "matched_debit_ids",
-                        "matched_credit_ids"])
-        return lines
+            stamp=stamp, debits=debit_ids, credits=credit_ids, fulls=full_ids))
 
+
+def _keep_written(records, *methods):
+    """Drop the pending recomputation of the stored fields computed by ``methods``."""
+    for field in records._fields.values():
+        if field.store and field.compute in methods:
+            records.env.remove_to_compute(field, records)

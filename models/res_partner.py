@@ -115,15 +115,18 @@ class ResPartner(models.Model):
         Rows locked by another transaction are skipped, as Odoo does (the rank only
         orders suggestions).
         """
-        partners = self | self.commercial_partner_id
-        if not partners:
+        if not self:
             return
+        self.flush_model(["commercial_partner_id", "customer_rank"])
         self.env.execute_query(SQL("""
             UPDATE res_partner SET customer_rank = customer_rank + 1
-             WHERE id IN (SELECT id FROM res_partner WHERE id = ANY(%s)
-                          FOR NO KEY UPDATE SKIP LOCKED)
-        """, partners.ids))
-        partners.invalidate_recordset(["customer_rank"])
+             WHERE id IN (SELECT id FROM res_partner
+                           WHERE id = ANY(%(ids)s) OR id IN (
+                                 SELECT commercial_partner_id FROM res_partner
+                                  WHERE id = ANY(%(ids)s))
+                             FOR NO KEY UPDATE SKIP LOCKED)
+        """, ids=self.ids))
+        self.invalidate_model(["customer_rank"])
 
     def _sepa_sync_mandates(self, switched_to_invoice):
         """Keep mandates in line with the partner's direct debit preferences.

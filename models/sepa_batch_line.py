@@ -2,6 +2,65 @@ from psycopg2.errors import UniqueViolation
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.models import MAGIC_COLUMNS
+from odoo.tools import SQL, float_round
+
+
+def insert_records(model, vals_list):
+    """``model.create(vals_list)`` in ONE ``INSERT``, without the ORM's cost per record.
+
+    For the thousands of lines of a proposal or a batch: models without create override,
+    inverse, x2many or translated field to create, whose values are ids, numbers, dates
+    and strings (Monetary amounts already rounded to their currency). Does what
+    ``create`` does besides, but the company check: access rights, defaults, log access
+    columns, constraints, invalidation of the one2many fields the records join and
+    recomputation of the fields depending on them (stored computed fields in
+    ``vals_list`` are taken as computed).
+    """
+    model = model.browse()
+    model.check_access("create")
+    if not vals_list:
+        return model
+    given = {fname for vals in vals_list for fname in vals} - set(MAGIC_COLUMNS)
+    missing = [fname for fname, field in model._fields.items()
+               if field.store and field.column_type and fname not in MAGIC_COLUMNS
+               and any(fname not in vals for vals in vals_list)]
+    defaults = model.default_get(missing) if missing else {}
+    fnames = sorted(given | defaults.keys())
+    columns, many2ones = [], {}
+    for fname in fnames:
+        field = model._fields[fname]
+        convert = _to_float if field.type == "monetary" else field.convert_to_column
+        default = convert(defaults[fname], model, validate=False) if fname in defaults else None
+        values = [convert(vals[fname], model, validate=False) if fname in vals else default
+                  for vals in vals_list]
+        columns.append(SQL("%s::%s[]", values, SQL(field.column_type[1])))
+        if field.type == "many2one":
+            many2ones[field] = values
+    uid, now = model.env.uid, model.env.cr.now()
+    ids = [row[0] for row in model.env.execute_query(SQL(
+        "INSERT INTO %s (%s) SELECT %s, %s, %s, %s, * FROM unnest(%s) RETURNING id",
+        SQL.identifier(model._table),
+        SQL(", ").join(map(SQL.identifier, [*MAGIC_COLUMNS[1:], *fnames])),
+        uid, now, uid, now,
+        SQL(", ").join(columns),
+    ))]
+    records = model.browse(ids)
+    for field in many2ones:  # the one2many fields in cache do not hold the new records
+        for inverse in model.pool.field_inverses[field]:
+            model.env[inverse.model_name].invalidate_model([inverse.name])
+    for field, values in many2ones.items():  # what the dependencies below go through
+        model.env.cache.update(records, field, values)
+    computed = [model._fields[fname] for fname in fnames if model._fields[fname].compute]
+    with model.env.protecting(computed, records):
+        records.modified(model._fields, create=True)
+    records._validate_fields(fnames)
+    records.check_access("create")
+    return records
+
+
+def _to_float(value, _record, validate=True):
+    return float(value or 0.0)
 
 
 class SepaBatchLine(models.Model):
@@ -112,7 +171,7 @@ class SepaBatchLine(models.Model):
         self.env.flush_all()  # pending updates (e.g. a cancelled batch) go first
         try:
             with self.env.cr.savepoint(flush=False):
-                return self.create(vals_list)
+                return self._create_bulk(vals_list)
         except UniqueViolation:
             invoice_ids = [vals["invoice_id"] for vals in vals_list]
             taken = self.search([("invoice_id", "in", invoice_ids), ("is_open", "=", True)])
@@ -122,6 +181,43 @@ class SepaBatchLine(models.Model):
                 "Another user put some of these invoices in a batch meanwhile; propose "
                 "again. %(invoices)s", invoices=names,
             )) from None
+
+    @api.model
+    def _create_bulk(self, vals_list):
+        """``create`` in one INSERT: the ORM's create costs about half a millisecond a
+        line (defaults, the currency of each amount, the company checks), seconds for a
+        batch of 10,000 invoices. The related company comes from the batch."""
+        batches = self.env["sepa.batch"].browse(
+            {vals["batch_id"] for vals in vals_list if vals.get("batch_id")})
+        batch_data = {batch.id: (batch.company_id.id, batch.currency_id.rounding)
+                      for batch in batches.exists()}
+        rows = []
+        for vals in vals_list:
+            company_id, rounding = batch_data.get(vals.get("batch_id"), (False, 0.01))
+            row = dict(vals, company_id=company_id)
+            if "amount" in vals:
+                row["amount"] = float_round(vals["amount"] or 0.0, precision_rounding=rounding)
+            rows.append(row)
+        lines = insert_records(self, rows)
+        lines._check_company_set_wise()
+        return lines
+
+    def _check_company_set_wise(self):
+        """``_check_company`` for the lines whose invoice SQL finds in another company."""
+        suspects = self.browse(row[0] for row in self.env.execute_query(SQL(
+            """SELECT l.id FROM sepa_batch_line l JOIN account_move m ON m.id = l.invoice_id
+                WHERE l.id = ANY(%s) AND m.company_id IS DISTINCT FROM l.company_id""",
+            self.ids)))
+        suspects._check_company()
+        self._check_company([fname for fname, field in self._fields.items()
+                             if field.relational and field.check_company
+                             and fname != "invoice_id"])
+
+    def _updated_in_sql(self, fnames):
+        """The lines got new values of ``fnames`` (and the log access columns) by an SQL
+        UPDATE: refresh the cache and recompute what depends on them."""
+        self.invalidate_recordset([*fnames, "write_uid", "write_date"])
+        self.modified(fnames)
 
     @api.depends("invoice_id", "end_to_end_id")
     def _compute_display_name(self):

@@ -126,7 +126,11 @@ class TestBatchPosting(SepaBatchCommon):
 
     def test_cancel_after_set_wise_posting_restores_invoices(self):
         invoices = self.invoice(self.partner_c, 10.0) | self.invoice(self.partner_d, 20.0)
+        ranks = (self.partner_c | self.partner_d).mapped("customer_rank")
         batch = self.send(invoices)
+        # Like any entry with receivable lines: each customer's rank goes up by one.
+        self.assertEqual((self.partner_c | self.partner_d).mapped("customer_rank"),
+                         [rank + 1 for rank in ranks])
         self.assertEqual(set(invoices.mapped("payment_state")), {"paid"})
         batch.action_cancel()
         self.assertEqual(set(invoices.mapped("payment_state")), {"not_paid"})
@@ -148,3 +152,60 @@ class TestBatchPosting(SepaBatchCommon):
         self.assertEqual(other.payment_state, "not_paid")
         self.assertEqual(
             self.env["account.move"].search_count([("sepa_batch_id", "=", batch.id)]), entries)
+
+    def test_cash_basis_invoice_gets_its_cash_basis_entry(self):
+        self.company.tax_exigibility = True
+        transition = self.env["account.account"].create({
+            "code": "SEPACABA", "name": "VAT to be paid (cash basis)",
+            "account_type": "liability_current", "reconcile": True})
+        tax_account = self.company_data["default_account_tax_sale"]
+        cash_tax = self.env["account.tax"].create({
+            "name": "VAT 21% on payment",
+            "amount": 21.0,
+            "type_tax_use": "sale",
+            "tax_exigibility": "on_payment",
+            "cash_basis_transition_account_id": transition.id,
+            "invoice_repartition_line_ids": [
+                Command.create({"repartition_type": "base"}),
+                Command.create({"repartition_type": "tax", "account_id": tax_account.id}),
+            ],
+            "refund_repartition_line_ids": [
+                Command.create({"repartition_type": "base"}),
+                Command.create({"repartition_type": "tax", "account_id": tax_account.id}),
+            ],
+        })
+        taxed = self.init_invoice("out_invoice", partner=self.partner_c, amounts=[100.0],
+                                  taxes=cash_tax, post=True)
+        plain = self.invoice(self.partner_d, 20.0)
+        batch = self.send(taxed | plain)
+        self.assertEqual(batch.amount_total, 141.0)
+        self.assertEqual((taxed | plain).mapped("payment_state"), ["paid", "paid"])
+        cash_basis = self.env["account.move"].search(
+            [("tax_cash_basis_origin_move_id", "=", taxed.id)])
+        self.assertEqual(len(cash_basis), 1)
+        vat = cash_basis.line_ids.filtered(lambda aml: aml.account_id == tax_account)
+        self.assertAlmostEqual(sum(vat.mapped("balance")), -21.0)
+
+    def test_other_receivable_account_and_hashed_journal(self):
+        other = self.env["account.account"].create({
+            "code": "SEPA1101", "name": "Receivable members",
+            "account_type": "asset_receivable", "reconcile": True})
+        self.partner_d.property_account_receivable_id = other
+        first = self.invoice(self.partner_c, 12.0)
+        second = self.invoice(self.partner_d, 13.0)
+        batches = [self.send(first | second)]
+        self.bank_journal.restrict_mode_hash_table = True
+        batches.append(self.send(self.invoice(self.partner_c, 14.0)
+                                 | self.invoice(self.partner_d, 15.0)))
+        for batch in batches:
+            invoices = batch.line_ids.invoice_id
+            self.assertEqual(set(invoices.mapped("payment_state")), {"paid"})
+            for credit in batch.move_id.line_ids.filtered("sepa_batch_line_id"):
+                invoice = credit.sepa_batch_line_id.invoice_id
+                receivable = invoice.line_ids.filtered(
+                    lambda aml: aml.account_type == "asset_receivable")
+                self.assertEqual(credit.account_id, receivable.account_id)
+                self.assertEqual(credit.full_reconcile_id, receivable.full_reconcile_id)
+                self.assertAlmostEqual(credit.balance, -invoice.amount_total)
+            self.assertAlmostEqual(sum(batch.move_id.line_ids.mapped("balance")), 0.0)
+        self.assertTrue(batches[1].move_id.inalterable_hash)

@@ -1,9 +1,12 @@
+import functools
+
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
+from ..models.sepa_batch_line import insert_records
 from ..sepa import SepaError
 from ..sepa.calendar import earliest_collection_date, latest_delivery_date
 from ..sepa.ids import end_to_end_id, validate_iban
@@ -150,23 +153,35 @@ class SepaBatchProposal(models.TransientModel):
             """, self.company_id.id))
         return {row[0] for row in rows}
 
-    def _exclusion_reason(self, row, pending_first):
+    def _check_params(self):
+        """What the checks of every candidate need from the proposal, read once for all
+        (thousands of candidates)."""
+        return {
+            "pending_first": self._pending_first_mandates(),
+            "euro": self.currency_id.id,
+            "company_id": self.company_id.id,
+            "scheme": self.scheme,
+            "always_rcur": self.company_id.sepa_always_rcur,
+            # the same few due dates for all the invoices
+            "collection_dates": functools.cache(self._collection_dates),
+        }
+
+    def _exclusion_reason(self, row, params):
         """Why the invoice of ``row`` cannot be collected, or None."""
-        euro = self.currency_id.id
         checks = [
             (row["batch_name"], lambda: _("Already in open batch %s", row["batch_name"])),
             (row["hold"], lambda: _("On hold: %s", row["hold_reason"] or _("no reason given"))),
-            (row["currency_id"] != euro, lambda: _("Not in euro")),
+            (row["currency_id"] != params["euro"], lambda: _("Not in euro")),
             (not row["mandate_id"], lambda: _("No mandate")),
             (row["mandate_id"] and row["mandate_state"] != "active",
              lambda: _("Mandate %s", self._state_label(row["mandate_state"]).lower())),
-            (row["mandate_company_id"] and row["mandate_company_id"] != self.company_id.id,
+            (row["mandate_company_id"] and row["mandate_company_id"] != params["company_id"],
              lambda: _("Mandate of another company")),
-            (row["scheme"] and row["scheme"] != self.scheme,
+            (row["scheme"] and row["scheme"] != params["scheme"],
              lambda: _("Mandate scheme is %s", row["scheme"])),
             (row["mandate_type"] == "one_off" and row["last_debit_date"],
              lambda: _("One-off mandate already used")),
-            (row["mandate_id"] in pending_first,
+            (row["mandate_id"] in params["pending_first"],
              lambda: _("First debit of the mandate still pending in another batch")),
         ]
         for failed, reason in checks:
@@ -182,10 +197,10 @@ class SepaBatchProposal(models.TransientModel):
         return dict(self.env["sepa.mandate"]._fields["state"]._description_selection(
             self.env))[state]
 
-    def _sequence_type(self, row):
+    def _sequence_type(self, row, params):
         if row["mandate_type"] == "one_off":
             return "OOFF"
-        if row["mandate_sequence"] == "first" and not self.company_id.sepa_always_rcur:
+        if row["mandate_sequence"] == "first" and not params["always_rcur"]:
             return "FRST"
         return "RCUR"
 
@@ -196,8 +211,8 @@ class SepaBatchProposal(models.TransientModel):
         collection = max(due_date, earliest)
         return collection, latest_delivery_date(collection, self.scheme, bank_lead_days=lead)
 
-    def _prepare_line_vals(self, row, pending_first):
-        reason = self._exclusion_reason(row, pending_first)
+    def _prepare_line_vals(self, row, params):
+        reason = self._exclusion_reason(row, params)
         vals = {
             "proposal_id": self.id,
             "invoice_id": row["invoice_id"],
@@ -208,9 +223,9 @@ class SepaBatchProposal(models.TransientModel):
             "selected": not reason,
         }
         if not reason:
-            collection, delivery = self._collection_dates(row["due_date"])
+            collection, delivery = params["collection_dates"](row["due_date"])
             vals.update({
-                "sequence_type": self._sequence_type(row),
+                "sequence_type": self._sequence_type(row, params),
                 "collection_date": collection,
                 "latest_delivery_date": delivery,
             })
@@ -219,11 +234,10 @@ class SepaBatchProposal(models.TransientModel):
     def action_propose(self):
         self.ensure_one()
         self.company_id._sepa_check_creditor_identifier()
-        pending_first = self._pending_first_mandates()
-        self.line_ids.unlink()
-        self.excluded_line_ids.unlink()
-        self.env["sepa.batch.proposal.line"].create([
-            self._prepare_line_vals(row, pending_first) for row in self._candidate_rows()
+        params = self._check_params()
+        (self.line_ids | self.excluded_line_ids).unlink()
+        insert_records(self.env["sepa.batch.proposal.line"], [
+            self._prepare_line_vals(row, params) for row in self._candidate_rows()
         ])
         self.proposed = True
         return self._reopen()
@@ -251,40 +265,60 @@ class SepaBatchProposal(models.TransientModel):
     # BUSINESS: batch creation
     # ------------------------------------------------------------------
 
-    def _debit_keys(self, lines):
+    def _selected_rows(self):
+        """The selected lines in the order of the list, with their invoice number: one
+        read instead of the lines and the invoices through the ORM."""
+        self.env["sepa.batch.proposal.line"].flush_model()
+        self.env["account.move"].flush_model(["name"])
+        return self.env.execute_query_dict(SQL(
+            """
+            SELECT l.invoice_id, l.partner_id, l.mandate_id, l.amount, l.sequence_type,
+                   l.collection_date, m.name AS invoice_name
+              FROM sepa_batch_proposal_line l
+              JOIN account_move m ON m.id = l.invoice_id
+             WHERE l.proposal_id = %s AND l.selected AND (l.reason IS NULL OR l.reason = '')
+          ORDER BY l.collection_date, l.id
+            """, self.id))
+
+    def _debit_keys(self, rows):
         """Give merged invoices one debit number: FRST always, others on request."""
         merge_all = self.company_id.sepa_merge_all_sequence_types
         numbers, result = {}, []
-        for line in lines:
-            merge = line.sequence_type == "FRST" or merge_all
-            key = ((line.mandate_id.id, line.sequence_type, line.collection_date)
-                   if merge else ("invoice", line.invoice_id.id))
+        for row in rows:
+            merge = row["sequence_type"] == "FRST" or merge_all
+            key = ((row["mandate_id"], row["sequence_type"], row["collection_date"])
+                   if merge else ("invoice", row["invoice_id"]))
             result.append(numbers.setdefault(key, len(numbers) + 1))
         return result
 
-    def _prepare_batch_line_vals(self, batch, lines):
-        numbers = self._debit_keys(lines)
+    def _prepare_batch_line_vals(self, batch, rows):
+        numbers = self._debit_keys(rows)
+        batch_name = batch.name
+        # The PmtInfId the file will give each line: no update of every line then.
+        block_ids = batch._pmt_inf_ids(
+            {(row["collection_date"], row["sequence_type"]) for row in rows})
         remittance = {}
-        for line, number in zip(lines, numbers, strict=True):
-            remittance.setdefault(number, []).append(line.invoice_id.name)
+        for row, number in zip(rows, numbers, strict=True):
+            remittance.setdefault(number, []).append(row["invoice_name"])
         return [{
             "batch_id": batch.id,
-            "invoice_id": line.invoice_id.id,
-            "partner_id": line.partner_id.id,
-            "mandate_id": line.mandate_id.id,
-            "amount": line.amount,
-            "sequence_type": line.sequence_type,
-            "collection_date": line.collection_date,
+            "invoice_id": row["invoice_id"],
+            "partner_id": row["partner_id"],
+            "mandate_id": row["mandate_id"],
+            "amount": row["amount"],
+            "sequence_type": row["sequence_type"],
+            "collection_date": row["collection_date"],
             "debit_number": number,
-            "end_to_end_id": end_to_end_id(batch.name, number),
+            "end_to_end_id": end_to_end_id(batch_name, number),
             "remittance": " ".join(remittance[number]),
-        } for line, number in zip(lines, numbers, strict=True)]
+            "pmt_inf_id": block_ids[(row["collection_date"], row["sequence_type"])],
+        } for row, number in zip(rows, numbers, strict=True)]
 
     def action_create_batch(self):
         self.ensure_one()
         self.company_id._sepa_check_creditor_identifier()
-        lines = self.line_ids.filtered("selected")
-        if not lines:
+        rows = self._selected_rows()
+        if not rows:
             raise UserError(_("Select at least one invoice to collect."))
         batch = self.env["sepa.batch"].create({
             "company_id": self.company_id.id,
@@ -292,7 +326,7 @@ class SepaBatchProposal(models.TransientModel):
             "scheme": self.scheme,
         })
         batch._check_creditor()
-        self.env["sepa.batch.line"]._create_guarded(self._prepare_batch_line_vals(batch, lines))
+        self.env["sepa.batch.line"]._create_guarded(self._prepare_batch_line_vals(batch, rows))
         return {
             "type": "ir.actions.act_window",
             "res_model": "sepa.batch",
