@@ -168,21 +168,23 @@ class SepaBatchProposal(models.TransientModel):
 
     def _exclusion_reason(self, row, params):
         """Why the invoice of ``row`` cannot be collected, or None."""
+        env = self.env  # env._ knows the user's language, also outside a request
         checks = [
-            (row["batch_name"], lambda: _("Already in open batch %s", row["batch_name"])),
-            (row["hold"], lambda: _("On hold: %s", row["hold_reason"] or _("no reason given"))),
-            (row["currency_id"] != params["euro"], lambda: _("Not in euro")),
-            (not row["mandate_id"], lambda: _("No mandate")),
+            (row["batch_name"], lambda: env._("Already in open batch %s", row["batch_name"])),
+            (row["hold"],
+             lambda: env._("On hold: %s", row["hold_reason"] or env._("no reason given"))),
+            (row["currency_id"] != params["euro"], lambda: env._("Not in euro")),
+            (not row["mandate_id"], lambda: env._("No mandate")),
             (row["mandate_id"] and row["mandate_state"] != "active",
-             lambda: _("Mandate %s", self._state_label(row["mandate_state"]).lower())),
+             lambda: env._("Mandate %s", self._state_label(row["mandate_state"]).lower())),
             (row["mandate_company_id"] and row["mandate_company_id"] != params["company_id"],
-             lambda: _("Mandate of another company")),
+             lambda: env._("Mandate of another company")),
             (row["scheme"] and row["scheme"] != params["scheme"],
-             lambda: _("Mandate scheme is %s", row["scheme"])),
+             lambda: env._("Mandate scheme is %s", row["scheme"])),
             (row["mandate_type"] == "one_off" and row["last_debit_date"],
-             lambda: _("One-off mandate already used")),
+             lambda: env._("One-off mandate already used")),
             (row["mandate_id"] in params["pending_first"],
-             lambda: _("First debit of the mandate still pending in another batch")),
+             lambda: env._("First debit of the mandate still pending in another batch")),
         ]
         for failed, reason in checks:
             if failed:
@@ -190,7 +192,7 @@ class SepaBatchProposal(models.TransientModel):
         try:
             validate_iban(row["iban"] or "")
         except SepaError:
-            return _("IBAN %s invalid", row["iban"] or "")
+            return self.env._("IBAN %s invalid", row["iban"] or "")
         return None
 
     def _state_label(self, state):
