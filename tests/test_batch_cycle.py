@@ -92,6 +92,17 @@ class TestBatchCycle(SepaBatchCommon):
         self.assertAlmostEqual(wizard.selected_amount, 180.25)
         self.assertFalse(wizard.delivery_date_passed)
 
+    def test_exclusion_reasons_in_the_users_language(self):
+        self.env["res.lang"]._activate_lang("nl_NL")
+        self.env["ir.module.module"]._load_module_terms(["sepa_direct_debit"], ["nl_NL"])
+        self.env.user.lang = "nl_NL"
+        wizard = self.env["sepa.batch.proposal"].with_context(lang="nl_NL").create(
+            {"journal_id": self.bank_journal.id})
+        wizard.action_propose()
+        reasons = {line.invoice_id: line.reason for line in wizard.excluded_line_ids}
+        self.assertEqual(reasons[self.inv_usd], "Niet in euro")
+        self.assertEqual(reasons[self.inv_hold], "Vastgehouden: Disputed")
+
     def test_shift_late_collection_dates(self):
         wizard = self.propose()
         line = wizard.line_ids[0]
