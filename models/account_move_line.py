@@ -94,27 +94,25 @@ class AccountMoveLine(models.Model):
         return full_ids
 
     @api.model
-    def _sepa_reconcile_invoices(self, pairs, full_ids=None):
+    def _sepa_reconcile_invoices(self, triples):
         """Fully reconcile customer invoices with the credits of a batch entry, in SQL.
 
-        ``pairs``: ``[(credit_id, [receivable_id, ...]), ...]`` where the receivables
-        are ALL the open receivable lines of a posted invoice, in company currency and
-        not matched with anything yet, and the credit (a line of a plain entry, no
-        payment, no statement line) is their exact opposite. Odoo's reconciliation
-        would then create one partial per receivable, one full reconcile per invoice,
-        set every residual to zero and mark the invoice paid, nothing else (no
-        exchange difference, no cash basis entry): that is written here set-wise,
-        then the ORM recomputes what depends on it (the entry's totals, the direct
-        debit status, fields of other modules). ``full_ids``: full reconciles made
-        beforehand with ``_sepa_new_full_reconciles``, one per pair, possibly already
-        set on the credit lines when they were inserted.
+        ``triples``: ``[(credit_id, [receivable_id, ...], full_id), ...]`` where the
+        receivables are ALL the open receivable lines of a posted invoice, in company
+        currency and not matched with anything yet, the credit (a line of a plain entry,
+        no payment, no statement line) is their exact opposite, and ``full_id`` a full
+        reconcile made with ``_sepa_new_full_reconciles`` (possibly set on the credit
+        already when it was inserted). Odoo's reconciliation would then create one
+        partial per receivable, one full reconcile per invoice, set every residual to
+        zero and mark the invoice paid, nothing else (no exchange difference, no cash
+        basis entry): that is written here set-wise, then the ORM recomputes what
+        depends on the invoices' payment (fields of other modules).
         """
-        if not pairs:
+        if not triples:
             return self.browse()
         self.env.flush_all()
-        full_ids = full_ids or self._sepa_new_full_reconciles(len(pairs))
         debit_ids, credit_ids, partial_full_ids, line_ids, line_full_ids = [], [], [], [], []
-        for (credit_id, debits), full_id in zip(pairs, full_ids, strict=True):
+        for credit_id, debits, full_id in triples:
             debit_ids += debits
             credit_ids += [credit_id] * len(debits)
             partial_full_ids += [full_id] * len(debits)

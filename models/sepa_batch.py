@@ -458,29 +458,26 @@ class SepaBatch(models.Model):
             amount_currency=-currency.round(sum(row["amount"] for row in bulk)),
         )
 
-    @staticmethod
-    def _split_values(row, full_id):
+    def _split_values(self, row, full_id):
         """Columns of one invoice's credit that differ from the posted summary line.
 
         The line is matched with its full reconcile already (the invoice side follows
         in ``_reconcile_entry``).
         """
-        return {
-            "name": f"{row['end_to_end_id']} {row['invoice_name']}",
-            "partner_id": row["partner_id"],
-            "debit": 0.0,
-            "credit": row["residual"],
-            "balance": -row["residual"],
-            "amount_currency": -row["amount"],
-            "amount_residual": 0.0,
-            "amount_residual_currency": 0.0,
-            "reconciled": True,
-            "full_reconcile_id": full_id,
-            "matching_number": str(full_id),
-            "price_subtotal": -row["amount"],
-            "price_total": -row["amount"],
-            "sepa_batch_line_id": row["batch_line_id"],
-        }
+        vals = self._credit_line_vals(row)
+        del vals["account_id"], vals["currency_id"]  # the summary line's
+        return dict(
+            vals,
+            debit=0.0,
+            credit=-vals["balance"],
+            amount_residual=0.0,
+            amount_residual_currency=0.0,
+            reconciled=True,
+            full_reconcile_id=full_id,
+            matching_number=str(full_id),
+            price_subtotal=vals["amount_currency"],
+            price_total=vals["amount_currency"],
+        )
 
     def _prepare_move_vals(self, rows, orm_rows, bulk):
         """ONE entry: debit transit per payment information block, credit each invoice.
@@ -560,14 +557,13 @@ class SepaBatch(models.Model):
         credits = env.execute_query(SQL(
             "SELECT id, sepa_batch_line_id FROM account_move_line "
             "WHERE move_id = %s AND sepa_batch_line_id IS NOT NULL", move.id))
-        credits = sorted(credits, key=lambda credit: full_ids.get(credit[1], 0))
-        pairs = [(credit_id, receivables[line_id])
-                 for credit_id, line_id in credits if line_id in full_ids]
+        triples = [(credit_id, receivables[line_id], full_ids[line_id])
+                   for credit_id, line_id in credits if line_id in full_ids]
         lines = env["account.move.line"]
         plan = [lines.browse([*receivables[line_id], credit_id])
                 for credit_id, line_id in credits if line_id not in full_ids]
         invoices = env["account.move"].browse({row["invoice_id"] for row in rows})
-        reconciled = lines._sepa_reconcile_invoices(pairs, sorted(full_ids.values()))
+        reconciled = lines._sepa_reconcile_invoices(triples)
         # Paid or not, an invoice held by this open batch stays 'In batch' (or 'On hold'),
         # see account.move._sepa_state: nothing to recompute for 100,000 invoices.
         env.remove_to_compute(env["account.move"]._fields["sepa_state"], invoices.browse(
