@@ -5,6 +5,7 @@
 #   tools/dev.sh test    setup + fresh test database + the whole test suite
 #   tools/dev.sh run     setup + demo database sepa_dd_demo + Odoo on 127.0.0.1:8069
 #   tools/dev.sh db NAME create NAME afresh with the addon installed (no demo data)
+#   tools/dev.sh odoo-tests DB [TESTS...]  update the addon in DB, run those Odoo tests
 #   tools/dev.sh pot     export i18n/sepa_direct_debit.pot and merge it into i18n/nl.po
 #
 # Everything it creates lives in .venv/ and .build/ (both ignored by git), except the
@@ -129,7 +130,7 @@ db_host = $host
 db_port = $port
 admin_passwd = admin
 http_interface = 127.0.0.1
-http_port = 8069
+http_port = ${SEPA_HTTP_PORT:-8069}
 max_cron_threads = 0
 log_level = warn
 EOF
@@ -195,7 +196,7 @@ run_demo() {
         say "Creating the demo database $DEMO_DB (with demo data)"
         odoo -d "$DEMO_DB" -i "$ADDON" --stop-after-init
     fi
-    say "Odoo serves on http://127.0.0.1:8069  (database $DEMO_DB, login admin / admin)"
+    say "Odoo serves on http://127.0.0.1:${SEPA_HTTP_PORT:-8069}  (database $DEMO_DB, login admin / admin)"
     odoo -d "$DEMO_DB" --db-filter="^$DEMO_DB\$" --max-cron-threads=1 --log-level=info
 }
 
@@ -216,6 +217,20 @@ export_pot() {
     "$PY" "$ROOT/tools/update_po.py"
 }
 
+# Selected Odoo tests against an existing database, the addon updated first:
+#   tools/dev.sh odoo-tests DB tests/test_batch_cycle.py -k settle
+odoo_tests() {
+    setup
+    local db=$1; shift
+    odoo -d "$db" -u "$ADDON" --stop-after-init --log-level=warn
+    local args=() arg
+    for arg in "$@"; do
+        case "$arg" in tests/*) args+=("$ADDONS_DIR/$ADDON/$arg") ;; *) args+=("$arg") ;; esac
+    done
+    "$PY" -m pytest -q -p no:cacheprovider --rootdir="$ADDONS_DIR/$ADDON" \
+        --odoo-database="$db" --odoo-config="$CONF" --odoo-http "${args[@]}"
+}
+
 bench_batch() {
     setup
     local db=sepa_dd_bench
@@ -230,5 +245,6 @@ case "${1:-}" in
     db) setup; create_db "${2:?database name}" ;;
     pot) export_pot ;;
     bench-batch) bench_batch "${2:-10000}" ;;
-    *) die "usage: tools/dev.sh setup|test|run|db NAME|pot|bench-batch N" ;;
+    odoo-tests) shift; odoo_tests "$@" ;;
+    *) die "usage: tools/dev.sh setup|test|run|db NAME|pot|bench-batch N|odoo-tests DB [TESTS]" ;;
 esac
