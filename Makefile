@@ -21,7 +21,7 @@ bench-sepa: setup
 	@.venv/bin/python bench/returns.py
 
 bench-batch:
-	@tools/dev.sh bench-batch $(N)
+	@tools/dev.sh bench-batch $(N) $(DUMP)
 
 pot:
 	@tools/dev.sh pot

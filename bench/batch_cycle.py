@@ -375,11 +375,66 @@ def run_cycle(env, journal):
     return timings
 
 
+DUMP_QUERIES = {
+    # Every business column of the batch lines (no ids, no timestamps).
+    "batch_lines.csv": """
+        SELECT l.end_to_end_id, l.debit_number, l.pmt_inf_id, inv.name, p.name, md.name,
+               l.amount, l.sequence_type, l.collection_date, l.remittance, l.original_iban,
+               l.original_reference, l.state, l.is_open
+          FROM sepa_batch_line l JOIN account_move inv ON inv.id = l.invoice_id
+          JOIN res_partner p ON p.id = l.partner_id JOIN sepa_mandate md ON md.id = l.mandate_id
+         WHERE l.batch_id = %(batch)s ORDER BY l.end_to_end_id, inv.name""",
+    # The entry's rows, matched invoices by name (ids differ between runs).
+    "entry_lines.csv": """
+        SELECT aml.name, acc.code_store::text, acc.account_type, p.name,
+               aml.debit, aml.credit, aml.balance, aml.amount_currency, aml.amount_residual,
+               aml.amount_residual_currency, aml.reconciled, aml.full_reconcile_id IS NOT NULL,
+               aml.date, aml.date_maturity, aml.parent_state, aml.display_type,
+               bl.end_to_end_id,
+               (SELECT string_agg(inv.name || ':' || pr.amount, ' ' ORDER BY inv.name)
+                  FROM account_partial_reconcile pr
+                  JOIN account_move_line d ON d.id = pr.debit_move_id
+                  JOIN account_move inv ON inv.id = d.move_id
+                 WHERE pr.credit_move_id = aml.id)
+          FROM account_move_line aml JOIN account_account acc ON acc.id = aml.account_id
+     LEFT JOIN res_partner p ON p.id = aml.partner_id
+     LEFT JOIN sepa_batch_line bl ON bl.id = aml.sepa_batch_line_id
+         WHERE aml.move_id = %(move)s ORDER BY aml.name, aml.balance""",
+    "invoices.csv": """
+        SELECT m.name, m.amount_residual, m.amount_residual_signed, m.payment_state,
+               m.state, m.amount_total
+          FROM account_move m JOIN sepa_batch_line l ON l.invoice_id = m.id
+         WHERE l.batch_id = %(batch)s ORDER BY m.name""",
+}
+
+
+def dump_output(env, batch, folder):
+    """Write what the cycle produced (file, lines, entry, invoices) to ``folder``, ids and
+    timestamps left out, so two runs of two versions of the code can be compared with
+    ``diff -r``."""
+    import base64
+    import csv
+    import os
+    import re
+    os.makedirs(folder, exist_ok=True)
+    xml = base64.b64decode(batch.file).decode()
+    xml = re.sub(r"<CreDtTm>[^<]*</CreDtTm>", "<CreDtTm>-</CreDtTm>", xml)
+    with open(os.path.join(folder, "pain008.xml"), "w") as out:
+        out.write(xml)
+    for name, query in DUMP_QUERIES.items():
+        env.cr.execute(query, {"batch": batch.id, "move": batch.move_id.id})
+        with open(os.path.join(folder, name), "w", newline="") as out:
+            csv.writer(out).writerows(env.cr.fetchall())
+    print(f"output written to {folder}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-c", "--config", required=True)
     parser.add_argument("-d", "--database", required=True)
     parser.add_argument("-n", type=int, default=10000)
+    parser.add_argument("--dump", metavar="DIR",
+                        help="write the file, batch lines, entry and invoices to DIR")
     args = parser.parse_args()
     odoo.tools.config.parse_config(["-c", args.config, "-d", args.database])
     registry = odoo.modules.registry.Registry(args.database)
@@ -389,7 +444,9 @@ def main():
         started = time.perf_counter()
         create_data(env, args.n)
         print(f"set-up (not timed in total): {time.perf_counter() - started:.1f} s")
-        timings = run_cycle(env, journal)
+        timings, batch = run_cycle(env, journal)
+        if args.dump:
+            dump_output(env, batch, args.dump)
     print(f"total={sum(timings.values()):.2f} peak_rss={peak_rss_mb():.0f}")
 
 

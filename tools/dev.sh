@@ -235,7 +235,7 @@ bench_batch() {
     setup
     local db=sepa_dd_bench
     create_db "$db"
-    "$PY" "$ROOT/bench/batch_cycle.py" -c "$CONF" -d "$db" -n "${1:-10000}"
+    "$PY" "$ROOT/bench/batch_cycle.py" -c "$CONF" -d "$db" -n "${1:-10000}" ${2:+--dump "$2"}
 }
 
 case "${1:-}" in
@@ -244,7 +244,7 @@ case "${1:-}" in
     run) run_demo ;;
     db) setup; create_db "${2:?database name}" ;;
     pot) export_pot ;;
-    bench-batch) bench_batch "${2:-10000}" ;;
+    bench-batch) bench_batch "${2:-10000}" "${3:-}" ;;
     odoo-tests) shift; odoo_tests "$@" ;;
     *) die "usage: tools/dev.sh setup|test|run|db NAME|pot|bench-batch N|odoo-tests DB [TESTS]" ;;
 esac
