@@ -372,7 +372,7 @@ def run_cycle(env, journal):
         env.cr.commit()
     print(f"invoices={count} debits={batch.debit_count} total={batch.amount_total:.2f} "
           f"state={batch.state} entry_lines={len(batch.move_id.line_ids)}")
-    return timings
+    return timings, batch
 
 
 DUMP_QUERIES = {
