@@ -25,7 +25,7 @@
         "views/account_move_views.xml",
         "views/sepa_menus.xml",
     ],
-    "demo": ["demo/sepa_demo.xml", "demo/sepa_demo_invoices.xml"],
+    "demo": ["demo/sepa_demo_company.xml", "demo/sepa_demo.xml", "demo/sepa_demo_invoices.xml"],
     "assets": {
         "web.assets_tests": ["sepa_direct_debit/static/tests/tours/*.js"],
     },
