@@ -11,7 +11,8 @@ from .model import (
     Address, Amendment, Batch, Collection, Creditor, Debit, PaymentBlock, batch_from_dict,
     group_debits,
 )
-from .pain008 import check_batch, inspect_pain008, write_pain008
+from .inspect import inspect_pain008
+from .pain008 import check_batch, write_pain008
 from .readers import ReadResult, RTransaction, read_message
 from .reasons import CATALOGUE, ReasonCode, get_reason
 
