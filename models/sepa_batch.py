@@ -301,7 +301,8 @@ class SepaBatch(models.Model):
                 debtor_address=_address(country, street, postcode, town),
                 remittance=remittance or None,
                 amendment=Amendment.for_change(original_iban, original_reference, iban,
-                                               new_bic=bic),
+                                               new_bic=bic)
+                if original_iban or original_reference else None,
             )
         return {e2e: debits[e2e] for e2e in amounts}
 
@@ -314,19 +315,20 @@ class SepaBatch(models.Model):
         """
         if isinstance(lines, models.BaseModel):
             lines = self._line_rows(lines)
+        scheme = self.scheme
         keys, e2e_ids = {}, defaultdict(dict)  # dicts keep the first-seen order
         for _id, e2e, collection_date, sequence_type, block_id, _amount in lines:
-            keys.setdefault(block_id, (collection_date, sequence_type, self.scheme))
+            keys.setdefault(block_id, (collection_date, sequence_type, scheme))
             e2e_ids[block_id][e2e] = True
         return [
             PaymentBlock(
                 pmt_inf_id=block_id,
                 collection_date=collection_date,
                 sequence_type=sequence_type,
-                scheme=scheme,
+                scheme=block_scheme,
                 debits=tuple(debits[e2e] for e2e in e2e_ids[block_id]),
             )
-            for block_id, (collection_date, sequence_type, scheme)
+            for block_id, (collection_date, sequence_type, block_scheme)
             in sorted(keys.items(), key=lambda item: block_order(item[1]))
         ]
 

@@ -3,12 +3,18 @@
 The dataclasses only hold values; the SEPA rules are checked by the writer
 (:func:`sepa.pain008.write_pain008`), which names the offending debit and field.
 Sequences given as lists are stored as tuples so that the objects stay immutable.
+
+Also the one definition of the sequence types and schemes (with their labels), the
+order of the payment information blocks (:func:`block_order`), how a batch's debits
+and blocks are numbered (:func:`compose_lines`) and what a changed mandate reports
+(:meth:`Amendment.for_change`).
 """
 
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from .errors import SepaValidationError
 from .ids import end_to_end_id, normalize_iban, same_bank
@@ -223,8 +229,7 @@ def block_order(key):
     return (date, seq_rank, str(seq), str(scheme))
 
 
-@dataclass(frozen=True, slots=True)
-class LineIds:
+class LineIds(NamedTuple):
     """What :func:`compose_lines` gives one line (invoice) of a batch."""
 
     debit_number: int
