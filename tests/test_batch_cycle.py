@@ -10,6 +10,8 @@ from odoo.tests import tagged
 
 from ..sepa import xsd
 from ..sepa.calendar import add_business_days, earliest_collection_date
+from ..sepa.model import SCHEMES, SEQUENCE_TYPES
+from ..sepa.pain008 import WRITER_VERSIONS
 from .common import IBAN_C, IBAN_D, SepaBatchCommon
 
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
@@ -128,6 +130,21 @@ class TestBatchCycle(SepaBatchCommon):
         with self.assertRaisesRegex(UserError, "has no SEPA creditor identifier"):
             wizard.action_create_batch()
         self.assertFalse(self.env["sepa.batch"].search([]))
+
+    def test_selections_are_the_toolkits_lists(self):
+        expected = {
+            ("sepa.batch", "pain_version"): WRITER_VERSIONS,
+            ("res.company", "sepa_pain_version"): WRITER_VERSIONS,
+            ("account.journal", "sepa_pain_version"): WRITER_VERSIONS,
+            ("sepa.batch", "scheme"): SCHEMES,
+            ("sepa.mandate", "scheme"): SCHEMES,
+            ("sepa.batch.proposal", "scheme"): SCHEMES,
+            ("sepa.batch.line", "sequence_type"): SEQUENCE_TYPES,
+            ("sepa.batch.proposal.line", "sequence_type"): SEQUENCE_TYPES,
+        }
+        for (model, fname), codes in expected.items():
+            selection = self.env[model]._fields[fname].selection
+            self.assertEqual(tuple(code for code, _label in selection), codes, (model, fname))
 
     # ------------------------------------------------------------------
     # batch, file
