@@ -10,4 +10,4 @@ from . import account_move_line
 from . import account_bank_statement_line
 from . import sepa_batch
 from . import sepa_batch_line
-from . import sepa_batch_report
+from . import report_sepa_batch

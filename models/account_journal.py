@@ -1,11 +1,13 @@
 from odoo import fields, models
 
+from ..constants import PAIN_VERSIONS
+
 
 class AccountJournal(models.Model):
     _inherit = "account.journal"
 
     sepa_pain_version = fields.Selection(
-        [("pain.008.001.02", "pain.008.001.02"), ("pain.008.001.08", "pain.008.001.08")],
+        PAIN_VERSIONS,
         string="pain.008 Version",
         help="Version of the direct debit files collected on this bank account; empty: "
         "the company's setting.",

@@ -3,7 +3,7 @@ from collections import defaultdict
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-SEPA_GROUP = "sepa_direct_debit.group_sepa_user"
+from ..constants import SEPA_GROUP
 
 
 class AccountMove(models.Model):

@@ -1,6 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..constants import DEFAULT_PAIN_VERSION, PAIN_VERSIONS
 from ..sepa import SepaError
 from ..sepa.ids import validate_creditor_id
 
@@ -29,9 +30,9 @@ class ResCompany(models.Model):
         "Empty: the outstanding receipts account of the bank journal.",
     )
     sepa_pain_version = fields.Selection(
-        [("pain.008.001.02", "pain.008.001.02"), ("pain.008.001.08", "pain.008.001.08")],
+        PAIN_VERSIONS,
         string="pain.008 Version",
-        default="pain.008.001.02",
+        default=DEFAULT_PAIN_VERSION,
         required=True,
         help="Version of the direct debit files; a bank journal may override it.",
     )

@@ -1,7 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
-SEPA_GROUP = "sepa_direct_debit.group_sepa_user"
+from ..constants import SEPA_GROUP
 
 
 class ResPartner(models.Model):

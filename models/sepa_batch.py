@@ -1,4 +1,5 @@
 import base64
+import re
 from collections import defaultdict
 from decimal import Decimal
 
@@ -6,9 +7,19 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..constants import PAIN_VERSIONS, SCHEMES
 from ..sepa import SepaError
-from ..sepa.ids import normalize_iban, pmt_inf_id
-from ..sepa.model import Address, Amendment, Batch, Creditor, Debit, PaymentBlock
+from ..sepa.ids import normalize_iban
+from ..sepa.model import (
+    Address,
+    Amendment,
+    Batch,
+    Creditor,
+    Debit,
+    PaymentBlock,
+    block_order,
+    compose_lines,
+)
 from ..sepa.pain008 import write_pain008
 
 #: Bulk accounting of a batch: invoices are not re-synchronised (their lines do not
@@ -53,13 +64,13 @@ class SepaBatch(models.Model):
         related="company_id.sepa_creditor_identifier", string="Creditor Identifier",
         help="SEPA creditor identifier of the company.")
     pain_version = fields.Selection(
-        [("pain.008.001.02", "pain.008.001.02"), ("pain.008.001.08", "pain.008.001.08")],
+        PAIN_VERSIONS,
         string="pain.008 Version",
         required=True,
         help="Version of the file, from the journal or the company.",
     )
     scheme = fields.Selection(
-        [("CORE", "Core"), ("B2B", "Business to business (B2B)")],
+        SCHEMES,
         required=True, default="CORE", help="SEPA Direct Debit scheme of all debits.")
     batch_booking = fields.Boolean(
         default=True,
@@ -161,6 +172,50 @@ class SepaBatch(models.Model):
             raise UserError(_("Only draft or cancelled batches can be deleted."))
 
     # ------------------------------------------------------------------
+    # BUSINESS: composition
+    # ------------------------------------------------------------------
+
+    def _add_invoices(self, rows):
+        """Put invoices in this new batch: its lines, composed in one place.
+
+        ``rows``: one dict per invoice (``invoice_id``, ``invoice_name``, ``partner_id``,
+        ``mandate_id``, ``amount``, ``sequence_type``, ``collection_date``), in the order
+        the debits are numbered. Returns the lines, created set-wise (see
+        ``sepa.batch.line._create_guarded``).
+        """
+        self.ensure_one()
+        if self.state != "draft" or self.line_ids:
+            raise UserError(_("Invoices can only be put in a new batch, not in %(batch)s.",
+                              batch=self.name))
+        return self.env["sepa.batch.line"]._create_guarded(self._compose_lines(rows))
+
+    def _compose_lines(self, rows):
+        """Values of the batch lines of ``rows``: debit numbers, end-to-end ids, remittance
+        and PmtInfIds come from ``sepa.model.compose_lines`` (the file's block order);
+        first debits of a mandate are merged, other sequence types when the company
+        asks for it."""
+        composed = compose_lines(
+            self.name,
+            [(row["invoice_id"], row["mandate_id"], row["sequence_type"],
+              row["collection_date"], row["invoice_name"]) for row in rows],
+            scheme=self.scheme,
+            merge_all=self.company_id.sepa_merge_all_sequence_types,
+        )
+        return [{
+            "batch_id": self.id,
+            "invoice_id": row["invoice_id"],
+            "partner_id": row["partner_id"],
+            "mandate_id": row["mandate_id"],
+            "amount": row["amount"],
+            "sequence_type": row["sequence_type"],
+            "collection_date": row["collection_date"],
+            "debit_number": ids.debit_number,
+            "end_to_end_id": ids.end_to_end_id,
+            "remittance": ids.remittance,
+            "pmt_inf_id": ids.pmt_inf_id,
+        } for row, ids in zip(rows, composed, strict=True)]
+
+    # ------------------------------------------------------------------
     # BUSINESS: file generation
     # ------------------------------------------------------------------
 
@@ -185,13 +240,14 @@ class SepaBatch(models.Model):
         )
 
     def _line_rows(self, lines):
-        """``(id, end-to-end id, collection date, sequence type, amount)`` of each of
-        ``lines``, in their order, the amount as exact text: one query, no records."""
+        """``(id, end-to-end id, collection date, sequence type, PmtInfId, amount)`` of
+        each of ``lines``, in their order, the amount as exact text: one query, no
+        records."""
         self.env["sepa.batch.line"].flush_model(
-            ["end_to_end_id", "collection_date", "sequence_type", "amount"])
+            ["end_to_end_id", "collection_date", "sequence_type", "pmt_inf_id", "amount"])
         return self.env.execute_query(SQL(
             """SELECT l.id, l.end_to_end_id, l.collection_date, l.sequence_type,
-                      l.amount::text
+                      l.pmt_inf_id, l.amount::text
                  FROM unnest(%s::int[]) WITH ORDINALITY AS s(id, seq)
                  JOIN sepa_batch_line l ON l.id = s.id
              ORDER BY s.seq""", list(lines.ids)))
@@ -227,13 +283,13 @@ class SepaBatch(models.Model):
         if isinstance(lines, models.BaseModel):
             lines = self._line_rows(lines)
         amounts = defaultdict(Decimal)
-        for _id, e2e, _date, _sequence_type, amount in lines:
+        for _id, e2e, _date, _sequence_type, _pmt_inf_id, amount in lines:
             amounts[e2e] += Decimal(amount)
         debits = {}
         for (e2e, reference, signed, name, iban, bic, country, street, postcode, town,
              remittance, original_iban, original_reference) in self._debtor_rows(
                 [line[0] for line in lines]):
-            iban = normalize_iban(iban or False)
+            iban = normalize_iban(iban or "")
             debits[e2e] = Debit(
                 end_to_end_id=e2e,
                 amount=amounts[e2e].quantize(Decimal("0.01")),
@@ -244,38 +300,37 @@ class SepaBatch(models.Model):
                 debtor_bic=bic or None,
                 debtor_address=_address(country, street, postcode, town),
                 remittance=remittance or None,
-                amendment=_amendment(original_iban, original_reference, iban),
+                amendment=Amendment.for_change(original_iban, original_reference, iban,
+                                               new_bic=bic)
+                if original_iban or original_reference else None,
             )
         return {e2e: debits[e2e] for e2e in amounts}
 
     def _prepare_blocks(self, lines, debits):
-        """Payment information blocks: one per collection date + sequence type.
+        """Payment information blocks: the lines' PmtInfIds (one per collection date +
+        sequence type, see ``_compose_lines``), in the rulebook's order
+        (``sepa.model.block_order``).
 
         ``lines``: batch lines, or their rows from ``_line_rows``.
         """
         if isinstance(lines, models.BaseModel):
             lines = self._line_rows(lines)
-        keys = defaultdict(dict)  # dicts keep the first-seen order of the end-to-end ids
-        for _id, e2e, collection_date, sequence_type, _amount in lines:
-            keys[(collection_date, sequence_type)][e2e] = True
-        block_ids = self._pmt_inf_ids(keys)
-        blocks = []
-        for key, e2e_ids in sorted(keys.items()):
-            collection_date, sequence_type = key
-            blocks.append(PaymentBlock(
-                pmt_inf_id=block_ids[key],
+        scheme = self.scheme
+        keys, e2e_ids = {}, defaultdict(dict)  # dicts keep the first-seen order
+        for _id, e2e, collection_date, sequence_type, block_id, _amount in lines:
+            keys.setdefault(block_id, (collection_date, sequence_type, scheme))
+            e2e_ids[block_id][e2e] = True
+        return [
+            PaymentBlock(
+                pmt_inf_id=block_id,
                 collection_date=collection_date,
                 sequence_type=sequence_type,
-                scheme=self.scheme,
-                debits=tuple(debits[e2e] for e2e in e2e_ids),
-            ))
-        return blocks
-
-    def _pmt_inf_ids(self, keys):
-        """``{(collection date, sequence type): PmtInfId}`` of the blocks with these keys:
-        numbered in the order of the keys, as in the file."""
-        return {key: pmt_inf_id(self.name, number)
-                for number, key in enumerate(sorted(keys), start=1)}
+                scheme=block_scheme,
+                debits=tuple(debits[e2e] for e2e in e2e_ids[block_id]),
+            )
+            for block_id, (collection_date, sequence_type, block_scheme)
+            in sorted(keys.items(), key=lambda item: block_order(item[1]))
+        ]
 
     def _prepare_sepa_batch(self):
         self.ensure_one()
@@ -324,7 +379,6 @@ class SepaBatch(models.Model):
         except SepaError as error:
             raise UserError(_("The direct debit file of batch %(batch)s is not valid: "
                               "%(reason)s", batch=self.name, reason=error)) from error
-        self._store_pmt_inf_ids(sepa_batch)
         self.write({
             "file": base64.b64encode(data),
             "filename": f"{self.name}.xml",
@@ -332,32 +386,6 @@ class SepaBatch(models.Model):
             "job_state": False,
         })
         return data
-
-    def _store_pmt_inf_ids(self, sepa_batch):
-        """Store each line's PmtInfId: the id of the block of its collection date and
-        sequence type, in one UPDATE.
-
-        The batch creation stores them already: normally no line changes (updating
-        lines created in the same transaction makes PostgreSQL check all their foreign
-        keys again, about a second for 10,000 lines).
-        """
-        blocks = sepa_batch.blocks
-        self.env["sepa.batch.line"].flush_model(
-            ["pmt_inf_id", "collection_date", "sequence_type", "batch_id"])
-        changed = self.env.execute_query(SQL(
-            """UPDATE sepa_batch_line l
-                  SET pmt_inf_id = v.pmt_inf_id, write_uid = %s, write_date = %s
-                 FROM unnest(%s::date[], %s::varchar[], %s::varchar[])
-                      AS v(collection_date, sequence_type, pmt_inf_id)
-                WHERE l.batch_id = %s AND l.collection_date = v.collection_date
-                  AND l.sequence_type = v.sequence_type
-                  AND l.pmt_inf_id IS DISTINCT FROM v.pmt_inf_id
-            RETURNING l.id""",
-            self.env.uid, self.env.cr.now(), [block.collection_date for block in blocks],
-            [block.sequence_type for block in blocks], [block.pmt_inf_id for block in blocks],
-            self.id))
-        self.env["sepa.batch.line"].browse(row[0] for row in changed)._updated_in_sql(
-            ["pmt_inf_id"])
 
     # ------------------------------------------------------------------
     # BUSINESS: accounting
@@ -691,15 +719,22 @@ class SepaBatch(models.Model):
         return matched
 
     def _match_transit_lines(self, text, amount):
+        """The open transit lines a bank credit of ``amount`` with ``text`` settles.
+
+        The line of a block whose PmtInfId the text mentions, with the block's amount;
+        else all of them when the text mentions the batch reference (MsgId) and the
+        amount is their total. Ids are compared as whole words (``…-P1`` is not
+        mentioned by ``…-P10``).
+        """
         transit = self._transit_lines().filtered(lambda aml: not aml.reconciled)
         currency = self.currency_id
-        block_ids = set(self.line_ids.mapped("pmt_inf_id"))
+        mentioned = [block_id for block_id in set(self.line_ids.mapped("pmt_inf_id"))
+                     if block_id and _mentions(text, block_id)]
         for line in transit:
-            if any(block_id and block_id in text and block_id in line.name
-                   for block_id in block_ids) \
+            if any(_mentions(line.name, block_id) for block_id in mentioned) \
                     and currency.compare_amounts(line.balance, amount) == 0:
                 return line
-        if transit and self.name in text \
+        if transit and _mentions(text, self.name) \
                 and currency.compare_amounts(sum(transit.mapped("balance")), amount) == 0:
             return transit
         return self.env["account.move.line"]
@@ -769,19 +804,9 @@ def _address(country, street, postcode, town):
     )
 
 
-def _amendment(original_iban, original_reference, new_iban):
-    """The amendment a line reports (its frozen original IBAN and mandate reference)
-    when its mandate's account is now ``new_iban`` (normalized)."""
-    if not original_iban and not original_reference:
-        return None
-    original_iban = original_iban or None
-    smnda = False
-    # Another bank (other bank code in the IBAN): report SMNDA, not the old account.
-    if original_iban and (original_iban[:4] != new_iban[:4]
-                          or original_iban[4:8] != new_iban[4:8]):
-        smnda, original_iban = True, None
-    return Amendment(
-        original_mandate_id=original_reference or None,
-        original_debtor_iban=original_iban,
-        smnda=smnda,
-    )
+def _mentions(text, identifier):
+    """Whether ``text`` holds ``identifier`` as a whole word: not preceded or followed
+    by a letter, a digit or a hyphen (which continue an identifier), case ignored."""
+    return bool(text) and re.search(
+        rf"(?<![0-9A-Za-z-]){re.escape(identifier)}(?![0-9A-Za-z-])", text, re.IGNORECASE,
+    ) is not None

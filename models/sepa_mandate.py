@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import format_date
 
+from ..constants import SCHEMES
 from ..sepa import SepaError
 from ..sepa.charset import check_identifier
 from ..sepa.ids import bic_from_iban, validate_iban
@@ -68,7 +69,7 @@ class SepaMandate(models.Model):
         "mandate authorises a single collection (sequence type OOFF).",
     )
     scheme = fields.Selection(
-        [("CORE", "Core"), ("B2B", "Business to business (B2B)")],
+        SCHEMES,
         required=True,
         default="CORE",
         tracking=True,

@@ -9,9 +9,10 @@ from .charset import check_identifier, to_sepa_text
 from .ids import bic_from_iban, validate_bic, validate_creditor_id, validate_iban
 from .model import (
     Address, Amendment, Batch, Collection, Creditor, Debit, PaymentBlock, batch_from_dict,
-    group_debits,
+    block_order, compose_lines, group_debits,
 )
-from .pain008 import check_batch, inspect_pain008, write_pain008
+from .inspect import inspect_pain008
+from .pain008 import check_batch, write_pain008
 from .readers import ReadResult, RTransaction, read_message
 from .reasons import CATALOGUE, ReasonCode, get_reason
 
@@ -19,7 +20,8 @@ __all__ = ["SepaError", "SepaParseError", "SepaValidationError"]
 __all__ += ["CATALOGUE", "ReadResult", "ReasonCode", "RTransaction", "get_reason", "read_message"]
 __all__ += [
     "Address", "Amendment", "Batch", "Collection", "Creditor", "Debit", "PaymentBlock",
-    "batch_from_dict", "bic_from_iban", "check_batch", "check_identifier", "group_debits",
+    "batch_from_dict", "bic_from_iban", "block_order", "check_batch", "check_identifier",
+    "compose_lines", "group_debits",
     "inspect_pain008", "to_sepa_text", "validate_bic", "validate_creditor_id", "validate_iban",
     "write_pain008",
 ]

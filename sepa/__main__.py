@@ -60,7 +60,8 @@ import os
 import sys
 
 from .errors import SepaError
-from .pain008 import DEFAULT_VERSION, MAX_INSPECT_BYTES, WRITER_VERSIONS
+from .inspect import MAX_INSPECT_BYTES
+from .pain008 import DEFAULT_VERSION, WRITER_VERSIONS
 
 EXIT_INVALID = 1
 EXIT_BAD_INPUT = 2
@@ -150,7 +151,7 @@ def _read(args):
 
 def _check(args):
     """``check``: print the JSON report of a pain.008 file."""
-    from .pain008 import inspect_pain008
+    from .inspect import inspect_pain008
 
     data = _read_bytes(args.file, MAX_INSPECT_BYTES)
     report = inspect_pain008(data, transactions=args.transactions)

@@ -148,6 +148,34 @@ def bic_from_iban(iban):
     return str(bic) if bic else None
 
 
+def same_bank(iban_a, iban_b, bic_a=None, bic_b=None):
+    """Return True when the two IBANs are held by the same bank.
+
+    Compares the country and the national bank code of the IBANs (schwifty's registry:
+    4 letters in NL, 8 digits in DE, 3 in BE, 5 in FR, ...). Where an IBAN gives no bank
+    code, the BICs are compared (institution and location, the branch left out):
+    ``bic_a`` / ``bic_b`` when given, else the BIC schwifty's bank registry knows for the
+    IBAN. False when neither tells.
+    """
+    bank_a, bank_b = _bank_code(iban_a), _bank_code(iban_b)
+    if bank_a and bank_b:
+        return bank_a == bank_b
+    bic_a = bic_a or (iban_a and bic_from_iban(iban_a))
+    bic_b = bic_b or (iban_b and bic_from_iban(iban_b))
+    if not bic_a or not bic_b:
+        return False
+    return "".join(bic_a.split()).upper()[:8] == "".join(bic_b.split()).upper()[:8]
+
+
+def _bank_code(iban):
+    """``(country, bank code)`` of an IBAN, or None when it has none or is invalid."""
+    try:
+        parsed = IBAN(normalize_iban(iban))
+    except (SchwiftyException, SepaValidationError):
+        return None
+    return (parsed.country_code, parsed.bank_code) if parsed.bank_code else None
+
+
 def validate_bic(value, field="BIC"):
     """Return the BIC in upper case without spaces (8 or 11 characters) or raise.
 

@@ -3,17 +3,38 @@
 The dataclasses only hold values; the SEPA rules are checked by the writer
 (:func:`sepa.pain008.write_pain008`), which names the offending debit and field.
 Sequences given as lists are stored as tuples so that the objects stay immutable.
+
+Also the one definition of the sequence types and schemes (with their labels), the
+order of the payment information blocks (:func:`block_order`), how a batch's debits
+and blocks are numbered (:func:`compose_lines`) and what a changed mandate reports
+(:meth:`Amendment.for_change`).
 """
 
 import datetime
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from .errors import SepaValidationError
+from .ids import end_to_end_id, normalize_iban, same_bank
 from .ids import pmt_inf_id as make_pmt_inf_id
 
-SEQUENCE_TYPES = ("FRST", "RCUR", "OOFF", "FNAL")
-SCHEMES = ("CORE", "B2B")
+#: The sequence types (SeqTp) in the rulebook's order, with their English labels.
+SEQUENCE_TYPE_LABELS = {
+    "FRST": "First",
+    "RCUR": "Recurring",
+    "OOFF": "One-off",
+    "FNAL": "Final",
+}
+SEQUENCE_TYPES = tuple(SEQUENCE_TYPE_LABELS)
+
+#: The SEPA Direct Debit schemes (LclInstrm), with their English labels.
+SCHEME_LABELS = {
+    "CORE": "Core",
+    "B2B": "Business to business (B2B)",
+}
+SCHEMES = tuple(SCHEME_LABELS)
 
 
 def _freeze(obj, name):
@@ -73,6 +94,32 @@ class Amendment:
     original_creditor_name: str | None = None
     original_debtor_iban: str | None = None
     smnda: bool = False
+
+    @classmethod
+    def for_change(cls, original_iban, original_reference, new_iban, original_bic=None,
+                   new_bic=None):
+        """The amendment to report for a mandate whose account is now ``new_iban``.
+
+        ``original_iban`` / ``original_reference``: the account and mandate reference the
+        bank knows from the previous collection, None (or empty) when unchanged. A new
+        account at the same bank is reported as the original account (``OrgnlDbtrAcct``),
+        one at another bank as SMNDA: the banks are compared by :func:`sepa.ids.same_bank`
+        (country and bank code of the IBANs, else the BICs). Returns None when nothing
+        changed.
+        """
+        original_iban = normalize_iban(original_iban) if original_iban else None
+        new_iban = normalize_iban(new_iban) if new_iban else None
+        if original_iban == new_iban:
+            original_iban = None
+        if not original_iban and not original_reference:
+            return None
+        smnda = bool(original_iban) and not same_bank(original_iban, new_iban,
+                                                      original_bic, new_bic)
+        return cls(
+            original_mandate_id=original_reference or None,
+            original_debtor_iban=None if smnda else original_iban,
+            smnda=smnda,
+        )
 
     @property
     def is_empty(self):
@@ -160,7 +207,7 @@ def group_debits(msg_id, collections):
     groups = {}
     for item in collections:
         groups.setdefault(item.key, []).append(item.debit)
-    keys = sorted(groups, key=_block_order)
+    keys = sorted(groups, key=block_order)
     return tuple(
         PaymentBlock(
             pmt_inf_id=make_pmt_inf_id(msg_id, n),
@@ -173,11 +220,60 @@ def group_debits(msg_id, collections):
     )
 
 
-def _block_order(key):
-    """Sort key of a block key: date, sequence type (rulebook order), scheme."""
+def block_order(key):
+    """Sort key of a block key (collection date, sequence type, scheme): the order of the
+    payment information blocks in a file. Date, then sequence type in the rulebook's
+    order (FRST, RCUR, OOFF, FNAL), then scheme."""
     date, seq, scheme = key
     seq_rank = SEQUENCE_TYPES.index(seq) if seq in SEQUENCE_TYPES else len(SEQUENCE_TYPES)
     return (date, seq_rank, str(seq), str(scheme))
+
+
+class LineIds(NamedTuple):
+    """What :func:`compose_lines` gives one line (invoice) of a batch."""
+
+    debit_number: int
+    end_to_end_id: str
+    pmt_inf_id: str
+    remittance: str
+
+
+def compose_lines(msg_id, lines, scheme="CORE", merge_all=False):
+    """Number the debits of message ``msg_id`` and give each of its lines its identifiers.
+
+    ``lines``: one ``(line key, mandate key, sequence type, collection date, reference)``
+    tuple per invoice, in the order of the batch. The lines of one mandate, sequence type
+    and collection date make one debit (their invoices merged) when the sequence type is
+    FRST (one first debit per mandate and date) or ``merge_all``; any other line is a debit
+    of its own. Debits are numbered from 1 in the order of their first line; the
+    end-to-end id is :func:`sepa.ids.end_to_end_id` of that number and the remittance the
+    references of its lines, space separated. The blocks (collection date, sequence type)
+    are numbered in :func:`block_order`, with the PmtInfIds :func:`group_debits` gives.
+
+    Returns one :class:`LineIds` per line, in order.
+    """
+    lines = list(lines)
+    numbers, line_numbers = {}, []
+    for key, mandate, sequence_type, collection_date, _reference in lines:
+        merge = sequence_type == "FRST" or merge_all
+        debit_key = (("debit", mandate, sequence_type, collection_date) if merge
+                     else ("line", key))
+        line_numbers.append(numbers.setdefault(debit_key, len(numbers) + 1))
+    references = defaultdict(list)
+    for line, number in zip(lines, line_numbers, strict=True):
+        references[number].append(line[4])
+    block_keys = sorted({(line[3], line[2], scheme) for line in lines}, key=block_order)
+    block_ids = {key[:2]: make_pmt_inf_id(msg_id, n)
+                 for n, key in enumerate(block_keys, start=1)}
+    return [
+        LineIds(
+            debit_number=number,
+            end_to_end_id=end_to_end_id(msg_id, number),
+            pmt_inf_id=block_ids[(line[3], line[2])],
+            remittance=" ".join(references[number]),
+        )
+        for line, number in zip(lines, line_numbers, strict=True)
+    ]
 
 
 

@@ -9,7 +9,9 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from ..sepa import xsd
-from ..sepa.calendar import earliest_collection_date
+from ..sepa.calendar import add_business_days, earliest_collection_date
+from ..sepa.model import SCHEMES, SEQUENCE_TYPES
+from ..sepa.pain008 import WRITER_VERSIONS
 from .common import IBAN_C, IBAN_D, SepaBatchCommon
 
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
@@ -128,6 +130,21 @@ class TestBatchCycle(SepaBatchCommon):
         with self.assertRaisesRegex(UserError, "has no SEPA creditor identifier"):
             wizard.action_create_batch()
         self.assertFalse(self.env["sepa.batch"].search([]))
+
+    def test_selections_are_the_toolkits_lists(self):
+        expected = {
+            ("sepa.batch", "pain_version"): WRITER_VERSIONS,
+            ("res.company", "sepa_pain_version"): WRITER_VERSIONS,
+            ("account.journal", "sepa_pain_version"): WRITER_VERSIONS,
+            ("sepa.batch", "scheme"): SCHEMES,
+            ("sepa.mandate", "scheme"): SCHEMES,
+            ("sepa.batch.proposal", "scheme"): SCHEMES,
+            ("sepa.batch.line", "sequence_type"): SEQUENCE_TYPES,
+            ("sepa.batch.proposal.line", "sequence_type"): SEQUENCE_TYPES,
+        }
+        for (model, fname), codes in expected.items():
+            selection = self.env[model]._fields[fname].selection
+            self.assertEqual(tuple(code for code, _label in selection), codes, (model, fname))
 
     # ------------------------------------------------------------------
     # batch, file
@@ -278,6 +295,58 @@ class TestBatchCycle(SepaBatchCommon):
         batch.action_match_statements()
         self.assertTrue(late.is_reconciled)
         self.assertEqual(batch.state, "done")
+
+    def test_file_carries_the_ids_of_the_lines(self):
+        batch = self.create_batch()
+        composed = batch.line_ids.read(["pmt_inf_id", "end_to_end_id", "write_date"])
+        batch.action_generate()
+        # Generation writes no identifier: the file uses what the lines carry.
+        self.assertEqual(batch.line_ids.read(["pmt_inf_id", "end_to_end_id", "write_date"]),
+                         composed)
+        root = etree.fromstring(base64.b64decode(batch.file))
+        in_file = {
+            info.findtext("p:PmtInfId", namespaces=NS): {
+                e2e.text for e2e in info.iterfind(".//p:EndToEndId", namespaces=NS)}
+            for info in root.iterfind(".//p:PmtInf", namespaces=NS)
+        }
+        in_lines = {}
+        for line in batch.line_ids:
+            in_lines.setdefault(line.pmt_inf_id, set()).add(line.end_to_end_id)
+        self.assertEqual(in_file, in_lines)
+
+    def eleven_block_batch(self):
+        """A sent batch of 11 recurring debits of 1.00 … 11.00, one per collection date:
+        blocks P1 … P11 in date order."""
+        invoices = self.env["account.move"]
+        for amount in range(1, 12):
+            invoices |= self.invoice(self.recurring_partner, float(amount))
+        wizard = self.propose(invoice_ids=invoices.ids)
+        lines = wizard.line_ids.sorted(lambda line: line.invoice_id.id)
+        for days, line in enumerate(lines):
+            line.collection_date = add_business_days(self.earliest(), days)
+        batch = self.env["sepa.batch"].browse(wizard.action_create_batch()["res_id"])
+        batch.action_generate()
+        batch.action_send()
+        self.assertEqual(len(set(batch.line_ids.mapped("pmt_inf_id"))), 11)
+        return batch
+
+    def test_statement_mentioning_block_p1_does_not_settle_p10(self):
+        batch = self.eleven_block_batch()
+        p1, p10 = f"{batch.name}-P1", f"{batch.name}-P10"
+        self.assertEqual(batch.line_ids.filtered(lambda line: line.pmt_inf_id == p10).amount,
+                         10.0)
+        transit = batch._transit_lines()
+        p10_line = transit.filtered(lambda aml: aml.name.endswith(p10))
+        StLine = self.env["account.bank.statement.line"]
+        wrong = StLine.create({"journal_id": self.bank_journal.id, "amount": 10.0,
+                               "payment_ref": f"SEPA {p1}", "date": fields.Date.today()})
+        self.assertFalse(wrong.is_reconciled)
+        self.assertFalse(p10_line.reconciled)
+        right = StLine.create({"journal_id": self.bank_journal.id, "amount": 10.0,
+                               "payment_ref": f"SEPA {p10}.", "date": fields.Date.today()})
+        self.assertTrue(right.is_reconciled)
+        self.assertTrue(p10_line.reconciled)
+        self.assertEqual(transit.filtered("reconciled"), p10_line)
 
     def test_cancel_sent_batch_restores_invoices(self):
         batch = self.send_batch()

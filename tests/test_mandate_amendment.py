@@ -1,8 +1,13 @@
+import base64
 from datetime import date
+
+from lxml import etree
 
 from odoo.tests import tagged
 
-from .common import IBAN_B, IBAN_C, SepaCommon
+from .common import IBAN_B, IBAN_C, SepaBatchCommon, SepaCommon
+
+NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
 
 
 @tagged("post_install", "-at_install")
@@ -57,3 +62,35 @@ class TestMandateAmendment(SepaCommon):
         # The next change after that debit is a new amendment from the new account.
         mandate.partner_bank_id = self.bank_c
         self.assertEqual(mandate.original_iban, IBAN_B)
+
+
+@tagged("post_install", "-at_install")
+class TestAmendmentInFile(SepaBatchCommon):
+    """What a generated file reports for a debtor who changed accounts."""
+
+    def amended_debit(self, partner, mandate, new_iban):
+        mandate.partner_bank_id = self.env["res.partner.bank"].create(
+            {"acc_number": new_iban, "partner_id": partner.id})
+        self.invoice(partner, 25.0)
+        batch = self.create_batch(partner_ids=partner.ids)
+        batch.action_generate()
+        root = etree.fromstring(base64.b64decode(batch.file))
+        self.assertEqual(root.findtext(".//p:AmdmntInd", namespaces=NS), "true")
+        return root.find(".//p:AmdmntInfDtls", namespaces=NS)
+
+    def test_new_account_at_the_same_bank_reports_the_original_account(self):
+        # NL91ABNA0417164300 → NL02ABNA0123456789: other check digits, same bank (ABNA).
+        details = self.amended_debit(self.recurring_partner, self.mandate_recurring,
+                                     "NL02ABNA0123456789")
+        self.assertEqual(details.findtext("p:OrgnlDbtrAcct/p:Id/p:IBAN", namespaces=NS),
+                         IBAN_B)
+        self.assertIsNone(details.find("p:OrgnlDbtrAgt", namespaces=NS))
+
+    def test_new_account_at_another_bank_reports_smnda(self):
+        partner, mandate = self.create_debtor(
+            "Klaus Becker", "DE89370400440532013000", sequence_type="recurring",
+            name="MDT-DE")
+        # Commerzbank (37040044) → Postbank (50010060).
+        details = self.amended_debit(partner, mandate, "DE51500100600123456789")
+        self.assertEqual(details.findtext("p:OrgnlDbtrAgt//p:Id", namespaces=NS), "SMNDA")
+        self.assertIsNone(details.find("p:OrgnlDbtrAcct", namespaces=NS))

@@ -6,10 +6,11 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
-from ..models.sepa_batch_line import insert_records
+from ..bulk import insert_records
+from ..constants import SCHEMES, SEQUENCE_TYPES
 from ..sepa import SepaError
 from ..sepa.calendar import earliest_collection_date, latest_delivery_date
-from ..sepa.ids import end_to_end_id, validate_iban
+from ..sepa.ids import validate_iban
 
 
 class SepaBatchProposal(models.TransientModel):
@@ -35,7 +36,7 @@ class SepaBatchProposal(models.TransientModel):
         help="Creditor bank account the money is collected on.",
     )
     scheme = fields.Selection(
-        [("CORE", "Core"), ("B2B", "Business to business (B2B)")],
+        SCHEMES,
         required=True, default="CORE", help="Only mandates of this scheme are collected.")
     partner_ids = fields.Many2many(
         "res.partner", string="Customers", help="Only these customers (empty: all).")
@@ -268,8 +269,9 @@ class SepaBatchProposal(models.TransientModel):
     # ------------------------------------------------------------------
 
     def _selected_rows(self):
-        """The selected lines in the order of the list, with their invoice number: one
-        read instead of the lines and the invoices through the ORM."""
+        """The selected lines in the order of the list, with their invoice number, as the
+        batch takes them (``sepa.batch._add_invoices``): one read instead of the lines
+        and the invoices through the ORM."""
         self.env["sepa.batch.proposal.line"].flush_model()
         self.env["account.move"].flush_model(["name"])
         return self.env.execute_query_dict(SQL(
@@ -281,40 +283,6 @@ class SepaBatchProposal(models.TransientModel):
              WHERE l.proposal_id = %s AND l.selected AND (l.reason IS NULL OR l.reason = '')
           ORDER BY l.collection_date, l.id
             """, self.id))
-
-    def _debit_keys(self, rows):
-        """Give merged invoices one debit number: FRST always, others on request."""
-        merge_all = self.company_id.sepa_merge_all_sequence_types
-        numbers, result = {}, []
-        for row in rows:
-            merge = row["sequence_type"] == "FRST" or merge_all
-            key = ((row["mandate_id"], row["sequence_type"], row["collection_date"])
-                   if merge else ("invoice", row["invoice_id"]))
-            result.append(numbers.setdefault(key, len(numbers) + 1))
-        return result
-
-    def _prepare_batch_line_vals(self, batch, rows):
-        numbers = self._debit_keys(rows)
-        batch_name = batch.name
-        # The PmtInfId the file will give each line: no update of every line then.
-        block_ids = batch._pmt_inf_ids(
-            {(row["collection_date"], row["sequence_type"]) for row in rows})
-        remittance = {}
-        for row, number in zip(rows, numbers, strict=True):
-            remittance.setdefault(number, []).append(row["invoice_name"])
-        return [{
-            "batch_id": batch.id,
-            "invoice_id": row["invoice_id"],
-            "partner_id": row["partner_id"],
-            "mandate_id": row["mandate_id"],
-            "amount": row["amount"],
-            "sequence_type": row["sequence_type"],
-            "collection_date": row["collection_date"],
-            "debit_number": number,
-            "end_to_end_id": end_to_end_id(batch_name, number),
-            "remittance": " ".join(remittance[number]),
-            "pmt_inf_id": block_ids[(row["collection_date"], row["sequence_type"])],
-        } for row, number in zip(rows, numbers, strict=True)]
 
     def action_create_batch(self):
         self.ensure_one()
@@ -328,7 +296,7 @@ class SepaBatchProposal(models.TransientModel):
             "scheme": self.scheme,
         })
         batch._check_creditor()
-        self.env["sepa.batch.line"]._create_guarded(self._prepare_batch_line_vals(batch, rows))
+        batch._add_invoices(rows)
         return {
             "type": "ir.actions.act_window",
             "res_model": "sepa.batch",
@@ -352,7 +320,7 @@ class SepaBatchProposalLine(models.TransientModel):
     mandate_id = fields.Many2one("sepa.mandate", string="Mandate", help="Mandate used.")
     amount = fields.Float(help="Amount to collect: the invoice's residual.", digits=(16, 2))
     sequence_type = fields.Selection(
-        [("FRST", "First"), ("RCUR", "Recurring"), ("OOFF", "One-off"), ("FNAL", "Final")],
+        SEQUENCE_TYPES,
         help="SEPA sequence type of the debit.")
     collection_date = fields.Date(help="Requested collection date: the due date, never "
                                   "earlier than the earliest possible date.")

@@ -11,8 +11,9 @@ import pytest
 
 from sepa.__main__ import main
 from sepa.errors import SepaValidationError
+from sepa.inspect import inspect_pain008
 from sepa.model import batch_from_dict
-from sepa.pain008 import inspect_pain008, write_pain008
+from sepa.pain008 import write_pain008
 
 ADDON_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ADDON_ROOT / "docs" / "batch-example.json"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sepa.pain008 import inspect_pain008
+from sepa.inspect import inspect_pain008
 
 TESTDATA = Path(__file__).resolve().parents[2].parent / "shared" / "testdata"
 EXPECTED_FILE = TESTDATA / "EXPECTED.json"

@@ -17,6 +17,7 @@ from lxml import etree
 
 from sepa.charset import to_sepa_text
 from sepa.errors import SepaParseError, SepaValidationError
+from sepa.inspect import inspect_pain008
 from sepa.model import (
     Address,
     Amendment,
@@ -30,7 +31,6 @@ from sepa.model import (
 from sepa.pain008 import (
     FLAVOURS,
     check_batch,
-    inspect_pain008,
     stream_pain008,
     write_pain008,
 )
