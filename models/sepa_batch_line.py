@@ -171,7 +171,7 @@ class SepaBatchLine(models.Model):
         self.env.flush_all()  # pending updates (e.g. a cancelled batch) go first
         try:
             with self.env.cr.savepoint(flush=False):
-                return self._create_bulk(vals_list)
+                lines = self._create_bulk(vals_list)
         except UniqueViolation:
             invoice_ids = [vals["invoice_id"] for vals in vals_list]
             taken = self.search([("invoice_id", "in", invoice_ids), ("is_open", "=", True)])
@@ -181,6 +181,48 @@ class SepaBatchLine(models.Model):
                 "Another user put some of these invoices in a batch meanwhile; propose "
                 "again. %(invoices)s", invoices=names,
             )) from None
+        self._check_first_debits_free(vals_list)
+        return lines
+
+    @api.model
+    def _check_first_debits_free(self, vals_list):
+        """Refuse a first debit (FRST) of a mandate whose first debit is still open in
+        another batch, also when two users create their batches at the same moment.
+        Called once the lines are inserted (a second batch with the same invoice waits
+        for the unique index first and gets the error above).
+
+        The invoices differ, so the unique index does not help, and the proposal's check
+        is a plain read. The mandates' rows are locked (in id order) by an UPDATE that
+        changes nothing: under Odoo's REPEATABLE READ isolation a second transaction
+        then waits for the first and, once that one committed, fails with a
+        serialization error (Odoo retries the request, which sees the first batch and
+        gets the error below). A lock alone would not do: the second transaction would
+        go on reading its snapshot from before the first batch existed.
+        """
+        first = sorted({vals["mandate_id"] for vals in vals_list
+                        if vals.get("sequence_type") == "FRST" and vals.get("mandate_id")})
+        if not first:
+            return
+        self.env.cr.execute(SQL(
+            """UPDATE sepa_mandate SET sequence_type = sequence_type
+                WHERE id IN (SELECT id FROM sepa_mandate WHERE id = ANY(%s)
+                              ORDER BY id FOR NO KEY UPDATE)""", first),
+            log_exceptions=False)  # a serialization failure is expected, not a bad query
+        batch_ids = sorted({vals["batch_id"] for vals in vals_list})
+        taken = self.env.execute_query(SQL(
+            """SELECT DISTINCT md.name, b.name
+                 FROM sepa_batch_line l
+                 JOIN sepa_mandate md ON md.id = l.mandate_id
+                 JOIN sepa_batch b ON b.id = l.batch_id
+                WHERE l.is_open AND l.sequence_type = 'FRST' AND l.mandate_id = ANY(%s)
+                  AND l.batch_id != ALL(%s)
+             ORDER BY md.name, b.name LIMIT 20""", first, batch_ids))
+        if taken:
+            raise UserError(_(
+                "The first debit of these mandates is already in another batch and not "
+                "settled yet; a second first debit would be refused by the bank. Propose "
+                "again: %(mandates)s",
+                mandates=", ".join(f"{mandate} ({batch})" for mandate, batch in taken)))
 
     @api.model
     def _create_bulk(self, vals_list):
