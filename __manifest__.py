@@ -7,7 +7,7 @@
     "author": "sepa_direct_debit contributors",
     "development_status": "Alpha",
     "depends": ["account", "base_iban", "mail"],
-    "external_dependencies": {"python": ["lxml", "schwifty", "sepaxml"]},
+    "external_dependencies": {"python": ["lxml", "python-stdnum", "schwifty", "sepaxml"]},
     "data": [
         "security/sepa_security.xml",
         "security/ir.model.access.csv",
