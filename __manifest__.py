@@ -7,7 +7,7 @@
     "author": "sepa_direct_debit contributors",
     "development_status": "Alpha",
     "depends": ["account", "base_iban", "mail"],
-    "external_dependencies": {"python": ["lxml", "schwifty", "sepaxml"]},
+    "external_dependencies": {"python": ["lxml", "python-stdnum", "schwifty", "sepaxml"]},
     "data": [
         "security/sepa_security.xml",
         "security/ir.model.access.csv",
@@ -20,6 +20,7 @@
         "views/sepa_mandate_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
+        "views/account_journal_views.xml",
         "views/sepa_batch_views.xml",
         "report/sepa_batch_report.xml",
         "views/account_move_views.xml",

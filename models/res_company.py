@@ -16,7 +16,8 @@ class ResCompany(models.Model):
     )
     sepa_oneoff_reuse_after_storno = fields.Boolean(
         string="Reuse One-off Mandate After Storno",
-        help="When a debit on a one-off mandate fails, the mandate stays usable for one more "
+        help="For the storno handling (not available yet, so no effect for now): when a "
+        "debit on a one-off mandate fails, the mandate would stay usable for one more "
         "attempt instead of being closed.",
     )
 

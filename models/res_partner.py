@@ -132,17 +132,13 @@ class ResPartner(models.Model):
         """Keep mandates in line with the partner's direct debit preferences.
 
         A commercial partner collected by direct debit without any recurring mandate to
-        sign or active gets one to sign; switching to one mandate per invoice deletes the
+        sign or active gets one to sign; switching to one mandate per invoice closes the
         recurring mandates that were never signed.
         """
         commercial = self.filtered(lambda p: p == p.commercial_partner_id).sudo()
         switched = switched_to_invoice.filtered(lambda p: p == p.commercial_partner_id)
         if switched:
-            self.env["sepa.mandate"].search([
-                ("partner_id", "in", switched.ids),
-                ("mandate_type", "=", "recurring"),
-                ("state", "=", "draft"),
-            ]).unlink()
+            switched._sepa_close_unsigned_recurring_mandates()
         wanted = commercial.filtered(
             lambda p: p.sepa_collect and not p.sepa_mandate_per_invoice)
         if not wanted:
@@ -155,6 +151,24 @@ class ResPartner(models.Model):
         self.env["sepa.mandate"].create([
             partner._sepa_prepare_mandate_vals() for partner in wanted - covered
         ])
+
+    def _sepa_close_unsigned_recurring_mandates(self):
+        """Close (not delete) the recurring mandates to sign of these customers.
+
+        Closing is what a direct debit user may do (deleting is for managers), and it
+        keeps the reference of a form that may already be printed and sent to the
+        customer, with a note in the mandate's chatter saying why.
+        """
+        mandates = self.env["sepa.mandate"].search([
+            ("partner_id", "in", self.ids),
+            ("mandate_type", "=", "recurring"),
+            ("state", "=", "draft"),
+        ])
+        if not mandates:
+            return
+        mandates.write({"state": "closed"})
+        note = _("Closed unsigned: the customer switched to one mandate per invoice.")
+        mandates._message_log_batch(bodies=dict.fromkeys(mandates.ids, note))
 
     def _sepa_prepare_mandate_vals(self, invoice=None):
         self.ensure_one()

@@ -1,10 +1,13 @@
 import base64
+import logging
 import re
 from collections import defaultdict
 from decimal import Decimal
 
+from psycopg2 import OperationalError
+
 from odoo import Command, _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
 from ..constants import PAIN_VERSIONS, SCHEMES
@@ -21,6 +24,8 @@ from ..sepa.model import (
     compose_lines,
 )
 from ..sepa.pain008 import write_pain008
+
+_logger = logging.getLogger(__name__)
 
 #: Bulk accounting of a batch: invoices are not re-synchronised (their lines do not
 #: change), balance is checked once by the reconciliation, no per-invoice tracking.
@@ -112,6 +117,13 @@ class SepaBatch(models.Model):
         string="In Progress",
         copy=False,
         help="A background job is generating or posting this large batch.",
+    )
+    job_error = fields.Text(
+        string="Background Job Error",
+        copy=False,
+        readonly=True,
+        help="Why the last background job of this batch failed (also in the chatter); "
+        "the batch is back as it was before the job, its buttons work again.",
     )
     file = fields.Binary(
         string="pain.008 File", attachment=True, copy=False, readonly=True,
@@ -370,6 +382,7 @@ class SepaBatch(models.Model):
 
     def _generate_file(self):
         self.ensure_one()
+        self._check_mandates_active(_("generate the file of"))
         self._check_creditor()
         self._fix_amendments()
         sepa_batch = self._prepare_sepa_batch()
@@ -606,6 +619,7 @@ class SepaBatch(models.Model):
 
     def _send(self):
         self.ensure_one()
+        self._check_mandates_active(_("mark as sent"))
         move = self._post_entry()
         self.write({
             "move_id": move.id,
@@ -681,16 +695,82 @@ class SepaBatch(models.Model):
         return settled
 
     def _settle(self):
+        """The bank credited these batches: their debits are collected.
+
+        One read groups the pending lines by collection date; per date one call on the
+        mandates (last debit date, FRST → RCUR, one-off closed). An amendment is cleared
+        only where the settled debit reported it (the line's frozen original IBAN or
+        reference is still the mandate's): one recorded after the file was generated
+        goes with the next debit.
+        """
         if not self:
             return
-        lines = self.line_ids.filtered(lambda line: line.state == "pending")
-        lines.write({"state": "collected", "is_open": False})
-        by_date = defaultdict(lambda: self.env["sepa.mandate"])
-        for line in lines:
-            by_date[line.collection_date] |= line.mandate_id
-        for collection_date, mandates in by_date.items():
-            mandates._register_successful_debit(collection_date)
+        Mandate = self.env["sepa.mandate"]
+        line_ids, iban_ids, reference_ids = [], set(), set()
+        for collection_date, lines, mandates, ibans, references in self._settled_rows():
+            line_ids += lines
+            iban_ids.update(ibans or ())
+            reference_ids.update(references or ())
+            Mandate.browse(mandates)._register_successful_debit(collection_date)
+        self.env["sepa.batch.line"].browse(line_ids).write(
+            {"state": "collected", "is_open": False})
+        Mandate.browse(sorted(iban_ids)).write({"original_iban": False})
+        Mandate.browse(sorted(reference_ids)).write({"original_reference": False})
         self.write({"state": "done", "settled_date": fields.Date.context_today(self)})
+
+    def _settled_rows(self):
+        """Per collection date of the pending lines of these batches: the line ids, the
+        mandate ids, and the ids of the mandates whose pending IBAN / reference amendment
+        is the one the lines reported."""
+        self.env["sepa.batch.line"].flush_model(
+            ["batch_id", "state", "collection_date", "mandate_id", "original_iban",
+             "original_reference"])
+        self.env["sepa.mandate"].flush_model(["original_iban", "original_reference"])
+        return self.env.execute_query(SQL(
+            """SELECT l.collection_date, ARRAY_AGG(l.id ORDER BY l.id),
+                      ARRAY_AGG(DISTINCT l.mandate_id),
+                      ARRAY_AGG(DISTINCT l.mandate_id)
+                          FILTER (WHERE l.original_iban = md.original_iban),
+                      ARRAY_AGG(DISTINCT l.mandate_id)
+                          FILTER (WHERE l.original_reference = md.original_reference)
+                 FROM sepa_batch_line l
+                 JOIN sepa_mandate md ON md.id = l.mandate_id
+                WHERE l.batch_id = ANY(%s) AND l.state = 'pending'
+             GROUP BY l.collection_date
+             ORDER BY l.collection_date""", self.ids))
+
+    # ------------------------------------------------------------------
+    # BUSINESS: mandate checks
+    # ------------------------------------------------------------------
+
+    def _check_mandates_active(self, action):
+        """Refuse ``action`` (a translated verb) when a mandate of a pending line is no
+        longer active (revoked, expired or closed after the batch was made): such a
+        debit must never reach the bank. One query; the error names the invoices."""
+        self.ensure_one()
+        self.env["sepa.batch.line"].flush_model(["batch_id", "state", "mandate_id",
+                                                 "invoice_id"])
+        self.env["sepa.mandate"].flush_model(["name", "state"])
+        rows = self.env.execute_query(SQL(
+            """SELECT inv.name, md.name, md.state
+                 FROM sepa_batch_line l
+                 JOIN sepa_mandate md ON md.id = l.mandate_id
+                 JOIN account_move inv ON inv.id = l.invoice_id
+                WHERE l.batch_id = %s AND l.state = 'pending' AND md.state != 'active'
+             ORDER BY l.debit_number, l.id""", self.id))
+        if not rows:
+            return
+        states = dict(self.env["sepa.mandate"]._fields["state"]._description_selection(
+            self.env))
+        raise UserError(_(
+            "Cannot %(action)s %(batch)s: the mandates of these invoices are no longer "
+            "active, their debits must not be sent: %(invoices)s. Cancel the batch and "
+            "propose again (these invoices stay out), or reactivate the mandates first.",
+            action=action, batch=self.name,
+            invoices=", ".join(
+                _("%(invoice)s (mandate %(mandate)s: %(state)s)",
+                  invoice=invoice, mandate=mandate, state=states[state])
+                for invoice, mandate, state in rows[:20])))
 
     # ------------------------------------------------------------------
     # BUSINESS: bank statement matching
@@ -769,6 +849,8 @@ class SepaBatch(models.Model):
 
     def _run_in_background(self, job):
         self.ensure_one()
+        if self.job_error:
+            self.job_error = False  # tried again: the old error is history (chatter)
         if self.env.context.get("sepa_no_background"):
             return False
         if len(self.line_ids) <= self.company_id.sepa_background_threshold:
@@ -779,17 +861,52 @@ class SepaBatch(models.Model):
 
     @api.model
     def _cron_process_jobs(self):
-        """Generate or post one waiting batch; the cron runs again while some remain."""
+        """Generate or post one waiting batch; the cron runs again while some remain.
+
+        A failing job does not stop the queue: it is undone, reported on its batch and
+        the next batch comes next (Odoo runs this again at once while it reports work
+        done and remaining). The cron itself does not fail, so Odoo never deactivates it.
+        """
         domain = [("job_state", "!=", False)]
-        batch = self.search(domain, order="id", limit=1).with_context(sepa_no_background=True)
+        batch = self.search(domain, order="id", limit=1)
         if not batch:
             return
-        if batch.job_state == "generate":
-            batch._generate_file()
-        else:
-            batch._send()
-        batch.message_post(body=_("Background job finished."))
+        batch._process_job()
         self.env["ir.cron"]._notify_progress(done=1, remaining=self.search_count(domain))
+
+    def _process_job(self):
+        """Run the waiting job of this batch in a savepoint: on failure everything it did
+        is rolled back, the job is cleared (the buttons come back) and the error is
+        stored and posted in the chatter. Concurrency errors (serialization, lock) are
+        left to Odoo, which runs the cron again later."""
+        self.ensure_one()
+        job = self.job_state
+        batch = self.with_context(sepa_no_background=True)
+        try:
+            with self.env.cr.savepoint():
+                if job == "generate":
+                    batch._generate_file()
+                else:
+                    batch._send()
+        except OperationalError:
+            raise
+        except Exception as error:  # noqa: BLE001 -- any failure must not wedge the queue
+            self._job_failed(job, error)
+        else:
+            self.message_post(body=_("Background job finished."))
+
+    def _job_failed(self, job, error):
+        if isinstance(error, (UserError, ValidationError)):
+            reason = error.args[0]
+            _logger.info("SEPA batch %s: background job %s refused: %s", self.name, job, reason)
+        else:
+            reason = f"{type(error).__name__}: {error}"
+            _logger.exception("SEPA batch %s: background job %s failed", self.name, job)
+        labels = dict(self._fields["job_state"]._description_selection(self.env))
+        self.write({"job_state": False, "job_error": reason})
+        self.message_post(body=_(
+            "Background job failed (%(job)s), nothing was changed: %(reason)s",
+            job=labels[job], reason=reason))
 
 
 def _address(country, street, postcode, town):

@@ -116,7 +116,7 @@ class SepaBatchLine(models.Model):
         self.env.flush_all()  # pending updates (e.g. a cancelled batch) go first
         try:
             with self.env.cr.savepoint(flush=False):
-                return self._create_bulk(vals_list)
+                lines = self._create_bulk(vals_list)
         except UniqueViolation:
             invoice_ids = [vals["invoice_id"] for vals in vals_list]
             taken = self.search([("invoice_id", "in", invoice_ids), ("is_open", "=", True)])
@@ -126,6 +126,51 @@ class SepaBatchLine(models.Model):
                 "Another user put some of these invoices in a batch meanwhile; propose "
                 "again. %(invoices)s", invoices=names,
             )) from None
+        self._check_first_debits_free(vals_list)
+        return lines
+
+    @api.model
+    def _check_first_debits_free(self, vals_list):
+        """Refuse a first debit (FRST) of a mandate whose first debit is still open in
+        another batch, also when two users create their batches at the same moment.
+        Called once the lines are inserted (a second batch with the same invoice waits
+        for the unique index first and gets the error above).
+
+        The invoices differ, so the unique index does not help, and the proposal's check
+        is a plain read. So creators of first debits take turns per company: the
+        company's row gets an UPDATE that changes nothing. Under Odoo's REPEATABLE READ
+        isolation a second transaction waits for the first and, once that one
+        committed, fails with a serialization error; Odoo retries the request, which
+        then sees the first batch and gets the error below. A lock alone (``SELECT ...
+        FOR UPDATE`` of the mandates) would not do: the second transaction would go on
+        reading its snapshot from before the first batch existed. Updating the
+        mandates' rows instead would cost about 80 ms per 1,000 first debits; batches
+        are created rarely enough for one turn per company.
+        """
+        first = sorted({vals["mandate_id"] for vals in vals_list
+                        if vals.get("sequence_type") == "FRST" and vals.get("mandate_id")})
+        if not first:
+            return
+        batch_ids = sorted({vals["batch_id"] for vals in vals_list})
+        self.env.cr.execute(SQL(
+            """UPDATE res_company SET write_date = write_date
+                WHERE id IN (SELECT company_id FROM sepa_batch WHERE id = ANY(%s))""",
+            batch_ids),
+            log_exceptions=False)  # a serialization failure is expected, not a bad query
+        taken = self.env.execute_query(SQL(
+            """SELECT DISTINCT md.name, b.name
+                 FROM sepa_batch_line l
+                 JOIN sepa_mandate md ON md.id = l.mandate_id
+                 JOIN sepa_batch b ON b.id = l.batch_id
+                WHERE l.is_open AND l.sequence_type = 'FRST' AND l.mandate_id = ANY(%s)
+                  AND l.batch_id != ALL(%s)
+             ORDER BY md.name, b.name LIMIT 20""", first, batch_ids))
+        if taken:
+            raise UserError(_(
+                "The first debit of these mandates is already in another batch and not "
+                "settled yet; a second first debit would be refused by the bank. Propose "
+                "again: %(mandates)s",
+                mandates=", ".join(f"{mandate} ({batch})" for mandate, batch in taken)))
 
     @api.model
     def _create_bulk(self, vals_list):

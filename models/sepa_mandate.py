@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
@@ -303,20 +305,34 @@ class SepaMandate(models.Model):
         return {field: False if norm(new) == norm(original) else original}
 
     def _register_successful_debit(self, collection_date):
-        """A debit on these mandates was collected: the next one is recurring.
+        """A debit on these mandates collected on ``collection_date`` was settled.
 
-        Sets the last debit date, switches FRST to RCUR, clears pending amendments and
-        closes one-off mandates. Called by the batch settlement.
+        The last debit date never goes back (batches may settle out of order), FRST
+        switches to RCUR and one-off mandates are closed. Pending amendments are the
+        settlement's business: it clears those the debit reported.
         """
-        self.write({
-            "last_debit_date": collection_date,
-            "original_iban": False,
-            "original_reference": False,
-        })
+        self.filtered(
+            lambda m: not m.last_debit_date or m.last_debit_date < collection_date
+        ).write({"last_debit_date": collection_date})
         self.filtered(lambda m: m.mandate_type == "recurring").write(
             {"sequence_type": "recurring"})
         self.filtered(lambda m: m.mandate_type == "one_off" and m.state == "active").write(
             {"state": "closed"})
+
+    def _record_account_change(self, old_ibans):
+        """The account of these mandates was edited on the bank account record itself:
+        record the amendment as if another account had been chosen.
+
+        ``old_ibans``: ``{mandate id: IBAN before the change}``. One write per value.
+        """
+        amended = defaultdict(list)
+        for mandate in self.filtered(lambda m: m.state == "active"):
+            amendment = mandate._amended_value(
+                "original_iban", old_ibans[mandate.id], mandate.debtor_iban, compact=True)
+            if amendment:
+                amended[amendment["original_iban"]].append(mandate.id)
+        for original_iban, ids in amended.items():
+            self.browse(ids).write({"original_iban": original_iban})
 
     def _check_can_activate(self):
         problems = []

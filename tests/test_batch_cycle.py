@@ -393,3 +393,128 @@ class TestBatchCycle(SepaBatchCommon):
         self.assertEqual(self.inv_recurring.sepa_state, "on_hold")
         reasons = {line.invoice_id: line.reason for line in self.propose().excluded_line_ids}
         self.assertEqual(reasons[self.inv_recurring], "On hold: no reason given")
+
+    # ------------------------------------------------------------------
+    # mandates that changed after the batch was made
+    # ------------------------------------------------------------------
+
+    def test_revoked_or_expired_mandate_stops_generation(self):
+        batch = self.create_batch()
+        self.mandate_recurring._revoke(fields.Date.today(), "Left")
+        with self.assertRaises(UserError) as caught:
+            batch.action_generate()
+        message = str(caught.exception)
+        self.assertIn(f"Cannot generate the file of {batch.name}", message)
+        self.assertIn(f"{self.inv_recurring.name} (mandate MDT-RCUR: Revoked)", message)
+        self.assertNotIn(self.inv_first_1.name, message)
+        self.assertRecordValues(batch, [{"state": "draft", "file": False}])
+        self.mandate_recurring._reactivate(fields.Date.today())
+        self.mandate_first._expire()
+        with self.assertRaisesRegex(UserError, "mandate MDT-FIRST: Expired"):
+            batch.action_generate()
+
+    def test_closed_mandate_stops_send(self):
+        batch = self.create_batch()
+        batch.action_generate()
+        self.mandate_first.action_close()
+        with self.assertRaises(UserError) as caught:
+            batch.action_send()
+        message = str(caught.exception)
+        self.assertIn(f"Cannot mark as sent {batch.name}", message)
+        for invoice in self.inv_first_1 | self.inv_first_2:
+            self.assertIn(f"{invoice.name} (mandate MDT-FIRST: Closed)", message)
+        self.assertRecordValues(batch, [{"state": "generated", "move_id": False}])
+        invoices = self.inv_first_1 | self.inv_first_2 | self.inv_recurring
+        self.assertEqual(set(invoices.mapped("payment_state")), {"not_paid"})
+
+    # ------------------------------------------------------------------
+    # background jobs
+    # ------------------------------------------------------------------
+
+    def test_failing_background_job_does_not_wedge_the_queue(self):
+        self.company.sepa_background_threshold = 0
+        failing = self.create_batch(invoice_ids=self.inv_recurring.ids)
+        waiting = self.create_batch(invoice_ids=(self.inv_first_1 | self.inv_first_2).ids)
+        (failing | waiting).action_generate()
+        self.assertEqual((failing | waiting).mapped("job_state"), ["generate", "generate"])
+        self.mandate_recurring._revoke(fields.Date.today(), "Left")
+
+        Batch = self.env["sepa.batch"]
+        Batch._cron_process_jobs()  # the cron does not fail
+        self.assertRecordValues(failing, [{"state": "draft", "job_state": False, "file": False}])
+        self.assertIn(f"{self.inv_recurring.name} (mandate MDT-RCUR: Revoked)", failing.job_error)
+        self.assertIn("Background job failed (Generating the file)",
+                      failing.message_ids[0].body)
+        self.assertIn("MDT-RCUR", failing.message_ids[0].body)
+        Batch._cron_process_jobs()  # the next one is processed
+        self.assertRecordValues(waiting, [{"state": "generated", "job_state": False,
+                                           "job_error": False}])
+        self.assertTrue(waiting.file)
+        # Fixed, tried again: the buttons work and the error goes.
+        self.mandate_recurring._reactivate(fields.Date.today())
+        failing.action_generate()
+        self.assertRecordValues(failing, [{"job_state": "generate", "job_error": False}])
+        Batch._cron_process_jobs()
+        self.assertRecordValues(failing, [{"state": "generated", "job_state": False}])
+
+    def test_failing_background_send_is_undone(self):
+        self.company.sepa_background_threshold = 0
+        batch = self.create_batch()
+        batch.with_context(sepa_no_background=True).action_generate()
+        batch.action_send()
+        self.mandate_first.action_close()
+        self.env["sepa.batch"]._cron_process_jobs()
+        self.assertRecordValues(batch, [{"state": "generated", "job_state": False,
+                                         "move_id": False}])
+        self.assertIn("Cannot mark as sent", batch.job_error)
+        self.assertFalse(self.env["account.move"].search([("sepa_batch_id", "=", batch.id)]))
+
+    # ------------------------------------------------------------------
+    # settlement
+    # ------------------------------------------------------------------
+
+    def test_settlement_clears_only_the_amendments_it_reported(self):
+        # Reported by the file: the recurring mandate's new account.
+        self.mandate_recurring.partner_bank_id = self.env["res.partner.bank"].create({
+            "acc_number": "NL60INGB0009988776", "partner_id": self.recurring_partner.id})
+        batch = self.create_batch()
+        batch.action_generate()
+        # Recorded after the file was made: the bank hears of it with the next debit.
+        self.mandate_first.partner_bank_id = self.env["res.partner.bank"].create({
+            "acc_number": "NL39RABO0300065264", "partner_id": self.debtor.id})
+        self.assertEqual(self.mandate_first.original_iban, "NL20INGB0001234567")
+        batch.action_send()
+        self.env["account.bank.statement.line"].create({
+            "journal_id": self.bank_journal.id,
+            "date": fields.Date.today(),
+            "payment_ref": f"SEPA INCASSO {batch.name}",
+            "amount": 180.25,
+        })
+        self.assertEqual(batch.state, "done")
+        self.assertRecordValues(self.mandate_recurring | self.mandate_first, [
+            {"original_iban": False, "is_amended": False},
+            {"original_iban": "NL20INGB0001234567", "is_amended": True},
+        ])
+        # The next file reports it.
+        self.invoice(self.debtor, 20.0)
+        next_batch = self.create_batch()
+        self.assertEqual(next_batch.line_ids.mandate_id, self.mandate_first)
+        next_batch.action_generate()
+        root = etree.fromstring(base64.b64decode(next_batch.file))
+        self.assertEqual(root.findtext(".//p:AmdmntInd", namespaces=NS), "true")
+
+    def test_last_debit_date_never_goes_back(self):
+        later = self.init_invoice("out_invoice", partner=self.recurring_partner,
+                                  amounts=[40.0], taxes=[], invoice_date=fields.Date.today())
+        later.invoice_payment_term_id = self.inv_later.invoice_payment_term_id
+        later.action_post()
+        first = self.create_batch(invoice_ids=later.ids,
+                                  instruction_date=later.invoice_date_due)
+        self.assertGreater(first.collection_date, self.earliest())
+        second = self.create_batch(invoice_ids=self.inv_recurring.ids)
+        for batch in (first, second):
+            batch.action_generate()
+            batch.action_send()
+        first._settle()
+        second._settle()  # settled later, collected earlier
+        self.assertEqual(self.mandate_recurring.last_debit_date, later.invoice_date_due)

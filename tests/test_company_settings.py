@@ -28,3 +28,17 @@ class TestCompanySettings(SepaCommon):
         self.company.sepa_creditor_identifier = False
         with self.assertRaisesRegex(UserError, "has no SEPA creditor identifier"):
             mandate.action_print_mandate()
+
+    def test_settings_page_shows_every_company_option(self):
+        options = {fname for fname in self.company._fields if fname.startswith("sepa_")}
+        self.assertEqual(len(options), 8)
+        arch = self.env["res.config.settings"].get_views([(False, "form")])[
+            "views"]["form"]["arch"]
+        # The settings fields have the names of the company's.
+        self.assertEqual({fname for fname in options if f'name="{fname}"' in arch}, options)
+        help_text = self.company._fields["sepa_oneoff_reuse_after_storno"].help
+        self.assertIn("not available yet", help_text)
+
+    def test_journal_form_shows_pain_version(self):
+        arch = self.env["account.journal"].get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn('name="sepa_pain_version"', arch)

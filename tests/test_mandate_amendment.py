@@ -3,9 +3,10 @@ from datetime import date
 
 from lxml import etree
 
-from odoo.tests import tagged
+from odoo.exceptions import ValidationError
+from odoo.tests import new_test_user, tagged
 
-from .common import IBAN_B, IBAN_C, SepaBatchCommon, SepaCommon
+from .common import IBAN_A, IBAN_B, IBAN_C, SepaBatchCommon, SepaCommon
 
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
 
@@ -47,22 +48,57 @@ class TestMandateAmendment(SepaCommon):
         self.assertRecordValues(mandate, [{
             "original_iban": False, "original_reference": False, "is_amended": False}])
 
-    def test_amendment_cleared_after_successful_debit(self):
+    def test_successful_debit_keeps_amendment_for_the_settlement(self):
+        # The settlement clears what its debit reported (test_batch_cycle); a debit
+        # registered on its own clears nothing.
         mandate = self.create_active_mandate(name="OLD-REF-2")
         mandate.write({"partner_bank_id": self.bank_b.id, "name": "NEW-REF-2"})
-        self.assertTrue(mandate.is_amended)
         mandate._register_successful_debit(date(2025, 5, 2))
         self.assertRecordValues(mandate, [{
-            "original_iban": False,
-            "original_reference": False,
-            "is_amended": False,
+            "original_iban": IBAN_A,
+            "original_reference": "OLD-REF-2",
+            "is_amended": True,
             "sequence_type": "recurring",
             "last_debit_date": date(2025, 5, 2),
         }])
-        # The next change after that debit is a new amendment from the new account.
+        # Once cleared, the next change is a new amendment from the new account.
+        mandate.write({"original_iban": False, "original_reference": False})
         mandate.partner_bank_id = self.bank_c
         self.assertEqual(mandate.original_iban, IBAN_B)
 
+    def test_iban_edited_on_bank_account_is_amendment(self):
+        mandate = self.create_active_mandate()
+        billing_user = new_test_user(self.env, login="sepa_billing_amend",
+                                     groups="account.group_account_invoice,"
+                                     "base.group_partner_manager",
+                                     company_id=self.company.id)
+        self.debtor_bank.with_user(billing_user).acc_number = IBAN_C
+        self.assertRecordValues(mandate, [{
+            "original_iban": IBAN_A, "is_amended": True, "debtor_iban": "NL44 RABO 0123 4567 89"}])
+        # Edited back: nothing left to tell the bank.
+        self.debtor_bank.acc_number = "nl20 ingb 0001 2345 67"
+        self.assertRecordValues(mandate, [{"original_iban": False, "is_amended": False}])
+        # A mandate to sign has nothing to amend.
+        draft = self.create_mandate(partner_bank_id=self.bank_b.id)
+        self.bank_b.acc_number = "NL39RABO0300065264"
+        self.assertFalse(draft.original_iban)
+
+    def test_bank_account_of_mandate_stays_a_valid_iban(self):
+        mandate = self.create_active_mandate(name="MDT-IBAN-1")
+        with self.assertRaisesRegex(ValidationError,
+                                    "debtor account 12345 of mandate MDT-IBAN-1 is not a valid"),\
+                self.env.cr.savepoint():
+            self.debtor_bank.acc_number = "12345"
+        someone = self.env["res.partner"].create({"name": "Someone"})
+        with self.assertRaisesRegex(ValidationError, "belongs to Someone, not to the debtor "
+                                    "Vereniging De Eendracht of mandate MDT-IBAN-1"),\
+                self.env.cr.savepoint():
+            self.debtor_bank.partner_id = someone
+        self.assertEqual(mandate.debtor_iban, "NL20 INGB 0001 2345 67")
+        # An account no mandate may debit any more is free to change.
+        mandate._revoke(date(2025, 6, 1), "Left")
+        self.debtor_bank.acc_number = "12345"
+        self.assertFalse(mandate.original_iban)
 
 @tagged("post_install", "-at_install")
 class TestAmendmentInFile(SepaBatchCommon):

@@ -139,6 +139,14 @@ class TestMandateLifecycle(SepaCommon):
             {"state": "closed", "sequence_type": "first", "last_debit_date": date(2025, 4, 2)},
         ])
 
+    def test_last_debit_date_never_goes_back(self):
+        mandate = self.create_active_mandate()
+        mandate._register_successful_debit(date(2025, 5, 2))
+        mandate._register_successful_debit(date(2025, 4, 1))  # settled out of order
+        self.assertEqual(mandate.last_debit_date, date(2025, 5, 2))
+        mandate._register_successful_debit(date(2025, 6, 3))
+        self.assertEqual(mandate.last_debit_date, date(2025, 6, 3))
+
     def test_state_changes_are_tracked(self):
         mandate = self.create_mandate().with_context(tracking_disable=False, mail_notrack=False)
         self.env.cr.precommit.run()  # as if the creation was committed

@@ -1,4 +1,4 @@
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import SepaCommon
 
@@ -58,11 +58,12 @@ class TestPartnerDirectDebit(SepaCommon):
         self.assertEqual(self.debtor.sepa_mandate_ids.state, "draft")
         open_invoice = self.init_invoice("out_invoice", partner=self.debtor, amounts=[100],
                                          post=True)
+        recurring = self.debtor.sepa_mandate_ids
         self.debtor.sepa_mandate_per_invoice = True
-        # The unsigned recurring mandate is gone; posting creates one-off mandates.
-        self.assertFalse(self.debtor.sepa_mandate_ids)
+        # The unsigned recurring mandate is closed; posting creates one-off mandates.
+        self.assertEqual(recurring.state, "closed")
         invoice = self.init_invoice("out_invoice", partner=self.debtor, amounts=[50], post=True)
-        self.assertRecordValues(self.debtor.sepa_mandate_ids, [{
+        self.assertRecordValues(self.debtor.sepa_mandate_ids - recurring, [{
             "mandate_type": "one_off",
             "state": "draft",
             "invoice_id": invoice.id,
@@ -71,14 +72,33 @@ class TestPartnerDirectDebit(SepaCommon):
         # Optionally: one-off mandates for the invoices that were already open.
         self.debtor.action_sepa_create_invoice_mandates()
         self.assertEqual(
-            set(self.debtor.sepa_mandate_ids.mapped("invoice_id").ids),
+            set((self.debtor.sepa_mandate_ids - recurring).mapped("invoice_id").ids),
             {invoice.id, open_invoice.id},
         )
         # Running it again creates nothing new; reposting creates nothing new.
         self.debtor.action_sepa_create_invoice_mandates()
         invoice.button_draft()
         invoice.action_post()
-        self.assertEqual(len(self.debtor.sepa_mandate_ids), 2)
+        self.assertEqual(len(self.debtor.sepa_mandate_ids - recurring), 2)
+
+    def test_billing_user_switches_to_mandate_per_invoice(self):
+        billing_user = new_test_user(self.env, login="sepa_billing_switch",
+                                     groups="account.group_account_invoice,"
+                                     "base.group_partner_manager",
+                                     company_id=self.company.id)
+        debtor = self.debtor.with_user(billing_user)
+        debtor.sepa_collect = True
+        to_sign = debtor.sepa_mandate_ids
+        self.assertEqual(to_sign.state, "draft")
+        debtor.sepa_mandate_per_invoice = True  # no AccessError
+        self.assertEqual(to_sign.state, "closed")
+        self.assertIn("switched to one mandate per invoice", to_sign.message_ids[0].body)
+        invoice = self.init_invoice("out_invoice", partner=self.debtor, amounts=[50], post=True)
+        self.assertEqual(invoice.sepa_mandate_id.mandate_type, "one_off")
+        # Back to one recurring mandate: a new one to sign.
+        debtor.sepa_mandate_per_invoice = False
+        self.assertEqual(len(debtor.sepa_mandate_ids.filtered(
+            lambda m: m.mandate_type == "recurring" and m.state == "draft")), 1)
 
     def test_switch_keeps_signed_recurring_mandate(self):
         mandate = self.create_active_mandate()
