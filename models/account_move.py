@@ -2,6 +2,7 @@ from collections import defaultdict
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..constants import SEPA_GROUP
 
@@ -50,13 +51,24 @@ class AccountMove(models.Model):
             ("collected", "Collected"),
             ("failed", "Failed"),
             ("on_hold", "On hold"),
+            ("no_mandate", "No mandate"),
+            ("mandate_draft", "Mandate to sign"),
+            ("mandate_revoked", "Mandate revoked"),
+            ("mandate_expired", "Mandate expired"),
+            ("not_euro", "Not in euro"),
         ],
         string="Direct Debit Status",
         compute="_compute_sepa_state",
         store=True,
         index="btree_not_null",
-        help="Where the invoice stands in the direct debit cycle.",
+        help="Where the invoice stands in the direct debit cycle. \"To collect\": a "
+        "proposal of its mandate's scheme takes it; otherwise the status says why not "
+        "(no mandate, mandate to sign, revoked or expired, not in euro).",
     )
+    sepa_invoice_batch_id = fields.Many2one(
+        "sepa.batch", string="Last Direct Debit Batch", compute="_compute_sepa_invoice_batch_id",
+        groups=SEPA_GROUP,
+        help="The last direct debit batch that collected or tried to collect this invoice.")
 
     # ------------------------------------------------------------------
     # COMPUTE
@@ -95,12 +107,14 @@ class AccountMove(models.Model):
                 move.sepa_mandate_id = recurring.get((partner.id, move.company_id.id), False)
 
     @api.depends("move_type", "state", "payment_state", "sepa_mandate_id", "sepa_hold",
+                 "currency_id", "sepa_mandate_id.state", "commercial_partner_id.sepa_collect",
                  "sepa_batch_line_ids.state", "sepa_batch_line_ids.is_open")
     def _compute_sepa_state(self):
         # Set-wise: only the fields used below are read, the batch lines of all the
         # moves in one grouped query, one assignment per status.
         self.browse(id_ for id_ in self._ids if id_).fetch(
-            ["move_type", "sepa_hold", "state", "payment_state", "sepa_mandate_id"])
+            ["move_type", "sepa_hold", "state", "payment_state", "sepa_mandate_id",
+             "currency_id", "commercial_partner_id"])
         lines = self._sepa_batch_line_summary()
         by_state = defaultdict(list)
         for move in self:
@@ -142,9 +156,66 @@ class AccountMove(models.Model):
             return "collected"
         if last_line_state == "failed" and is_open:
             return "failed"
-        if is_open and self.sepa_mandate_id:
-            return "to_collect"
-        return "none"
+        if not is_open or not self.commercial_partner_id.sepa_collect:
+            return "none"
+        # What keeps a proposal from taking it, in the proposal's order of checks.
+        if self.currency_id.name != "EUR":
+            return "not_euro"
+        # A closed mandate is never the invoice's: "No mandate" then.
+        return {
+            "active": "to_collect",
+            "draft": "mandate_draft",
+            "revoked": "mandate_revoked",
+            "expired": "mandate_expired",
+        }.get(self.sepa_mandate_id.state, "no_mandate")
+
+    def _compute_sepa_invoice_batch_id(self):
+        lines = self.env["sepa.batch.line"].search_fetch(
+            [("invoice_id", "in", self.ids)], ["invoice_id", "batch_id"], order="id")
+        last = {line.invoice_id.id: line.batch_id for line in lines}
+        for move in self:
+            move.sepa_invoice_batch_id = last.get(move.id, False)
+
+    def _compute_payment_state(self):
+        super()._compute_payment_state()
+        paid = self.filtered(lambda move: move.payment_state == "paid" and move.id
+                             and move.move_type == "out_invoice")
+        if paid:
+            paid._sepa_paid_by_open_batch().payment_state = self._sepa_in_batch_payment_state()
+
+    def _sepa_paid_by_open_batch(self):
+        """The invoices of ``self`` reconciled with the credit of a batch that is sent
+        and not settled yet (its line is still open): one query."""
+        self.env["account.move.line"].flush_model(["sepa_batch_line_id", "move_id"])
+        self.env["sepa.batch.line"].flush_model(["is_open"])
+        return self.browse(row[0] for row in self.env.execute_query(SQL(
+            """SELECT DISTINCT receivable.move_id
+                 FROM account_move_line receivable
+                 JOIN account_partial_reconcile part ON part.debit_move_id = receivable.id
+                 JOIN account_move_line credit ON credit.id = part.credit_move_id
+                 JOIN sepa_batch_line line ON line.id = credit.sepa_batch_line_id
+                WHERE receivable.move_id IN %s AND line.is_open""", tuple(self.ids))))
+
+    @api.model
+    def _sepa_in_batch_payment_state(self):
+        """Payment state of an invoice paid by a batch that is sent but not settled: the
+        bank has not credited the money yet (it may still come back). 'In Payment', as
+        Odoo says of a payment not matched with a bank statement yet; deliberately not
+        ``_get_invoice_in_payment_state``, which says 'Paid' without Accounting."""
+        return "in_payment"
+
+    def _sepa_settle_payment_state(self):
+        """The batch collecting ``self`` is settled: 'In Payment' becomes 'Paid', in one
+        UPDATE (as the posting wrote it, without a tracking message per invoice)."""
+        self.env.flush_all()
+        settled = self.browse(row[0] for row in self.env.execute_query(SQL(
+            """UPDATE account_move SET payment_state = 'paid', write_uid = %s,
+                      write_date = %s
+                WHERE id IN %s AND payment_state = %s RETURNING id""",
+            self.env.uid, self.env.cr.now(), tuple(self.ids) or (0,),
+            self._sepa_in_batch_payment_state())))
+        settled.invalidate_recordset(["payment_state"])
+        settled.modified(["payment_state"])
 
     # ------------------------------------------------------------------
     # LOW-LEVEL
@@ -194,6 +265,13 @@ class AccountMove(models.Model):
     # ------------------------------------------------------------------
     # PUBLIC ACTIONS
     # ------------------------------------------------------------------
+
+    def action_sepa_propose(self):
+        """A direct debit proposal of the selected customer invoices."""
+        invoices = self.filtered(lambda move: move.move_type == "out_invoice")
+        if not invoices:
+            raise UserError(_("Select customer invoices to collect by direct debit."))
+        return self.env["sepa.batch.proposal"]._action_propose_invoices(invoices)
 
     def action_sepa_hold(self):
         self.write({"sepa_hold": True})

@@ -104,8 +104,9 @@ class AccountMoveLine(models.Model):
         reconcile made with ``_sepa_new_full_reconciles`` (possibly set on the credit
         already when it was inserted). Odoo's reconciliation would then create one
         partial per receivable, one full reconcile per invoice, set every residual to
-        zero and mark the invoice paid, nothing else (no exchange difference, no cash
-        basis entry): that is written here set-wise, then the ORM recomputes what
+        zero and mark the invoice paid ('In Payment' while the batch is not settled, see
+        ``account.move._compute_payment_state``), nothing else (no exchange difference,
+        no cash basis entry): that is written here set-wise, then the ORM recomputes what
         depends on the invoices' payment (fields of other modules).
         """
         if not triples:
@@ -130,9 +131,10 @@ class AccountMoveLine(models.Model):
             line_full_ids))
         invoice_ids = [row[0] for row in self.env.execute_query(SQL(
             """UPDATE account_move SET amount_residual = 0, amount_residual_signed = 0,
-                      payment_state = 'paid', write_uid = %s, write_date = %s
+                      payment_state = %s, write_uid = %s, write_date = %s
                 WHERE id IN (SELECT move_id FROM account_move_line WHERE id = ANY(%s))
-               RETURNING id""", self.env.uid, self.env.cr.now(), debit_ids))]
+               RETURNING id""", self.env["account.move"]._sepa_in_batch_payment_state(),
+            self.env.uid, self.env.cr.now(), debit_ids))]
         lines = self.browse(line_ids)
         invoices = self.env["account.move"].browse(invoice_ids)
         self._sepa_invalidate_reconciliation(lines, invoices)

@@ -8,10 +8,11 @@ from psycopg2 import OperationalError
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 from ..constants import PAIN_VERSIONS, SCHEMES
 from ..sepa import SepaError
+from ..sepa.calendar import latest_delivery_date
 from ..sepa.ids import normalize_iban
 from ..sepa.model import (
     Address,
@@ -94,8 +95,23 @@ class SepaBatch(models.Model):
         string="Debits", compute="_compute_totals", store=True,
         help="Number of transactions in the file (merged invoices count once).")
     collection_date = fields.Date(
-        compute="_compute_totals", store=True,
+        string="First Collection Date", compute="_compute_totals", store=True,
         help="Earliest requested collection date of the batch.")
+    collection_date_last = fields.Date(
+        string="Last Collection Date", compute="_compute_totals", store=True,
+        help="Latest requested collection date of the batch.")
+    collection_dates = fields.Char(
+        string="Collection Dates", compute="_compute_collection_dates",
+        help="The requested collection date of the debits, or the first and the last "
+        "when they differ (the cover letter lists every block with its date).")
+    latest_delivery_date = fields.Date(
+        string="Deliver to the Bank By",
+        compute="_compute_latest_delivery_date",
+        store=True,
+        help="The last day the file may reach the bank: the earliest of the latest "
+        "delivery dates of its debits (first collection date minus the interbank day "
+        "and the bank lead time, in TARGET2 business days).",
+    )
     state = fields.Selection(
         [
             ("draft", "Draft"),
@@ -147,20 +163,37 @@ class SepaBatch(models.Model):
     @api.depends("line_ids.amount", "line_ids.collection_date", "line_ids.end_to_end_id")
     def _compute_totals(self):
         totals = {
-            batch.id: (amount, count, debits, first_date)
-            for batch, amount, count, debits, first_date in self.env["sepa.batch.line"]._read_group(
+            batch.id: figures
+            for batch, *figures in self.env["sepa.batch.line"]._read_group(
                 [("batch_id", "in", self.ids)],
                 groupby=["batch_id"],
                 aggregates=["amount:sum", "__count", "end_to_end_id:count_distinct",
-                            "collection_date:min"],
+                            "collection_date:min", "collection_date:max"],
             )
         }
         for batch in self:
-            amount, count, debits, first_date = totals.get(batch.id, (0.0, 0, 0, False))
+            amount, count, debits, first_date, last_date = totals.get(
+                batch.id, (0.0, 0, 0, False, False))
             batch.amount_total = amount
             batch.line_count = count
             batch.debit_count = debits
             batch.collection_date = first_date
+            batch.collection_date_last = last_date
+
+    @api.depends("collection_date", "collection_date_last")
+    @api.depends_context("lang")
+    def _compute_collection_dates(self):
+        for batch in self:
+            first, last = batch.collection_date, batch.collection_date_last
+            dates = [format_date(self.env, day) for day in dict.fromkeys([first, last]) if day]
+            batch.collection_dates = " – ".join(dates)
+
+    @api.depends("collection_date", "scheme", "company_id.sepa_bank_lead_days")
+    def _compute_latest_delivery_date(self):
+        for batch in self:
+            batch.latest_delivery_date = batch.collection_date and latest_delivery_date(
+                batch.collection_date, batch.scheme,
+                bank_lead_days=batch.company_id.sepa_bank_lead_days)
 
     # ------------------------------------------------------------------
     # LOW-LEVEL (CRUD)
@@ -231,6 +264,35 @@ class SepaBatch(models.Model):
     # BUSINESS: file generation
     # ------------------------------------------------------------------
 
+
+    def _check_delivery_dates(self):
+        """Refuse a file that can no longer reach the bank in time: a debit whose latest
+        delivery date (from its collection date) has passed."""
+        self.ensure_one()
+        today = fields.Date.context_today(self)
+        lead = self.company_id.sepa_bank_lead_days
+        Line = self.env["sepa.batch.line"]
+        late = [
+            day for [day] in Line._read_group([("batch_id", "=", self.id)], ["collection_date:day"])
+            if latest_delivery_date(day, self.scheme, bank_lead_days=lead) < today
+        ]
+        if not late:
+            return
+        domain = [("batch_id", "=", self.id), ("collection_date", "in", late)]
+        lines = Line.search(domain, limit=20)
+        raise UserError(_(
+            "Batch %(batch)s cannot be generated: the latest delivery date of %(count)s "
+            "debits has passed, the bank would receive the file too late: %(debits)s. "
+            "Cancel the batch and create it again: the proposal moves late debits to the "
+            "earliest possible collection date.",
+            batch=self.name, count=Line.search_count(domain),
+            debits=", ".join(_(
+                "%(invoice)s (collection date %(date)s, deliver to the bank by "
+                "%(deadline)s)", invoice=line.invoice_id.name,
+                date=format_date(self.env, line.collection_date),
+                deadline=format_date(self.env, latest_delivery_date(
+                    line.collection_date, self.scheme, bank_lead_days=lead)))
+                for line in lines)))
 
     def _check_creditor(self):
         self.ensure_one()
@@ -383,6 +445,7 @@ class SepaBatch(models.Model):
     def _generate_file(self):
         self.ensure_one()
         self._check_mandates_active(_("generate the file of"))
+        self._check_delivery_dates()
         self._check_creditor()
         self._fix_amendments()
         sepa_batch = self._prepare_sepa_batch()
@@ -638,7 +701,12 @@ class SepaBatch(models.Model):
             if batch._run_in_background("generate"):
                 continue
             batch._generate_file()
-        return self.action_download() if len(self) == 1 and self.file else True
+        if len(self) == 1 and self.file:
+            # Odoo's download-and-close (as account.move.send): the file opens in a new
+            # tab that the browser turns into a download, then the form reloads and
+            # shows the generated state and "Mark as Sent".
+            return dict(self.action_download(), target="new", close=True)
+        return True
 
     def action_download(self):
         self.ensure_one()
@@ -646,6 +714,29 @@ class SepaBatch(models.Model):
             "type": "ir.actions.act_url",
             "url": f"/web/content/sepa.batch/{self.id}/file/{self.filename}?download=true",
             "target": "self",
+        }
+
+    def action_open_invoices(self):
+        """Smart button: the invoices collected by the batch."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account.action_move_out_invoice_type")
+        action.update({
+            "domain": [("id", "in", self.line_ids.invoice_id.ids)],
+            "context": {"default_move_type": "out_invoice", "create": False},
+            "name": _("Invoices of %(batch)s", batch=self.name),
+        })
+        return action
+
+    def action_open_move(self):
+        """Smart button: the journal entry of the sent batch."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "account.move",
+            "res_id": self.move_id.id,
+            "views": [(False, "form")],
+            "name": self.move_id.display_name,
         }
 
     def action_send(self):
@@ -712,8 +803,9 @@ class SepaBatch(models.Model):
             iban_ids.update(ibans or ())
             reference_ids.update(references or ())
             Mandate.browse(mandates)._register_successful_debit(collection_date)
-        self.env["sepa.batch.line"].browse(line_ids).write(
-            {"state": "collected", "is_open": False})
+        lines = self.env["sepa.batch.line"].browse(line_ids)
+        lines.write({"state": "collected", "is_open": False})
+        lines.invoice_id._sepa_settle_payment_state()  # 'In Payment' → 'Paid'
         Mandate.browse(sorted(iban_ids)).write({"original_iban": False})
         Mandate.browse(sorted(reference_ids)).write({"original_reference": False})
         self.write({"state": "done", "settled_date": fields.Date.context_today(self)})

@@ -155,6 +155,12 @@ class SepaMandate(models.Model):
         store=True,
         help="The next debit carries amendment information (changed IBAN or reference).",
     )
+    invoice_count = fields.Integer(
+        string="Invoices", compute="_compute_link_counts",
+        help="Invoices collected or to be collected under this mandate.")
+    batch_count = fields.Integer(
+        string="Batches", compute="_compute_link_counts",
+        help="Direct debit batches with a debit of this mandate.")
 
     _sql_constraints = [
         (
@@ -180,6 +186,17 @@ class SepaMandate(models.Model):
     def _compute_is_amended(self):
         for mandate in self:
             mandate.is_amended = bool(mandate.original_iban or mandate.original_reference)
+
+    def _compute_link_counts(self):
+        for mandate in self:
+            mandate.invoice_count = self.env["account.move"].search_count(
+                mandate._invoice_domain())
+            mandate.batch_count = self.env["sepa.batch"].search_count(
+                [("line_ids.mandate_id", "=", mandate.id)])
+
+    def _invoice_domain(self):
+        return [("move_type", "=", "out_invoice"), "|",
+                ("sepa_mandate_id", "=", self.id), ("sepa_batch_line_ids.mandate_id", "=", self.id)]
 
     # ------------------------------------------------------------------
     # CONSTRAINT
@@ -396,6 +413,29 @@ class SepaMandate(models.Model):
     def action_print_mandate(self):
         self.company_id._sepa_check_creditor_identifier()
         return self.env.ref("sepa_direct_debit.action_report_sepa_mandate").report_action(self)
+
+    def action_open_invoices(self):
+        """Smart button: the invoices of the mandate."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account.action_move_out_invoice_type")
+        action.update({
+            "domain": self._invoice_domain(),
+            "context": {"default_move_type": "out_invoice", "create": False},
+            "name": _("Invoices of %(mandate)s", mandate=self.name),
+        })
+        return action
+
+    def action_open_batches(self):
+        """Smart button: the batches with a debit of the mandate."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sepa_direct_debit.action_sepa_batch")
+        action.update({
+            "domain": [("line_ids.mandate_id", "=", self.id)],
+            "name": _("Batches of %(mandate)s", mandate=self.name),
+        })
+        return action
 
     def _open_wizard(self, model, title):
         return {

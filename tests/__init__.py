@@ -11,3 +11,4 @@ from . import test_batch_cycle
 from . import test_batch_concurrency
 from . import test_batch_report
 from . import test_batch_tour
+from . import test_batch_screens

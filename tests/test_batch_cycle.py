@@ -57,7 +57,7 @@ class TestBatchCycle(SepaBatchCommon):
                 {"sepa_mandate_id": self.mandate_recurring.id, "sepa_state": "to_collect"},
                 {"sepa_mandate_id": self.mandate_recurring.id, "sepa_state": "on_hold"},
                 {"sepa_mandate_id": self.inv_revoked.sepa_mandate_id.id,
-                 "sepa_state": "to_collect"},
+                 "sepa_state": "mandate_revoked"},
             ])
         self.assertEqual(self.inv_revoked.sepa_mandate_id.state, "revoked")
         self.inv_hold.action_sepa_release()
@@ -108,7 +108,7 @@ class TestBatchCycle(SepaBatchCommon):
     def test_shift_late_collection_dates(self):
         wizard = self.propose()
         line = wizard.line_ids[0]
-        line.write({"collection_date": date(2025, 1, 10), "latest_delivery_date": date(2025, 1, 8)})
+        line.write({"collection_date": date(2025, 1, 10)})
         self.assertTrue(wizard.delivery_date_passed)
         wizard.action_shift_dates()
         self.assertEqual(line.collection_date, self.earliest())
@@ -250,7 +250,8 @@ class TestBatchCycle(SepaBatchCommon):
         self.assertAlmostEqual(sum(transit_lines.mapped("balance")), 180.25)
         self.assertAlmostEqual(sum(move.line_ids.mapped("balance")), 0.0)
         invoices = self.inv_first_1 | self.inv_first_2 | self.inv_recurring
-        self.assertEqual(set(invoices.mapped("payment_state")), {"paid"})
+        # Paid by the batch, not yet credited by the bank: "In Payment" until settled.
+        self.assertEqual(set(invoices.mapped("payment_state")), {"in_payment"})
         self.assertEqual(set(invoices.mapped("amount_residual")), {0.0})
         self.assertEqual(set(invoices.mapped("sepa_state")), {"in_batch"})
         self.assertEqual(self.mandate_first.sequence_type, "first")

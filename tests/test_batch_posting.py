@@ -102,7 +102,7 @@ class TestBatchPosting(SepaBatchCommon):
             self.assertEqual(len(credits.matched_debit_ids), 3)
             self.assertEqual(sorted(credits.matched_debit_ids.mapped("amount")),
                              [40.0, 40.0, 42.5])
-            self.assertEqual(set(batch.line_ids.invoice_id.mapped("payment_state")), {"paid"})
+            self.assertEqual(set(batch.line_ids.invoice_id.mapped("payment_state")), {"in_payment"})
             self.assertEqual(set(batch.line_ids.invoice_id.mapped("sepa_state")), {"in_batch"})
 
     def test_partly_paid_invoice_goes_through_odoo_reconciliation(self):
@@ -115,7 +115,7 @@ class TestBatchPosting(SepaBatchCommon):
         batch = self.send(partly | simple)
         self.assertEqual(batch.amount_total, 95.0)
         self.assertEqual((partly | simple).mapped("amount_residual"), [0.0, 0.0])
-        self.assertEqual(simple.payment_state, "paid")
+        self.assertEqual(simple.payment_state, "in_payment")
         receivable = partly.line_ids.filtered(lambda aml: aml.account_type == "asset_receivable")
         # One full reconcile holds the payment and the batch credit.
         self.assertTrue(receivable.full_reconcile_id)
@@ -131,7 +131,7 @@ class TestBatchPosting(SepaBatchCommon):
         # Like any entry with receivable lines: each customer's rank goes up by one.
         self.assertEqual((self.partner_c | self.partner_d).mapped("customer_rank"),
                          [rank + 1 for rank in ranks])
-        self.assertEqual(set(invoices.mapped("payment_state")), {"paid"})
+        self.assertEqual(set(invoices.mapped("payment_state")), {"in_payment"})
         batch.action_cancel()
         self.assertEqual(set(invoices.mapped("payment_state")), {"not_paid"})
         self.assertEqual(invoices.mapped("amount_residual"), [10.0, 20.0])
@@ -179,7 +179,7 @@ class TestBatchPosting(SepaBatchCommon):
         plain = self.invoice(self.partner_d, 20.0)
         batch = self.send(taxed | plain)
         self.assertEqual(batch.amount_total, 141.0)
-        self.assertEqual((taxed | plain).mapped("payment_state"), ["paid", "paid"])
+        self.assertEqual((taxed | plain).mapped("payment_state"), ["in_payment", "in_payment"])
         cash_basis = self.env["account.move"].search(
             [("tax_cash_basis_origin_move_id", "=", taxed.id)])
         self.assertEqual(len(cash_basis), 1)
@@ -199,7 +199,7 @@ class TestBatchPosting(SepaBatchCommon):
                                  | self.invoice(self.partner_d, 15.0)))
         for batch in batches:
             invoices = batch.line_ids.invoice_id
-            self.assertEqual(set(invoices.mapped("payment_state")), {"paid"})
+            self.assertEqual(set(invoices.mapped("payment_state")), {"in_payment"})
             for credit in batch.move_id.line_ids.filtered("sepa_batch_line_id"):
                 invoice = credit.sepa_batch_line_id.invoice_id
                 receivable = invoice.line_ids.filtered(

@@ -1,6 +1,9 @@
+import base64
+
 from odoo import Command, fields
 from odoo.tests import tagged
 
+from ..sepa.calendar import earliest_collection_date
 from .common import CREDITOR_IBAN, CREDITOR_ID, IBAN_B, SepaTourCase
 
 
@@ -62,4 +65,13 @@ class TestBatchTour(SepaTourCase):
                                          "line_count": 1}])
         self.assertTrue(batch.file)
         self.assertEqual(batch.line_ids.invoice_id, invoice)
-        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+        # The debit moved to today was shifted back to the earliest possible date, in
+        # the batch and its file.
+        today = fields.Date.context_today(invoice)
+        earliest = earliest_collection_date(
+            today, "CORE", bank_cutoff_days=self.env.company.sepa_bank_lead_days)
+        self.assertEqual(batch.line_ids.collection_date, earliest)
+        self.assertIn(f"<ReqdColltnDt>{earliest}</ReqdColltnDt>",
+                      base64.b64decode(batch.file).decode())
+        self.assertGreaterEqual(batch.latest_delivery_date, today)
+        self.assertEqual(invoice.payment_state, "in_payment")

@@ -2,9 +2,9 @@ import functools
 
 from dateutil.relativedelta import relativedelta
 
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 from ..bulk import insert_records
 from ..constants import SCHEMES, SEQUENCE_TYPES
@@ -56,9 +56,11 @@ class SepaBatchProposal(models.TransientModel):
         help="Total of the selected invoices.")
     currency_id = fields.Many2one(
         "res.currency", default=lambda self: self.env.ref("base.EUR"), help="Euro.")
-    earliest_delivery_date = fields.Date(
+    latest_delivery_date = fields.Date(
+        string="Deliver to the Bank By",
         compute="_compute_selection",
-        help="The first date on which the file must reach the bank for the selection.",
+        help="The last day the file of the selected debits may reach the bank: the "
+        "earliest of their latest delivery dates.",
     )
     delivery_date_passed = fields.Boolean(
         compute="_compute_selection",
@@ -85,7 +87,7 @@ class SepaBatchProposal(models.TransientModel):
             wizard.selected_count = len(selected)
             wizard.selected_amount = sum(selected.mapped("amount"))
             dates = selected.mapped("latest_delivery_date")
-            wizard.earliest_delivery_date = min(dates) if dates else False
+            wizard.latest_delivery_date = min(dates) if dates else False
             wizard.delivery_date_passed = bool(dates) and min(dates) < today
 
     @api.constrains("instruction_date")
@@ -245,14 +247,51 @@ class SepaBatchProposal(models.TransientModel):
         self.proposed = True
         return self._reopen()
 
+    def _late_lines(self):
+        """Selected lines whose latest delivery date has passed (one query, not a read
+        of the thousands of lines)."""
+        return self.env["sepa.batch.proposal.line"].search([
+            ("proposal_id", "=", self.id), ("selected", "=", True), ("reason", "=", False),
+            ("latest_delivery_date", "<", fields.Date.context_today(self)),
+        ])
+
     def action_shift_dates(self):
         """Move debits whose delivery date passed to the earliest possible collection date."""
         self.ensure_one()
-        today = fields.Date.context_today(self)
-        late = self.line_ids.filtered(lambda line: line.latest_delivery_date < today)
-        collection, delivery = self._collection_dates(today)
-        late.write({"collection_date": collection, "latest_delivery_date": delivery})
+        collection, _delivery = self._collection_dates(fields.Date.context_today(self))
+        self._late_lines().write({"collection_date": collection})
         return self._reopen()
+
+    def _check_delivery_dates(self):
+        """Refuse selected debits whose file can no longer reach the bank in time."""
+        late = self._late_lines()
+        if late:
+            raise UserError(_(
+                "The latest delivery date of these debits has passed: %(debits)s. Shift "
+                "them to the earliest possible collection date (link in the banner above "
+                "the list) or give them a later collection date.",
+                debits=", ".join(
+                    _("%(invoice)s (collection date %(date)s, deliver to the bank by "
+                      "%(deadline)s)", invoice=line.invoice_id.name,
+                      date=format_date(self.env, line.collection_date),
+                      deadline=format_date(self.env, line.latest_delivery_date))
+                    for line in late[:20])))
+
+    @api.model
+    def _action_propose_invoices(self, invoices):
+        """The proposal of ``invoices`` (a selection in To Collect), already proposed:
+        the instruction date covers their due dates (at most one year ahead)."""
+        if not self._default_journal():  # let the user pick the bank journal first
+            return dict(self._reopen(), res_id=False,
+                        context={"default_invoice_ids": invoices.ids})
+        today = fields.Date.context_today(self)
+        due = [d for d in invoices.mapped(lambda m: m.invoice_date_due or m.invoice_date) if d]
+        wizard = self.create({
+            "invoice_ids": [Command.set(invoices.ids)],
+            "instruction_date": min(max([*due, today + relativedelta(months=1)]),
+                                    today + relativedelta(years=1)),
+        })
+        return wizard.action_propose()
 
     def _reopen(self):
         return {
@@ -287,6 +326,7 @@ class SepaBatchProposal(models.TransientModel):
     def action_create_batch(self):
         self.ensure_one()
         self.company_id._sepa_check_creditor_identifier()
+        self._check_delivery_dates()
         rows = self._selected_rows()
         if not rows:
             raise UserError(_("Select at least one invoice to collect."))
@@ -297,13 +337,20 @@ class SepaBatchProposal(models.TransientModel):
         })
         batch._check_creditor()
         batch._add_invoices(rows)
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "sepa.batch",
+        return self._open_batch(batch)
+
+    def _open_batch(self, batch):
+        """The new batch in the Batches action, as the main screen: its breadcrumb and
+        address are the batch's, not those of the list the proposal came from."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sepa_direct_debit.action_sepa_batch")
+        action.update({
             "res_id": batch.id,
             "view_mode": "form",
-            "target": "current",
-        }
+            "views": [(False, "form")],
+            "target": "main",
+        })
+        return action
 
 
 class SepaBatchProposalLine(models.TransientModel):
@@ -324,16 +371,27 @@ class SepaBatchProposalLine(models.TransientModel):
         help="SEPA sequence type of the debit.")
     collection_date = fields.Date(help="Requested collection date: the due date, never "
                                   "earlier than the earliest possible date.")
-    latest_delivery_date = fields.Date(help="Last day the file must reach the bank.")
+    latest_delivery_date = fields.Date(
+        string="Deliver to the Bank By",
+        compute="_compute_latest_delivery_date",
+        store=True,
+        help="Last day the file may reach the bank for this collection date.")
     reason = fields.Char(string="Excluded Because", help="Why the invoice cannot be collected.")
 
-    @api.onchange("collection_date")
-    def _onchange_collection_date(self):
-        proposal = self.proposal_id
-        lead = proposal.company_id.sepa_bank_lead_days
-        for line in self.filtered("collection_date"):
-            line.latest_delivery_date = latest_delivery_date(
-                line.collection_date, proposal.scheme, bank_lead_days=lead)
+    @api.depends("collection_date", "proposal_id.scheme",
+                 "proposal_id.company_id.sepa_bank_lead_days")
+    def _compute_latest_delivery_date(self):
+        # Stored and computed by the server: a date edited in the list moves the
+        # deadline the proposal checks, not only the one on screen.
+        deadlines = {}  # a few collection dates for thousands of lines
+        for line in self:
+            proposal = line.proposal_id
+            key = (line.collection_date, proposal.scheme,
+                   proposal.company_id.sepa_bank_lead_days)
+            if key not in deadlines:
+                deadlines[key] = key[0] and latest_delivery_date(
+                    key[0], key[1], bank_lead_days=key[2])
+            line.latest_delivery_date = deadlines[key]
 
     def write(self, vals):
         if vals.get("selected") and self.filtered("reason"):

@@ -2,11 +2,14 @@
 
 import { registry } from "@web/core/registry";
 
-// The monthly cycle as a user clicks it: propose, create the batch, generate the file,
-// mark it as sent. The test (tests/test_batch_tour.py) creates a customer "Tour Batch
-// Debtor" with an active mandate and an open invoice.
+// The monthly cycle as a user clicks it: from the invoices to collect, propose, move a
+// debit to a date that is too late for the bank, shift it back, create the batch,
+// generate the file (the form shows the next step without a reload), mark it as sent.
+// The test (tests/test_batch_tour.py) creates a customer "Tour Batch Debtor" with an
+// active mandate and an open invoice.
 const instructionDate = luxon.DateTime.now().plus({ days: 40 }).toFormat("MM/dd/yyyy");
-
+const today = luxon.DateTime.now().toFormat("MM/dd/yyyy");
+const debtorRow = '.modal .o_field_widget[name="line_ids"] .o_data_row:contains("Tour Batch Debtor")';
 registry.category("web_tour.tours").add("sepa_batch_tour", {
     url: "/odoo",
     steps: () => [
@@ -22,6 +25,20 @@ registry.category("web_tour.tours").add("sepa_batch_tour", {
         },
         {
             content: "Open the Direct Debit menu",
+            trigger: '.o_main_navbar [data-menu-xmlid="sepa_direct_debit.menu_sepa_direct_debit"]',
+            run: "click",
+        },
+        {
+            content: "Open the invoices to collect",
+            trigger: '.dropdown-item[data-menu-xmlid="sepa_direct_debit.menu_sepa_invoices_to_collect"]',
+            run: "click",
+        },
+        {
+            content: "The invoice is to be collected",
+            trigger: '.o_list_view .o_data_row:contains("Tour Batch Debtor"):contains("To collect")',
+        },
+        {
+            content: "Open the Direct Debit menu again",
             trigger: '.o_main_navbar [data-menu-xmlid="sepa_direct_debit.menu_sepa_direct_debit"]',
             run: "click",
         },
@@ -46,7 +63,31 @@ registry.category("web_tour.tours").add("sepa_batch_tour", {
         },
         {
             content: "The open invoice of the customer is proposed",
-            trigger: '.modal .o_field_widget[name="line_ids"] .o_data_row:contains("Tour Batch Debtor")',
+            trigger: debtorRow,
+        },
+        {
+            content: "Edit its collection date",
+            trigger: `${debtorRow} td[name="collection_date"]`,
+            run: "click",
+        },
+        {
+            content: "Collect it today: too late to deliver the file to the bank",
+            trigger: `${debtorRow} .o_field_widget[name="collection_date"] input`,
+            run: `edit ${today} && press Enter`,
+        },
+        {
+            content: "Leave the row",
+            trigger: '.modal .o_field_widget[name="selected_amount"]',
+            run: "click",
+        },
+        {
+            content: "The banner says the latest delivery date has passed; shift the debit",
+            trigger: '.modal .alert-warning button[name="action_shift_dates"]',
+            run: "click",
+        },
+        {
+            content: "The debit is shifted: no banner, its deadline is not passed",
+            trigger: `.modal .o_form_view:not(:has(.alert-warning)) ${debtorRow.slice(7)} td[name="latest_delivery_date"]:not(.text-danger)`,
         },
         {
             content: "Create the batch",
@@ -54,25 +95,20 @@ registry.category("web_tour.tours").add("sepa_batch_tour", {
             run: "click",
         },
         {
-            content: "The batch is a draft",
-            trigger: '.o_form_view .o_statusbar_status button[aria-checked="true"]:contains("Draft")',
+            content: "The batch is a draft, in its own breadcrumb",
+            trigger: '.o_breadcrumb:not(:contains("To Collect")):contains("SDD-")',
         },
         {
-            content: "Generate the pain.008 file",
+            content: "The batch is a draft and says when the bank needs the file",
+            trigger: '.o_form_view:has(.o_field_widget[name="latest_delivery_date"]) .o_statusbar_status button[aria-checked="true"]:contains("Draft")',
+        },
+        {
+            content: "Generate the pain.008 file (it downloads)",
             trigger: '.o_form_view .o_form_statusbar button[name="action_generate"]:contains("Generate File")',
             run: "click",
         },
         {
-            // The button offers the file as a download, which does not reload the form:
-            // once the buttons are enabled again (generation done), reload the page.
-            content: "Wait for the file, then reload the batch",
-            trigger: '.o_form_view .o_form_statusbar button[name="action_generate"]:contains("Generate File")',
-            run() {
-                window.location.reload();
-            },
-        },
-        {
-            content: "The file is generated",
+            content: "Without a reload, the form shows the generated file and the next step",
             trigger: '.o_form_view .o_statusbar_status button[aria-checked="true"]:contains("File Generated")',
         },
         {
