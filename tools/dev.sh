@@ -225,10 +225,11 @@ odoo_tests() {
     odoo -d "$db" -u "$ADDON" --stop-after-init --log-level=warn
     local args=() arg
     for arg in "$@"; do
-        case "$arg" in tests/*) args+=("$ADDONS_DIR/$ADDON/$arg") ;; *) args+=("$arg") ;; esac
+        case "$arg" in tests|tests/*) args+=("$ADDONS_DIR/$ADDON/$arg") ;; *) args+=("$arg") ;; esac
     done
     "$PY" -m pytest -q -p no:cacheprovider --rootdir="$ADDONS_DIR/$ADDON" \
-        --odoo-database="$db" --odoo-config="$CONF" --odoo-http "${args[@]}"
+        --odoo-database="$db" --odoo-config="$CONF" --odoo-http \
+        --ignore="$ADDONS_DIR/$ADDON/tests/sepa" "${args[@]}"
 }
 
 bench_batch() {
