@@ -1,5 +1,8 @@
 """Posting a batch: the set-wise path gives exactly what Odoo's reconciliation gives."""
 
+from datetime import timedelta
+from unittest.mock import patch
+
 from odoo import Command, fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
@@ -209,3 +212,76 @@ class TestBatchPosting(SepaBatchCommon):
                 self.assertAlmostEqual(credit.balance, -invoice.amount_total)
             self.assertAlmostEqual(sum(batch.move_id.line_ids.mapped("balance")), 0.0)
         self.assertTrue(batches[1].move_id.inalterable_hash)
+
+    # ------------------------------------------------------------------
+    # defects of issue 9
+    # ------------------------------------------------------------------
+
+    def test_invoice_partly_paid_meanwhile_blocks_posting(self):
+        partly = self.invoice(self.partner_c, 100.0)
+        other = self.invoice(self.partner_d, 16.0)
+        batch = self.create_batch(invoice_ids=[Command.set((partly | other).ids)])
+        batch.action_generate()
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=partly.ids,
+        ).create({"amount": 30.0})._create_payments()
+        self.assertEqual(partly.amount_residual, 70.0)
+        entries = self.env["account.move"].search_count([("sepa_batch_id", "=", batch.id)])
+        with self.assertRaisesRegex(UserError, rf"{partly.name} \(open 70\.00, debit 100\.00\)"):
+            batch.action_send()
+        self.assertEqual(batch.state, "generated")
+        self.assertFalse(batch.move_id)
+        self.assertEqual((partly | other).mapped("amount_residual"), [70.0, 16.0])
+        self.assertEqual(
+            self.env["account.move"].search_count([("sepa_batch_id", "=", batch.id)]), entries)
+
+    def test_paid_hook_runs_once_per_invoice_in_mixed_batch(self):
+        partly = self.invoice(self.partner_c, 100.0)  # partly paid: Odoo's reconciliation
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=partly.ids,
+        ).create({"amount": 30.0})._create_payments()
+        simple = self.invoice(self.partner_d, 25.0)  # set-wise
+        batch = self.create_batch(invoice_ids=[Command.set((partly | simple).ids)])
+        batch.action_generate()
+        Move = type(self.env["account.move"])
+        original = Move._invoice_paid_hook
+        calls = []
+
+        def hook(moves):
+            calls.extend(moves.ids)
+            return original(moves)
+
+        with patch.object(Move, "_invoice_paid_hook", autospec=True, side_effect=hook):
+            batch.action_send()
+        self.assertEqual((partly | simple).mapped("payment_state"), ["paid", "paid"])
+        self.assertEqual(sorted(calls), sorted((partly | simple).ids))
+
+    def test_cancel_refused_when_a_block_is_settled(self):
+        later_terms = self.env["account.payment.term"].create({
+            "name": "60 days", "line_ids": [Command.create({"nb_days": 60})]})
+        now = self.invoice(self.partner_c, 40.0)
+        later = self.init_invoice("out_invoice", partner=self.partner_d, amounts=[60.0],
+                                  taxes=[], invoice_date=fields.Date.today())
+        later.invoice_payment_term_id = later_terms
+        later.action_post()
+        batch = self.create_batch(
+            instruction_date=fields.Date.today() + timedelta(days=90),
+            invoice_ids=[Command.set((now | later).ids)])
+        self.assertEqual(len(set(batch.line_ids.mapped("collection_date"))), 2)
+        batch.action_generate()
+        batch.action_send()
+        first_block = batch.line_ids.filtered(lambda line: line.invoice_id == now).pmt_inf_id
+        second_block = batch.line_ids.filtered(lambda line: line.invoice_id == later).pmt_inf_id
+        self.assertNotEqual(first_block, second_block)
+        st_line = self.env["account.bank.statement.line"].create({
+            "journal_id": self.bank_journal.id, "date": fields.Date.today(),
+            "payment_ref": first_block, "amount": 40.0})
+        self.assertTrue(st_line.is_reconciled)
+        self.assertEqual(batch.state, "sent")
+        with self.assertRaisesRegex(UserError, rf"{first_block}\b") as caught:
+            batch.action_cancel()
+        self.assertNotIn(second_block, str(caught.exception))
+        self.assertEqual(batch.state, "sent")
+        self.assertTrue(st_line.is_reconciled)
+        self.assertEqual((now | later).mapped("payment_state"), ["paid", "paid"])
+        self.assertFalse(batch.move_id.reversal_move_ids)
