@@ -30,33 +30,23 @@ class TestBatchPosting(SepaBatchCommon):
         cls.partner_d, cls.mandate_d = cls.create_debtor(
             "Anna Bakker", IBAN_D, sequence_type="recurring", name="MDT-D")
 
-    def send(self, invoices):
+    def send(self, invoices, **context):
         batch = self.create_batch(invoice_ids=[Command.set(invoices.ids)])
         self.assertEqual(batch.line_ids.invoice_id, invoices)
         batch.action_generate()
-        batch.action_send()
+        batch.with_context(**context).action_send()
         return batch
 
-    def rows(self, table, ids):
+    def rows(self, table, ids, ignore=()):
         self.env.flush_all()
         rows = self.env.execute_query_dict(SQL(
             "SELECT * FROM %s WHERE id = ANY(%s) ORDER BY id", SQL.identifier(table), ids))
-        return [{key: value for key, value in row.items() if key not in IDENTITY}
-                for row in rows]
+        return [{key: value for key, value in row.items()
+                 if key not in IDENTITY and key not in ignore} for row in rows]
 
     def credit_lines(self, batch):
         return batch.move_id.line_ids.filtered("sepa_batch_line_id").sorted(
             lambda aml: aml.sepa_batch_line_id.invoice_id.amount_total)
-
-    def force_orm_path(self):
-        """An analytic distribution model (for someone else) makes posting use the ORM."""
-        plan = self.env["account.analytic.plan"].create({"name": "Projects"})
-        account = self.env["account.analytic.account"].create(
-            {"name": "Other", "plan_id": plan.id})
-        self.env["account.analytic.distribution.model"].create({
-            "partner_id": self.debtor.id,
-            "analytic_distribution": {str(account.id): 100},
-        })
 
     def test_set_wise_posting_equals_odoo_reconciliation(self):
         two_terms = self.env["account.payment.term"].create({
@@ -67,16 +57,23 @@ class TestBatchPosting(SepaBatchCommon):
             ],
         })
         today = fields.Date.today()
-        batches = {}
+        batches, setwise = {}, {}
+        Posting = type(self.env["sepa.batch.posting"])
+        original = Posting._reconcile_setwise
         for path in ("sql", "orm"):
             simple = self.invoice(self.partner_c, 42.5)
             split = self.init_invoice("out_invoice", partner=self.partner_d, amounts=[80.0],
                                       taxes=[], invoice_date=today)
             split.invoice_payment_term_id = two_terms
             split.action_post()
-            if path == "orm":
-                self.force_orm_path()
-            batches[path] = self.send(simple | split)
+
+            def spy(service, triples, path=path):
+                setwise[path] = len(triples)
+                return original(service, triples)
+
+            with patch.object(Posting, "_reconcile_setwise", autospec=True, side_effect=spy):
+                batches[path] = self.send(simple | split, sepa_posting_orm_only=path == "orm")
+        self.assertEqual(setwise, {"sql": 2, "orm": 0})  # the switch decides the path
         sql, orm = batches["sql"], batches["orm"]
         sql_credits, orm_credits = self.credit_lines(sql), self.credit_lines(orm)
         self.assertEqual(len(sql_credits), 2)
@@ -278,10 +275,117 @@ class TestBatchPosting(SepaBatchCommon):
             "payment_ref": first_block, "amount": 40.0})
         self.assertTrue(st_line.is_reconciled)
         self.assertEqual(batch.state, "sent")
-        with self.assertRaisesRegex(UserError, rf"{first_block}\b") as caught:
+        with self.assertRaisesRegex(UserError, rf"{first_block}\b") as caught, \
+                self.env.cr.savepoint():  # what the request's rollback does
             batch.action_cancel()
         self.assertNotIn(second_block, str(caught.exception))
         self.assertEqual(batch.state, "sent")
         self.assertTrue(st_line.is_reconciled)
         self.assertEqual((now | later).mapped("payment_state"), ["paid", "paid"])
         self.assertFalse(batch.move_id.reversal_move_ids)
+
+    def test_set_wise_check_stops_inconsistent_posting(self):
+        invoices = self.invoice(self.partner_c, 10.0) | self.invoice(self.partner_d, 20.0)
+        batch = self.create_batch(invoice_ids=[Command.set(invoices.ids)])
+        batch.action_generate()
+        Posting = type(self.env["sepa.batch.posting"])
+        original = Posting._reconcile_setwise
+        corruptions = {
+            # one invoice left with something open although it is marked paid
+            "residual or payment status": SQL(
+                "UPDATE account_move SET amount_residual = 5, amount_residual_signed = 5 "
+                "WHERE id = %s", invoices[0].id),
+            # one credit a euro off: the entry is no longer balanced
+            "unbalanced entry": SQL(
+                "UPDATE account_move_line SET balance = balance - 1, credit = credit + 1, "
+                "amount_residual = 0 WHERE sepa_batch_line_id = %s",
+                batch.line_ids[1].id),
+        }
+        for what, corruption in corruptions.items():
+
+            def corrupt(service, triples, corruption=corruption):
+                lines = original(service, triples)
+                service.env.execute_query(corruption)
+                return lines
+
+            with self.subTest(what=what), \
+                    patch.object(Posting, "_reconcile_setwise", autospec=True,
+                                 side_effect=corrupt), \
+                    self.assertRaisesRegex(UserError, what), \
+                    self.env.cr.savepoint():  # what the request's rollback does
+                batch.action_send()
+            self.assertEqual(batch.state, "generated")
+            self.assertFalse(batch.move_id)
+            self.assertEqual(invoices.mapped("amount_residual"), [10.0, 20.0])
+            self.assertEqual(set(invoices.mapped("payment_state")), {"not_paid"})
+        batch.action_send()  # unpatched: posts
+        self.assertEqual(set(invoices.mapped("payment_state")), {"paid"})
+
+    def test_reopen_a_set_of_invoices_set_wise_equals_odoo(self):
+        two_terms = self.env["account.payment.term"].create({
+            "name": "Half now, half in 30 days",
+            "line_ids": [
+                Command.create({"value": "percent", "value_amount": 50, "nb_days": 0}),
+                Command.create({"value": "percent", "value_amount": 50, "nb_days": 30}),
+            ],
+        })
+        batches, setwise = {}, {}
+        Posting = type(self.env["sepa.batch.posting"])
+        original = Posting._unreconcile_setwise
+        for path in ("sql", "orm"):
+            simple = self.invoice(self.partner_c, 42.5)
+            split = self.init_invoice("out_invoice", partner=self.partner_d, amounts=[80.0],
+                                      taxes=[], invoice_date=fields.Date.today())
+            split.invoice_payment_term_id = two_terms
+            split.action_post()
+            kept = self.invoice(self.partner_c, 7.0)
+            batch = batches[path] = self.send(simple | split | kept)
+            reopen = batch.line_ids.filtered(lambda line, kept=kept: line.invoice_id != kept)
+
+            def spy(service, rows, path=path):
+                setwise[path] = len(rows)
+                return original(service, rows)
+
+            with patch.object(Posting, "_unreconcile_setwise", autospec=True, side_effect=spy):
+                credits = self.env["sepa.batch.posting"].with_context(
+                    sepa_posting_orm_only=path == "orm").unreconcile_invoices(reopen)
+            self.assertEqual(credits.sepa_batch_line_id, reopen)
+            self.assertEqual(kept.payment_state, "paid")
+        self.assertEqual(setwise, {"sql": 2, "orm": 0})
+        sql, orm = batches["sql"], batches["orm"]
+        for batch in (sql, orm):
+            invoices = batch.line_ids.invoice_id.sorted("amount_total")
+            self.assertEqual(invoices.mapped("amount_residual"), [0.0, 42.5, 80.0])
+            self.assertEqual(invoices.mapped("payment_state"), ["paid", "not_paid", "not_paid"])
+            credits = self.credit_lines(batch)
+            self.assertEqual(credits.mapped("reconciled"), [True, False, False])
+            self.assertEqual(credits.mapped("amount_residual"), [0.0, -42.5, -80.0])
+            self.assertEqual(len(credits.matched_debit_ids), 1)
+        self.assertEqual(self.rows("account_move_line", self.credit_lines(sql).ids),
+                         self.rows("account_move_line", self.credit_lines(orm).ids))
+        sql_invoices = sql.line_ids.invoice_id.sorted("amount_total")
+        orm_invoices = orm.line_ids.invoice_id.sorted("amount_total")
+        # Odoo's unreconciliation writes on the invoices, which flags them as modified
+        # by hand: a flag that only steers the automatic posting of vendor bills.
+        self.assertEqual(orm_invoices.mapped("is_manually_modified"), [False, True, True])
+        self.assertEqual(self.rows("account_move", sql_invoices.ids, {"is_manually_modified"}),
+                         self.rows("account_move", orm_invoices.ids, {"is_manually_modified"}))
+
+        def order(aml):
+            return (aml.move_id.amount_total, str(aml.date_maturity), aml.balance)
+
+        self.assertEqual(
+            self.rows("account_move_line", sql_invoices.line_ids.sorted(order).ids),
+            self.rows("account_move_line", orm_invoices.line_ids.sorted(order).ids))
+
+    def test_reopen_partly_paid_invoice_goes_through_odoo(self):
+        partly = self.invoice(self.partner_c, 100.0)
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=partly.ids,
+        ).create({"amount": 30.0})._create_payments()
+        simple = self.invoice(self.partner_d, 25.0)
+        batch = self.send(partly | simple)
+        self.env["sepa.batch.posting"].unreconcile_invoices(batch.line_ids)
+        self.assertEqual((partly | simple).mapped("amount_residual"), [70.0, 25.0])
+        self.assertEqual((partly | simple).mapped("payment_state"), ["partial", "not_paid"])
+        self.assertFalse(batch.move_id.line_ids.matched_debit_ids)
