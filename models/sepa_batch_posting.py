@@ -207,9 +207,10 @@ class SepaBatchPosting(models.AbstractModel):
                 "propose again.", batch=batch.name, invoices=", ".join(closed[:20])))
         currency = batch.currency_id
         changed = [
-            _("%(invoice)s (open %(open)s, debit %(debit)s)", invoice=row["invoice_name"],
-              open=formatLang(self.env, row["residual_currency"]),
-              debit=formatLang(self.env, row["amount"]))
+            self.env._("%(invoice)s (open %(open)s, debit %(debit)s)",
+                       invoice=row["invoice_name"],
+                       open=formatLang(self.env, row["residual_currency"]),
+                       debit=formatLang(self.env, row["amount"]))
             for row in rows
             if currency.compare_amounts(row["residual_currency"], row["amount"]) != 0
         ]
@@ -282,7 +283,7 @@ class SepaBatchPosting(models.AbstractModel):
         if bulk:
             line_vals.append(self._summary_line_vals(batch, bulk))
         line_vals += [{
-            "name": _("Direct debit %(block)s", block=block_id),
+            "name": self.env._("Direct debit %(block)s", block=block_id),
             "account_id": transit.id,
             "balance": balance,
             "amount_currency": amount,
@@ -623,23 +624,25 @@ class SepaBatchPosting(models.AbstractModel):
         if not lines and not invoices:
             return
         (unbalanced, wrong_lines, wrong_invoices), = self.env.execute_query(SQL("""
-            WITH matched AS (
+            WITH line_ids AS MATERIALIZED (SELECT unnest(%(lines)s::int[]) AS id),
+                 invoice_ids AS MATERIALIZED (SELECT unnest(%(invoices)s::int[]) AS id),
+            matched AS (
                 SELECT debit_move_id AS line_id, amount, debit_amount_currency AS amount_cur
-                  FROM account_partial_reconcile WHERE debit_move_id = ANY(%(lines)s)
+                  FROM account_partial_reconcile JOIN line_ids ON line_ids.id = debit_move_id
                  UNION ALL
                 SELECT credit_move_id, -amount, -credit_amount_currency
-                  FROM account_partial_reconcile WHERE credit_move_id = ANY(%(lines)s)
+                  FROM account_partial_reconcile JOIN line_ids ON line_ids.id = credit_move_id
             ), residual AS (
                 SELECT move_id, SUM(amount_residual) AS residual
-                  FROM account_move_line
-                 WHERE move_id = ANY(%(invoices)s) AND display_type = 'payment_term'
+                  FROM account_move_line JOIN invoice_ids i ON i.id = move_id
+                 WHERE display_type = 'payment_term'
                  GROUP BY move_id
             )
             SELECT ARRAY(SELECT move_id FROM account_move_line WHERE move_id = ANY(%(moves)s)
                           GROUP BY move_id HAVING ABS(SUM(balance)) >= %(half)s),
                    ARRAY(SELECT l.id FROM account_move_line l
+                           JOIN line_ids ON line_ids.id = l.id
                            LEFT JOIN matched m ON m.line_id = l.id
-                          WHERE l.id = ANY(%(lines)s)
                           GROUP BY l.id
                          HAVING ABS(l.balance - COALESCE(SUM(m.amount), 0)
                                     - l.amount_residual) >= %(half)s
@@ -648,17 +651,16 @@ class SepaBatchPosting(models.AbstractModel):
                              OR l.reconciled != (ABS(l.amount_residual) < %(half)s
                                                  AND ABS(l.amount_residual_currency) < %(half)s)),
                    ARRAY(SELECT inv.name FROM account_move inv
+                           JOIN invoice_ids ON invoice_ids.id = inv.id
                            LEFT JOIN residual r ON r.move_id = inv.id
-                          WHERE inv.id = ANY(%(invoices)s)
-                            AND (ABS(inv.amount_residual_signed - COALESCE(r.residual, 0))
-                                     >= %(half)s
-                                 OR inv.payment_state != %(state)s
-                                 OR (%(paid)s AND ABS(inv.amount_residual) >= %(half)s))
+                          WHERE ABS(inv.amount_residual_signed - COALESCE(r.residual, 0))
+                                    >= %(half)s
+                             OR inv.payment_state != %(state)s
+                             OR (%(paid)s AND ABS(inv.amount_residual) >= %(half)s)
                           ORDER BY inv.name)
         """, moves=list(moves.ids), lines=list(lines.ids), invoices=list(invoices.ids),
              half=min(moves.company_id.currency_id.mapped("rounding") or [0.01]) / 2,
-             paid=paid,
-             state="paid" if paid else "not_paid"))
+             paid=paid, state="paid" if paid else "not_paid"))
         if unbalanced or wrong_lines or wrong_invoices:
             names = wrong_invoices or self.env["account.move.line"].browse(
                 wrong_lines).move_id.mapped("name") or self.env["account.move"].browse(
@@ -666,8 +668,7 @@ class SepaBatchPosting(models.AbstractModel):
             raise UserError(_(
                 "The direct debit accounting written set-wise differs from what Odoo's "
                 "reconciliation gives (%(what)s: %(names)s); nothing was saved. Please "
-                "report it; meanwhile Odoo's reconciliation can be forced with the context "
-                "key sepa_posting_orm_only.",
+                "report it to your administrator.",
                 what=_("unbalanced entry") if unbalanced else _("residual or payment status"),
                 names=", ".join(names[:20])))
 
