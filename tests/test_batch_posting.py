@@ -29,6 +29,56 @@ class TestBatchPosting(SepaBatchCommon):
             "Pieter Jansen", IBAN_C, sequence_type="recurring", name="MDT-C")
         cls.partner_d, cls.mandate_d = cls.create_debtor(
             "Anna Bakker", IBAN_D, sequence_type="recurring", name="MDT-D")
+        cls.two_terms = cls.env["account.payment.term"].create({
+            "name": "Half now, half in 30 days",
+            "line_ids": [
+                Command.create({"value": "percent", "value_amount": 50, "nb_days": 0}),
+                Command.create({"value": "percent", "value_amount": 50, "nb_days": 30}),
+            ],
+        })
+
+    def split_invoice(self, partner, amount):
+        """A posted invoice with two installments."""
+        invoice = self.init_invoice("out_invoice", partner=partner, amounts=[amount],
+                                    taxes=[], invoice_date=fields.Date.today())
+        invoice.invoice_payment_term_id = self.two_terms
+        invoice.action_post()
+        return invoice
+
+    def pay(self, invoice, amount=None):
+        """Register a payment of ``amount`` (the whole residual by default)."""
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=invoice.ids,
+        ).create({"amount": amount} if amount else {})._create_payments()
+
+    def spy(self, method, calls, key):
+        """Patch the posting service's ``method`` to count, per ``key``, the items of its
+        argument, calling the original."""
+        Posting = type(self.env["sepa.batch.posting"])
+        original = getattr(Posting, method)
+
+        def spy(service, items):
+            calls[key] = len(items)
+            return original(service, items)
+
+        return patch.object(Posting, method, autospec=True, side_effect=spy)
+
+    def assert_same_rows(self, sql, orm, ignore=()):
+        """The credits and invoices (with their lines) of two batches are equal, column
+        by column, but for their identities."""
+        self.assertEqual(self.rows("account_move_line", self.credit_lines(sql).ids),
+                         self.rows("account_move_line", self.credit_lines(orm).ids))
+        sql_invoices = sql.line_ids.invoice_id.sorted("amount_total")
+        orm_invoices = orm.line_ids.invoice_id.sorted("amount_total")
+        self.assertEqual(self.rows("account_move", sql_invoices.ids, ignore),
+                         self.rows("account_move", orm_invoices.ids, ignore))
+
+        def order(aml):
+            return (aml.move_id.amount_total, str(aml.date_maturity), aml.balance)
+
+        self.assertEqual(
+            self.rows("account_move_line", sql_invoices.line_ids.sorted(order).ids),
+            self.rows("account_move_line", orm_invoices.line_ids.sorted(order).ids))
 
     def send(self, invoices, **context):
         batch = self.create_batch(invoice_ids=[Command.set(invoices.ids)])
@@ -49,47 +99,17 @@ class TestBatchPosting(SepaBatchCommon):
             lambda aml: aml.sepa_batch_line_id.invoice_id.amount_total)
 
     def test_set_wise_posting_equals_odoo_reconciliation(self):
-        two_terms = self.env["account.payment.term"].create({
-            "name": "Half now, half in 30 days",
-            "line_ids": [
-                Command.create({"value": "percent", "value_amount": 50, "nb_days": 0}),
-                Command.create({"value": "percent", "value_amount": 50, "nb_days": 30}),
-            ],
-        })
-        today = fields.Date.today()
         batches, setwise = {}, {}
-        Posting = type(self.env["sepa.batch.posting"])
-        original = Posting._reconcile_setwise
         for path in ("sql", "orm"):
-            simple = self.invoice(self.partner_c, 42.5)
-            split = self.init_invoice("out_invoice", partner=self.partner_d, amounts=[80.0],
-                                      taxes=[], invoice_date=today)
-            split.invoice_payment_term_id = two_terms
-            split.action_post()
-
-            def spy(service, triples, path=path):
-                setwise[path] = len(triples)
-                return original(service, triples)
-
-            with patch.object(Posting, "_reconcile_setwise", autospec=True, side_effect=spy):
-                batches[path] = self.send(simple | split, sepa_posting_orm_only=path == "orm")
+            invoices = self.invoice(self.partner_c, 42.5) | self.split_invoice(self.partner_d, 80.0)
+            with self.spy("_reconcile_setwise", setwise, path):
+                batches[path] = self.send(invoices, sepa_posting_orm_only=path == "orm")
         self.assertEqual(setwise, {"sql": 2, "orm": 0})  # the switch decides the path
         sql, orm = batches["sql"], batches["orm"]
-        sql_credits, orm_credits = self.credit_lines(sql), self.credit_lines(orm)
-        self.assertEqual(len(sql_credits), 2)
-        self.assertEqual(self.rows("account_move_line", sql_credits.ids),
-                         self.rows("account_move_line", orm_credits.ids))
+        self.assertEqual(len(self.credit_lines(sql)), 2)
         self.assertEqual(self.rows("account_move", sql.move_id.ids),
                          self.rows("account_move", orm.move_id.ids))
-        sql_invoices = sql.line_ids.invoice_id.sorted("amount_total")
-        orm_invoices = orm.line_ids.invoice_id.sorted("amount_total")
-        self.assertEqual(self.rows("account_move", sql_invoices.ids),
-                         self.rows("account_move", orm_invoices.ids))
-        self.assertEqual(
-            self.rows("account_move_line", sql_invoices.line_ids.sorted(
-                lambda aml: (aml.move_id.amount_total, str(aml.date_maturity), aml.balance)).ids),
-            self.rows("account_move_line", orm_invoices.line_ids.sorted(
-                lambda aml: (aml.move_id.amount_total, str(aml.date_maturity), aml.balance)).ids))
+        self.assert_same_rows(sql, orm)
         for batch in (sql, orm):
             credits = self.credit_lines(batch)
             receivables = batch.line_ids.invoice_id.line_ids.filtered(
@@ -107,9 +127,7 @@ class TestBatchPosting(SepaBatchCommon):
 
     def test_partly_paid_invoice_goes_through_odoo_reconciliation(self):
         partly = self.invoice(self.partner_c, 100.0)
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=partly.ids,
-        ).create({"amount": 30.0})._create_payments()
+        self.pay(partly, 30.0)
         self.assertEqual(partly.amount_residual, 70.0)
         simple = self.invoice(self.partner_d, 25.0)
         batch = self.send(partly | simple)
@@ -143,8 +161,7 @@ class TestBatchPosting(SepaBatchCommon):
         other = self.invoice(self.partner_d, 16.0)
         batch = self.create_batch(invoice_ids=[Command.set((paid | other).ids)])
         batch.action_generate()
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=paid.ids).create({})._create_payments()
+        self.pay(paid)
         entries = self.env["account.move"].search_count([("sepa_batch_id", "=", batch.id)])
         with self.assertRaisesRegex(UserError, paid.name):
             batch.action_send()
@@ -219,9 +236,7 @@ class TestBatchPosting(SepaBatchCommon):
         other = self.invoice(self.partner_d, 16.0)
         batch = self.create_batch(invoice_ids=[Command.set((partly | other).ids)])
         batch.action_generate()
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=partly.ids,
-        ).create({"amount": 30.0})._create_payments()
+        self.pay(partly, 30.0)
         self.assertEqual(partly.amount_residual, 70.0)
         entries = self.env["account.move"].search_count([("sepa_batch_id", "=", batch.id)])
         with self.assertRaisesRegex(UserError, rf"{partly.name} \(open 70\.00, debit 100\.00\)"):
@@ -234,9 +249,7 @@ class TestBatchPosting(SepaBatchCommon):
 
     def test_paid_hook_runs_once_per_invoice_in_mixed_batch(self):
         partly = self.invoice(self.partner_c, 100.0)  # partly paid: Odoo's reconciliation
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=partly.ids,
-        ).create({"amount": 30.0})._create_payments()
+        self.pay(partly, 30.0)
         simple = self.invoice(self.partner_d, 25.0)  # set-wise
         batch = self.create_batch(invoice_ids=[Command.set((partly | simple).ids)])
         batch.action_generate()
@@ -322,31 +335,13 @@ class TestBatchPosting(SepaBatchCommon):
         self.assertEqual(set(invoices.mapped("payment_state")), {"paid"})
 
     def test_reopen_a_set_of_invoices_set_wise_equals_odoo(self):
-        two_terms = self.env["account.payment.term"].create({
-            "name": "Half now, half in 30 days",
-            "line_ids": [
-                Command.create({"value": "percent", "value_amount": 50, "nb_days": 0}),
-                Command.create({"value": "percent", "value_amount": 50, "nb_days": 30}),
-            ],
-        })
         batches, setwise = {}, {}
-        Posting = type(self.env["sepa.batch.posting"])
-        original = Posting._unreconcile_setwise
         for path in ("sql", "orm"):
-            simple = self.invoice(self.partner_c, 42.5)
-            split = self.init_invoice("out_invoice", partner=self.partner_d, amounts=[80.0],
-                                      taxes=[], invoice_date=fields.Date.today())
-            split.invoice_payment_term_id = two_terms
-            split.action_post()
             kept = self.invoice(self.partner_c, 7.0)
-            batch = batches[path] = self.send(simple | split | kept)
+            reopened = self.invoice(self.partner_c, 42.5) | self.split_invoice(self.partner_d, 80.0)
+            batch = batches[path] = self.send(kept | reopened)
             reopen = batch.line_ids.filtered(lambda line, kept=kept: line.invoice_id != kept)
-
-            def spy(service, rows, path=path):
-                setwise[path] = len(rows)
-                return original(service, rows)
-
-            with patch.object(Posting, "_unreconcile_setwise", autospec=True, side_effect=spy):
+            with self.spy("_unreconcile_setwise", setwise, path):
                 credits = self.env["sepa.batch.posting"].with_context(
                     sepa_posting_orm_only=path == "orm").unreconcile_invoices(reopen)
             self.assertEqual(credits.sepa_batch_line_id, reopen)
@@ -361,28 +356,15 @@ class TestBatchPosting(SepaBatchCommon):
             self.assertEqual(credits.mapped("reconciled"), [True, False, False])
             self.assertEqual(credits.mapped("amount_residual"), [0.0, -42.5, -80.0])
             self.assertEqual(len(credits.matched_debit_ids), 1)
-        self.assertEqual(self.rows("account_move_line", self.credit_lines(sql).ids),
-                         self.rows("account_move_line", self.credit_lines(orm).ids))
-        sql_invoices = sql.line_ids.invoice_id.sorted("amount_total")
-        orm_invoices = orm.line_ids.invoice_id.sorted("amount_total")
         # Odoo's unreconciliation writes on the invoices, which flags them as modified
         # by hand: a flag that only steers the automatic posting of vendor bills.
-        self.assertEqual(orm_invoices.mapped("is_manually_modified"), [False, True, True])
-        self.assertEqual(self.rows("account_move", sql_invoices.ids, {"is_manually_modified"}),
-                         self.rows("account_move", orm_invoices.ids, {"is_manually_modified"}))
-
-        def order(aml):
-            return (aml.move_id.amount_total, str(aml.date_maturity), aml.balance)
-
-        self.assertEqual(
-            self.rows("account_move_line", sql_invoices.line_ids.sorted(order).ids),
-            self.rows("account_move_line", orm_invoices.line_ids.sorted(order).ids))
+        self.assertEqual(orm.line_ids.invoice_id.sorted("amount_total").mapped(
+            "is_manually_modified"), [False, True, True])
+        self.assert_same_rows(sql, orm, ignore={"is_manually_modified"})
 
     def test_reopen_partly_paid_invoice_goes_through_odoo(self):
         partly = self.invoice(self.partner_c, 100.0)
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=partly.ids,
-        ).create({"amount": 30.0})._create_payments()
+        self.pay(partly, 30.0)
         simple = self.invoice(self.partner_d, 25.0)
         batch = self.send(partly | simple)
         self.env["sepa.batch.posting"].unreconcile_invoices(batch.line_ids)
