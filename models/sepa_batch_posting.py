@@ -372,13 +372,8 @@ class SepaBatchPosting(models.AbstractModel):
         """Refuse when a transit line of the batch entry is reconciled (the bank's credit
         of that payment information block): reversing the entry would unreconcile the
         bank's line too."""
-        self.env.flush_all()
-        labels = [row[0] for row in self.env.execute_query(SQL("""
-            SELECT l.name FROM account_move_line l
-             WHERE l.move_id = %s AND l.sepa_batch_line_id IS NULL AND l.balance > 0
-               AND EXISTS (SELECT 1 FROM account_partial_reconcile p
-                            WHERE p.debit_move_id = l.id OR p.credit_move_id = l.id)
-             ORDER BY l.id""", batch.move_id.id))]
+        labels = batch._transit_lines().filtered(
+            lambda aml: aml.matched_credit_ids or aml.matched_debit_ids).mapped("name")
         if not labels:
             return
         block_ids = set(batch.line_ids.mapped("pmt_inf_id"))
