@@ -362,12 +362,21 @@ class TestBatchPosting(SepaBatchCommon):
             "is_manually_modified"), [False, True, True])
         self.assert_same_rows(sql, orm, ignore={"is_manually_modified"})
 
-    def test_reopen_partly_paid_invoice_goes_through_odoo(self):
-        partly = self.invoice(self.partner_c, 100.0)
+    def test_cancel_mixed_batch_reopens_every_invoice(self):
+        partly = self.invoice(self.partner_c, 100.0)  # partly paid: Odoo's way back
         self.pay(partly, 30.0)
-        simple = self.invoice(self.partner_d, 25.0)
+        simple = self.invoice(self.partner_d, 25.0)  # set-wise
         batch = self.send(partly | simple)
-        self.env["sepa.batch.posting"].unreconcile_invoices(batch.line_ids)
+        reopened = {}
+        with self.spy("_unreconcile_setwise", reopened, "set-wise"):
+            batch.action_cancel()
+        self.assertEqual(reopened, {"set-wise": 1})
         self.assertEqual((partly | simple).mapped("amount_residual"), [70.0, 25.0])
         self.assertEqual((partly | simple).mapped("payment_state"), ["partial", "not_paid"])
-        self.assertFalse(batch.move_id.line_ids.matched_debit_ids)
+        self.assertEqual(set((partly | simple).mapped("sepa_state")), {"to_collect"})
+        # The reversal (cancel=True) is reconciled with every line of the entry.
+        reversal = batch.move_id.reversal_move_ids
+        self.assertEqual(len(reversal), 1)
+        self.assertEqual(set(batch.move_id.line_ids.mapped("reconciled")), {True})
+        self.assertEqual(batch.move_id.line_ids.full_reconcile_id.reconciled_line_ids,
+                         batch.move_id.line_ids | reversal.line_ids)
