@@ -9,5 +9,6 @@ from . import account_journal
 from . import account_move_line
 from . import account_bank_statement_line
 from . import sepa_batch
+from . import sepa_batch_posting
 from . import sepa_batch_line
 from . import report_sepa_batch

@@ -1,7 +1,7 @@
 from odoo import _, api, fields, models
-from odoo.tools import SQL
 
 from ..constants import SEPA_GROUP
+from .sepa_batch_posting import BULK_RANK
 
 
 class ResPartner(models.Model):
@@ -100,33 +100,14 @@ class ResPartner(models.Model):
 
     def _increase_rank(self, field, n=1):
         # Posting a batch entry raises its customers' rank in one statement
-        # (_sepa_increase_customer_rank) instead of one statement per customer.
-        if self.env.context.get("sepa_bulk_rank"):
+        # (sepa.batch.posting._increase_customer_rank) instead of one per customer.
+        if self.env.context.get(BULK_RANK):
             return
         super()._increase_rank(field, n)
 
     # ------------------------------------------------------------------
     # BUSINESS
     # ------------------------------------------------------------------
-
-    def _sepa_increase_customer_rank(self):
-        """What posting an entry does for its customers, for all of them at once.
-
-        Rows locked by another transaction are skipped, as Odoo does (the rank only
-        orders suggestions).
-        """
-        if not self:
-            return
-        self.flush_model(["commercial_partner_id", "customer_rank"])
-        self.env.execute_query(SQL("""
-            UPDATE res_partner SET customer_rank = customer_rank + 1
-             WHERE id IN (SELECT id FROM res_partner
-                           WHERE id = ANY(%(ids)s) OR id IN (
-                                 SELECT commercial_partner_id FROM res_partner
-                                  WHERE id = ANY(%(ids)s))
-                             FOR NO KEY UPDATE SKIP LOCKED)
-        """, ids=self.ids))
-        self.invalidate_model(["customer_rank"])
 
     def _sepa_sync_mandates(self, switched_to_invoice):
         """Keep mandates in line with the partner's direct debit preferences.

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from psycopg2 import OperationalError
 
-from odoo import Command, _, api, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, format_date
 
@@ -27,10 +27,6 @@ from ..sepa.model import (
 from ..sepa.pain008 import write_pain008
 
 _logger = logging.getLogger(__name__)
-
-#: Bulk accounting of a batch: invoices are not re-synchronised (their lines do not
-#: change), balance is checked once by the reconciliation, no per-invoice tracking.
-BULK_CONTEXT = {"skip_invoice_sync": True, "check_move_validity": False, "mail_notrack": True}
 
 
 class SepaBatch(models.Model):
@@ -464,226 +460,13 @@ class SepaBatch(models.Model):
         return data
 
     # ------------------------------------------------------------------
-    # BUSINESS: accounting
+    # BUSINESS: accounting (models/sepa_batch_posting.py)
     # ------------------------------------------------------------------
-
-    def _receivable_rows(self):
-        """Per batch line, its invoice's open receivable lines, read in one query.
-
-        Also says whether the line can be booked set-wise (``untouched``: the
-        receivables are in company currency and not matched with anything yet;
-        ``cash_basis``: the invoice has cash basis taxes).
-        """
-        self.env.flush_all()
-        return self.env.execute_query_dict(SQL("""
-            SELECT bl.id AS batch_line_id, bl.partner_id, bl.amount, bl.pmt_inf_id,
-                   bl.end_to_end_id, inv.id AS invoice_id, inv.name AS invoice_name,
-                   ARRAY_AGG(aml.id ORDER BY aml.id) FILTER (WHERE aml.id IS NOT NULL)
-                       AS receivable_ids,
-                   MIN(aml.account_id) AS account_id,
-                   COUNT(DISTINCT aml.account_id) AS account_count,
-                   COALESCE(SUM(aml.amount_residual), 0) AS residual,
-                   BOOL_AND(aml.amount_residual = aml.balance
-                            AND aml.amount_residual_currency = aml.amount_currency
-                            AND aml.currency_id = aml.company_currency_id) AS untouched,
-                   %(cash_basis)s AND EXISTS(SELECT 1
-                            FROM account_move_line tl
-                            JOIN account_tax tax ON tax.id = tl.tax_line_id
-                           WHERE tl.move_id = inv.id AND tax.tax_exigibility = 'on_payment'
-                           UNION ALL
-                          SELECT 1
-                            FROM account_move_line bl2
-                            JOIN account_move_line_account_tax_rel rel
-                                 ON rel.account_move_line_id = bl2.id
-                            JOIN account_tax tax ON tax.id = rel.account_tax_id
-                           WHERE bl2.move_id = inv.id AND tax.tax_exigibility = 'on_payment'
-                   ) AS cash_basis
-              FROM sepa_batch_line bl
-              JOIN account_move inv ON inv.id = bl.invoice_id
-              LEFT JOIN account_move_line aml
-                     ON aml.move_id = inv.id AND NOT aml.reconciled
-                    AND aml.account_id IN (SELECT id FROM account_account
-                                            WHERE account_type = 'asset_receivable')
-             WHERE bl.batch_id = %(batch)s AND bl.state = 'pending'
-             GROUP BY bl.id, inv.id
-             ORDER BY bl.debit_number, bl.id
-        """, batch=self.id, cash_basis=bool(self.company_id.tax_exigibility)))
-
-    def _check_still_open(self, rows):
-        closed = [row["invoice_name"] for row in rows if not row["receivable_ids"]]
-        if closed:
-            raise UserError(_(
-                "Batch %(batch)s cannot be posted: these invoices have nothing left to "
-                "collect (paid or reversed meanwhile): %(invoices)s. Cancel the batch and "
-                "propose again.", batch=self.name, invoices=", ".join(closed[:20])))
-
-    def _bulk_rows(self, rows):
-        """The rows booked set-wise in SQL; the others go through the ORM.
-
-        Set-wise is only used where Odoo's reconciliation would create nothing but
-        partials and a full reconcile: company in euro, no analytic distribution model
-        (it could give the line an analytic distribution), untouched receivables on
-        one account (the first one's), no cash basis taxes, residual = amount sent;
-        and where the entry is not secured by a hash when posted (the set-wise lines
-        are written after posting).
-        """
-        company = self.company_id
-        if company.currency_id != self.currency_id \
-                or self.journal_id.restrict_mode_hash_table \
-                or self.env["account.analytic.distribution.model"].sudo().search_count(
-                    [("company_id", "in", (False, company.id))], limit=1):
-            return []
-        currency = self.currency_id
-        bulk = [
-            row for row in rows
-            if row["account_count"] == 1 and row["untouched"] and not row["cash_basis"]
-            and currency.compare_amounts(row["residual"], row["amount"]) == 0
-        ]
-        return [row for row in bulk if row["account_id"] == bulk[0]["account_id"]]
-
-    def _credit_line_vals(self, row):
-        """The receivable credit of one batch line (balance from the residual)."""
-        return {
-            "name": f"{row['end_to_end_id']} {row['invoice_name']}",
-            "account_id": row["account_id"],
-            "partner_id": row["partner_id"],
-            "balance": -row["residual"],
-            "amount_currency": -row["amount"],
-            "currency_id": self.currency_id.id,
-            "sepa_batch_line_id": row["batch_line_id"],
-        }
-
-    def _summary_line_vals(self, bulk):
-        """One credit for all ``bulk`` rows, split per invoice once posted."""
-        currency = self.currency_id
-        return dict(
-            self._credit_line_vals(bulk[0]),
-            balance=-currency.round(sum(row["residual"] for row in bulk)),
-            amount_currency=-currency.round(sum(row["amount"] for row in bulk)),
-        )
-
-    def _split_values(self, row, full_id):
-        """Columns of one invoice's credit that differ from the posted summary line.
-
-        The line is matched with its full reconcile already (the invoice side follows
-        in ``_reconcile_entry``).
-        """
-        vals = self._credit_line_vals(row)
-        del vals["account_id"], vals["currency_id"]  # the summary line's
-        return dict(
-            vals,
-            debit=0.0,
-            credit=-vals["balance"],
-            amount_residual=0.0,
-            amount_residual_currency=0.0,
-            reconciled=True,
-            full_reconcile_id=full_id,
-            matching_number=str(full_id),
-            price_subtotal=vals["amount_currency"],
-            price_total=vals["amount_currency"],
-        )
-
-    def _prepare_move_vals(self, rows, orm_rows, bulk):
-        """ONE entry: debit transit per payment information block, credit each invoice.
-
-        The credits of ``orm_rows`` are in the values, those of ``bulk`` as one summary
-        line. Balances come from the invoices' open receivables (company currency),
-        amounts in currency are the euros collected.
-        """
-        self.ensure_one()
-        transit = self.company_id._sepa_transit_account(self.journal_id)
-        block_totals = defaultdict(lambda: [0.0, 0.0])
-        for row in rows:
-            block_totals[row["pmt_inf_id"]][0] += row["residual"]
-            block_totals[row["pmt_inf_id"]][1] += row["amount"]
-        line_vals = [self._credit_line_vals(row) for row in orm_rows]
-        if bulk:
-            line_vals.append(self._summary_line_vals(bulk))
-        line_vals += [{
-            "name": _("Direct debit %(block)s", block=block_id),
-            "account_id": transit.id,
-            "balance": balance,
-            "amount_currency": amount,
-            "currency_id": self.currency_id.id,
-        } for block_id, (balance, amount) in sorted(block_totals.items())]
-        return {
-            "move_type": "entry",
-            "journal_id": self.journal_id.id,
-            "date": self.collection_date,
-            "ref": self.name,
-            "sepa_batch_id": self.id,
-            "line_ids": [Command.create(vals) for vals in line_vals],
-        }
-
-    def _post_entry(self):
-        """Post the batch entry and reconcile every invoice with it.
-
-        The common case (see ``_bulk_rows``) is written set-wise: the entry is posted
-        by the ORM with one summary credit for those invoices, which is then split in
-        SQL into one credit per invoice; partials and full reconciles are inserted in
-        SQL and the ORM recomputes what depends on them. The rest goes through Odoo's
-        ``_reconcile_plan`` in one call. The invoices' payment status changes are not
-        tracked one chatter message per invoice (that alone took 131 s at commit for
-        10,000 invoices).
-        """
-        self.ensure_one()
-        rows = self._receivable_rows()
-        self._check_still_open(rows)
-        bulk = self._bulk_rows(rows)
-        bulk_ids = {row["batch_line_id"] for row in bulk}
-        orm_rows = [row for row in rows if row["batch_line_id"] not in bulk_ids]
-        env = self.with_context(**BULK_CONTEXT).env
-        move = env["account.move"].create(self._prepare_move_vals(rows, orm_rows, bulk))
-        move.with_context(sepa_bulk_rank=True)._post(soft=False)
-        full_ids = self._split_summary_line(move, bulk)
-        env["res.partner"].browse({row["partner_id"] for row in rows})\
-            ._sepa_increase_customer_rank()
-        self._reconcile_entry(move, rows, full_ids)
-        return move
-
-    def _split_summary_line(self, move, bulk):
-        """One credit per bulk invoice; returns ``{batch line id: full reconcile id}``."""
-        if not bulk:
-            return {}
-        lines = move.env["account.move.line"]
-        full_ids = dict(zip([row["batch_line_id"] for row in bulk],
-                            lines._sepa_new_full_reconciles(len(bulk)), strict=True))
-        summary = move.line_ids.filtered(
-            lambda aml: aml.sepa_batch_line_id.id == bulk[0]["batch_line_id"])
-        lines._sepa_expand_line(summary, [
-            self._split_values(row, full_ids[row["batch_line_id"]]) for row in bulk])
-        return full_ids
-
-    def _reconcile_entry(self, move, rows, full_ids):
-        """Reconcile the invoices: set-wise those with a full reconcile, else the ORM."""
-        env = move.env
-        receivables = {row["batch_line_id"]: row["receivable_ids"] for row in rows}
-        credits = env.execute_query(SQL(
-            "SELECT id, sepa_batch_line_id FROM account_move_line "
-            "WHERE move_id = %s AND sepa_batch_line_id IS NOT NULL", move.id))
-        triples = [(credit_id, receivables[line_id], full_ids[line_id])
-                   for credit_id, line_id in credits if line_id in full_ids]
-        lines = env["account.move.line"]
-        plan = [lines.browse([*receivables[line_id], credit_id])
-                for credit_id, line_id in credits if line_id not in full_ids]
-        invoices = env["account.move"].browse({row["invoice_id"] for row in rows})
-        reconciled = lines._sepa_reconcile_invoices(triples)
-        # Paid or not, an invoice held by this open batch stays 'In batch' (or 'On hold'),
-        # see account.move._sepa_state: nothing to recompute for 100,000 invoices.
-        env.remove_to_compute(env["account.move"]._fields["sepa_state"], invoices.browse(
-            [row["invoice_id"] for row in rows if row["batch_line_id"] in full_ids]))
-        if plan:
-            lines._reconcile_plan(plan)
-        env.flush_all()  # recompute the invoices' payment state without tracking
-        if reconciled:
-            invoices.fetch(["payment_state"])  # one read, not one per thousand
-            reconciled._reconcile_post_hook({"not_paid_invoices": invoices})
-            env.flush_all()
 
     def _send(self):
         self.ensure_one()
         self._check_mandates_active(_("mark as sent"))
-        move = self._post_entry()
+        move = self.env["sepa.batch.posting"].post(self)
         self.write({
             "move_id": move.id,
             "state": "sent",
@@ -755,18 +538,7 @@ class SepaBatch(models.Model):
         self.write({"state": "cancel", "job_state": False})
         self.line_ids.write({"is_open": False})
         for batch in sent:
-            batch._cancel_entry()
-
-    def _cancel_entry(self):
-        """Undo the entry: unreconcile the invoices, then reverse it."""
-        move = self.with_context(mail_notrack=True).move_id
-        move.line_ids.remove_move_reconcile()
-        move._reverse_moves(
-            [{"ref": _("Cancellation of %(batch)s", batch=self.name),
-              "date": fields.Date.context_today(self)}],
-            cancel=True,
-        )
-        move.env.flush_all()
+            self.env["sepa.batch.posting"].cancel(batch)
 
     # ------------------------------------------------------------------
     # BUSINESS: settlement

@@ -1,5 +1,8 @@
 """Posting a batch: the set-wise path gives exactly what Odoo's reconciliation gives."""
 
+from datetime import timedelta
+from unittest.mock import patch
+
 from odoo import Command, fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
@@ -26,70 +29,87 @@ class TestBatchPosting(SepaBatchCommon):
             "Pieter Jansen", IBAN_C, sequence_type="recurring", name="MDT-C")
         cls.partner_d, cls.mandate_d = cls.create_debtor(
             "Anna Bakker", IBAN_D, sequence_type="recurring", name="MDT-D")
-
-    def send(self, invoices):
-        batch = self.create_batch(invoice_ids=[Command.set(invoices.ids)])
-        self.assertEqual(batch.line_ids.invoice_id, invoices)
-        batch.action_generate()
-        batch.action_send()
-        return batch
-
-    def rows(self, table, ids):
-        self.env.flush_all()
-        rows = self.env.execute_query_dict(SQL(
-            "SELECT * FROM %s WHERE id = ANY(%s) ORDER BY id", SQL.identifier(table), ids))
-        return [{key: value for key, value in row.items() if key not in IDENTITY}
-                for row in rows]
-
-    def credit_lines(self, batch):
-        return batch.move_id.line_ids.filtered("sepa_batch_line_id").sorted(
-            lambda aml: aml.sepa_batch_line_id.invoice_id.amount_total)
-
-    def force_orm_path(self):
-        """An analytic distribution model (for someone else) makes posting use the ORM."""
-        plan = self.env["account.analytic.plan"].create({"name": "Projects"})
-        account = self.env["account.analytic.account"].create(
-            {"name": "Other", "plan_id": plan.id})
-        self.env["account.analytic.distribution.model"].create({
-            "partner_id": self.debtor.id,
-            "analytic_distribution": {str(account.id): 100},
-        })
-
-    def test_set_wise_posting_equals_odoo_reconciliation(self):
-        two_terms = self.env["account.payment.term"].create({
+        cls.two_terms = cls.env["account.payment.term"].create({
             "name": "Half now, half in 30 days",
             "line_ids": [
                 Command.create({"value": "percent", "value_amount": 50, "nb_days": 0}),
                 Command.create({"value": "percent", "value_amount": 50, "nb_days": 30}),
             ],
         })
-        today = fields.Date.today()
-        batches = {}
-        for path in ("sql", "orm"):
-            simple = self.invoice(self.partner_c, 42.5)
-            split = self.init_invoice("out_invoice", partner=self.partner_d, amounts=[80.0],
-                                      taxes=[], invoice_date=today)
-            split.invoice_payment_term_id = two_terms
-            split.action_post()
-            if path == "orm":
-                self.force_orm_path()
-            batches[path] = self.send(simple | split)
-        sql, orm = batches["sql"], batches["orm"]
-        sql_credits, orm_credits = self.credit_lines(sql), self.credit_lines(orm)
-        self.assertEqual(len(sql_credits), 2)
-        self.assertEqual(self.rows("account_move_line", sql_credits.ids),
-                         self.rows("account_move_line", orm_credits.ids))
-        self.assertEqual(self.rows("account_move", sql.move_id.ids),
-                         self.rows("account_move", orm.move_id.ids))
+
+    def split_invoice(self, partner, amount):
+        """A posted invoice with two installments."""
+        invoice = self.init_invoice("out_invoice", partner=partner, amounts=[amount],
+                                    taxes=[], invoice_date=fields.Date.today())
+        invoice.invoice_payment_term_id = self.two_terms
+        invoice.action_post()
+        return invoice
+
+    def pay(self, invoice, amount=None):
+        """Register a payment of ``amount`` (the whole residual by default)."""
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=invoice.ids,
+        ).create({"amount": amount} if amount else {})._create_payments()
+
+    def spy(self, method, calls, key):
+        """Patch the posting service's ``method`` to count, per ``key``, the items of its
+        argument, calling the original."""
+        Posting = type(self.env["sepa.batch.posting"])
+        original = getattr(Posting, method)
+
+        def spy(service, items):
+            calls[key] = len(items)
+            return original(service, items)
+
+        return patch.object(Posting, method, autospec=True, side_effect=spy)
+
+    def assert_same_rows(self, sql, orm, ignore=()):
+        """The credits and invoices (with their lines) of two batches are equal, column
+        by column, but for their identities."""
+        self.assertEqual(self.rows("account_move_line", self.credit_lines(sql).ids),
+                         self.rows("account_move_line", self.credit_lines(orm).ids))
         sql_invoices = sql.line_ids.invoice_id.sorted("amount_total")
         orm_invoices = orm.line_ids.invoice_id.sorted("amount_total")
-        self.assertEqual(self.rows("account_move", sql_invoices.ids),
-                         self.rows("account_move", orm_invoices.ids))
+        self.assertEqual(self.rows("account_move", sql_invoices.ids, ignore),
+                         self.rows("account_move", orm_invoices.ids, ignore))
+
+        def order(aml):
+            return (aml.move_id.amount_total, str(aml.date_maturity), aml.balance)
+
         self.assertEqual(
-            self.rows("account_move_line", sql_invoices.line_ids.sorted(
-                lambda aml: (aml.move_id.amount_total, str(aml.date_maturity), aml.balance)).ids),
-            self.rows("account_move_line", orm_invoices.line_ids.sorted(
-                lambda aml: (aml.move_id.amount_total, str(aml.date_maturity), aml.balance)).ids))
+            self.rows("account_move_line", sql_invoices.line_ids.sorted(order).ids),
+            self.rows("account_move_line", orm_invoices.line_ids.sorted(order).ids))
+
+    def send(self, invoices, **context):
+        batch = self.create_batch(invoice_ids=[Command.set(invoices.ids)])
+        self.assertEqual(batch.line_ids.invoice_id, invoices)
+        batch.action_generate()
+        batch.with_context(**context).action_send()
+        return batch
+
+    def rows(self, table, ids, ignore=()):
+        self.env.flush_all()
+        rows = self.env.execute_query_dict(SQL(
+            "SELECT * FROM %s WHERE id = ANY(%s) ORDER BY id", SQL.identifier(table), ids))
+        return [{key: value for key, value in row.items()
+                 if key not in IDENTITY and key not in ignore} for row in rows]
+
+    def credit_lines(self, batch):
+        return batch.move_id.line_ids.filtered("sepa_batch_line_id").sorted(
+            lambda aml: aml.sepa_batch_line_id.invoice_id.amount_total)
+
+    def test_set_wise_posting_equals_odoo_reconciliation(self):
+        batches, setwise = {}, {}
+        for path in ("sql", "orm"):
+            invoices = self.invoice(self.partner_c, 42.5) | self.split_invoice(self.partner_d, 80.0)
+            with self.spy("_reconcile_setwise", setwise, path):
+                batches[path] = self.send(invoices, sepa_posting_orm_only=path == "orm")
+        self.assertEqual(setwise, {"sql": 2, "orm": 0})  # the switch decides the path
+        sql, orm = batches["sql"], batches["orm"]
+        self.assertEqual(len(self.credit_lines(sql)), 2)
+        self.assertEqual(self.rows("account_move", sql.move_id.ids),
+                         self.rows("account_move", orm.move_id.ids))
+        self.assert_same_rows(sql, orm)
         for batch in (sql, orm):
             credits = self.credit_lines(batch)
             receivables = batch.line_ids.invoice_id.line_ids.filtered(
@@ -107,9 +127,7 @@ class TestBatchPosting(SepaBatchCommon):
 
     def test_partly_paid_invoice_goes_through_odoo_reconciliation(self):
         partly = self.invoice(self.partner_c, 100.0)
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=partly.ids,
-        ).create({"amount": 30.0})._create_payments()
+        self.pay(partly, 30.0)
         self.assertEqual(partly.amount_residual, 70.0)
         simple = self.invoice(self.partner_d, 25.0)
         batch = self.send(partly | simple)
@@ -143,8 +161,7 @@ class TestBatchPosting(SepaBatchCommon):
         other = self.invoice(self.partner_d, 16.0)
         batch = self.create_batch(invoice_ids=[Command.set((paid | other).ids)])
         batch.action_generate()
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=paid.ids).create({})._create_payments()
+        self.pay(paid)
         entries = self.env["account.move"].search_count([("sepa_batch_id", "=", batch.id)])
         with self.assertRaisesRegex(UserError, paid.name):
             batch.action_send()
@@ -209,3 +226,157 @@ class TestBatchPosting(SepaBatchCommon):
                 self.assertAlmostEqual(credit.balance, -invoice.amount_total)
             self.assertAlmostEqual(sum(batch.move_id.line_ids.mapped("balance")), 0.0)
         self.assertTrue(batches[1].move_id.inalterable_hash)
+
+    # ------------------------------------------------------------------
+    # defects of issue 9
+    # ------------------------------------------------------------------
+
+    def test_invoice_partly_paid_meanwhile_blocks_posting(self):
+        partly = self.invoice(self.partner_c, 100.0)
+        other = self.invoice(self.partner_d, 16.0)
+        batch = self.create_batch(invoice_ids=[Command.set((partly | other).ids)])
+        batch.action_generate()
+        self.pay(partly, 30.0)
+        self.assertEqual(partly.amount_residual, 70.0)
+        entries = self.env["account.move"].search_count([("sepa_batch_id", "=", batch.id)])
+        with self.assertRaisesRegex(UserError, rf"{partly.name} \(open 70\.00, debit 100\.00\)"):
+            batch.action_send()
+        self.assertEqual(batch.state, "generated")
+        self.assertFalse(batch.move_id)
+        self.assertEqual((partly | other).mapped("amount_residual"), [70.0, 16.0])
+        self.assertEqual(
+            self.env["account.move"].search_count([("sepa_batch_id", "=", batch.id)]), entries)
+
+    def test_paid_hook_runs_once_per_invoice_in_mixed_batch(self):
+        partly = self.invoice(self.partner_c, 100.0)  # partly paid: Odoo's reconciliation
+        self.pay(partly, 30.0)
+        simple = self.invoice(self.partner_d, 25.0)  # set-wise
+        batch = self.create_batch(invoice_ids=[Command.set((partly | simple).ids)])
+        batch.action_generate()
+        Move = type(self.env["account.move"])
+        original = Move._invoice_paid_hook
+        calls = []
+
+        def hook(moves):
+            calls.extend(moves.ids)
+            return original(moves)
+
+        with patch.object(Move, "_invoice_paid_hook", autospec=True, side_effect=hook):
+            batch.action_send()
+        self.assertEqual((partly | simple).mapped("payment_state"), ["paid", "paid"])
+        self.assertEqual(sorted(calls), sorted((partly | simple).ids))
+
+    def test_cancel_refused_when_a_block_is_settled(self):
+        later_terms = self.env["account.payment.term"].create({
+            "name": "60 days", "line_ids": [Command.create({"nb_days": 60})]})
+        now = self.invoice(self.partner_c, 40.0)
+        later = self.init_invoice("out_invoice", partner=self.partner_d, amounts=[60.0],
+                                  taxes=[], invoice_date=fields.Date.today())
+        later.invoice_payment_term_id = later_terms
+        later.action_post()
+        batch = self.create_batch(
+            instruction_date=fields.Date.today() + timedelta(days=90),
+            invoice_ids=[Command.set((now | later).ids)])
+        self.assertEqual(len(set(batch.line_ids.mapped("collection_date"))), 2)
+        batch.action_generate()
+        batch.action_send()
+        first_block = batch.line_ids.filtered(lambda line: line.invoice_id == now).pmt_inf_id
+        second_block = batch.line_ids.filtered(lambda line: line.invoice_id == later).pmt_inf_id
+        self.assertNotEqual(first_block, second_block)
+        st_line = self.env["account.bank.statement.line"].create({
+            "journal_id": self.bank_journal.id, "date": fields.Date.today(),
+            "payment_ref": first_block, "amount": 40.0})
+        self.assertTrue(st_line.is_reconciled)
+        self.assertEqual(batch.state, "sent")
+        with self.assertRaisesRegex(UserError, rf"{first_block}\b") as caught, \
+                self.env.cr.savepoint():  # what the request's rollback does
+            batch.action_cancel()
+        self.assertNotIn(second_block, str(caught.exception))
+        self.assertEqual(batch.state, "sent")
+        self.assertTrue(st_line.is_reconciled)
+        self.assertEqual((now | later).mapped("payment_state"), ["paid", "paid"])
+        self.assertFalse(batch.move_id.reversal_move_ids)
+
+    def test_set_wise_check_stops_inconsistent_posting(self):
+        invoices = self.invoice(self.partner_c, 10.0) | self.invoice(self.partner_d, 20.0)
+        batch = self.create_batch(invoice_ids=[Command.set(invoices.ids)])
+        batch.action_generate()
+        Posting = type(self.env["sepa.batch.posting"])
+        original = Posting._reconcile_setwise
+        corruptions = {
+            # one invoice left with something open although it is marked paid
+            "residual or payment status": SQL(
+                "UPDATE account_move SET amount_residual = 5, amount_residual_signed = 5 "
+                "WHERE id = %s", invoices[0].id),
+            # one credit a euro off: the entry is no longer balanced
+            "unbalanced entry": SQL(
+                "UPDATE account_move_line SET balance = balance - 1, credit = credit + 1, "
+                "amount_residual = 0 WHERE sepa_batch_line_id = %s",
+                batch.line_ids[1].id),
+        }
+        for what, corruption in corruptions.items():
+
+            def corrupt(service, triples, corruption=corruption):
+                lines = original(service, triples)
+                service.env.execute_query(corruption)
+                return lines
+
+            with self.subTest(what=what), \
+                    patch.object(Posting, "_reconcile_setwise", autospec=True,
+                                 side_effect=corrupt), \
+                    self.assertRaisesRegex(UserError, what), \
+                    self.env.cr.savepoint():  # what the request's rollback does
+                batch.action_send()
+            self.assertEqual(batch.state, "generated")
+            self.assertFalse(batch.move_id)
+            self.assertEqual(invoices.mapped("amount_residual"), [10.0, 20.0])
+            self.assertEqual(set(invoices.mapped("payment_state")), {"not_paid"})
+        batch.action_send()  # unpatched: posts
+        self.assertEqual(set(invoices.mapped("payment_state")), {"paid"})
+
+    def test_reopen_a_set_of_invoices_set_wise_equals_odoo(self):
+        batches, setwise = {}, {}
+        for path in ("sql", "orm"):
+            kept = self.invoice(self.partner_c, 7.0)
+            reopened = self.invoice(self.partner_c, 42.5) | self.split_invoice(self.partner_d, 80.0)
+            batch = batches[path] = self.send(kept | reopened)
+            reopen = batch.line_ids.filtered(lambda line, kept=kept: line.invoice_id != kept)
+            with self.spy("_unreconcile_setwise", setwise, path):
+                credits = self.env["sepa.batch.posting"].with_context(
+                    sepa_posting_orm_only=path == "orm").unreconcile_invoices(reopen)
+            self.assertEqual(credits.sepa_batch_line_id, reopen)
+            self.assertEqual(kept.payment_state, "paid")
+        self.assertEqual(setwise, {"sql": 2, "orm": 0})
+        sql, orm = batches["sql"], batches["orm"]
+        for batch in (sql, orm):
+            invoices = batch.line_ids.invoice_id.sorted("amount_total")
+            self.assertEqual(invoices.mapped("amount_residual"), [0.0, 42.5, 80.0])
+            self.assertEqual(invoices.mapped("payment_state"), ["paid", "not_paid", "not_paid"])
+            credits = self.credit_lines(batch)
+            self.assertEqual(credits.mapped("reconciled"), [True, False, False])
+            self.assertEqual(credits.mapped("amount_residual"), [0.0, -42.5, -80.0])
+            self.assertEqual(len(credits.matched_debit_ids), 1)
+        # Odoo's unreconciliation writes on the invoices, which flags them as modified
+        # by hand: a flag that only steers the automatic posting of vendor bills.
+        self.assertEqual(orm.line_ids.invoice_id.sorted("amount_total").mapped(
+            "is_manually_modified"), [False, True, True])
+        self.assert_same_rows(sql, orm, ignore={"is_manually_modified"})
+
+    def test_cancel_mixed_batch_reopens_every_invoice(self):
+        partly = self.invoice(self.partner_c, 100.0)  # partly paid: Odoo's way back
+        self.pay(partly, 30.0)
+        simple = self.invoice(self.partner_d, 25.0)  # set-wise
+        batch = self.send(partly | simple)
+        reopened = {}
+        with self.spy("_unreconcile_setwise", reopened, "set-wise"):
+            batch.action_cancel()
+        self.assertEqual(reopened, {"set-wise": 1})
+        self.assertEqual((partly | simple).mapped("amount_residual"), [70.0, 25.0])
+        self.assertEqual((partly | simple).mapped("payment_state"), ["partial", "not_paid"])
+        self.assertEqual(set((partly | simple).mapped("sepa_state")), {"to_collect"})
+        # The reversal (cancel=True) is reconciled with every line of the entry.
+        reversal = batch.move_id.reversal_move_ids
+        self.assertEqual(len(reversal), 1)
+        self.assertEqual(set(batch.move_id.line_ids.mapped("reconciled")), {True})
+        self.assertEqual(batch.move_id.line_ids.full_reconcile_id.reconciled_line_ids,
+                         batch.move_id.line_ids | reversal.line_ids)
