@@ -442,6 +442,7 @@ class SepaBatch(models.Model):
         self.ensure_one()
         self._check_mandates_active(_("generate the file of"))
         self._check_delivery_dates()
+        self.env["sepa.batch.posting"].check_collectable(self)
         self._check_creditor()
         self._fix_amendments()
         sepa_batch = self._prepare_sepa_batch()

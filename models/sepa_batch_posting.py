@@ -67,6 +67,14 @@ class SepaBatchPosting(models.AbstractModel):
         return move
 
     @api.model
+    def check_collectable(self, batch):
+        """Refuse ``batch`` when one of its invoices has nothing left to collect or
+        another open amount than its debit (paid, partly paid or credited since the batch
+        was made): before its file is generated, and again when it is posted."""
+        batch.ensure_one()
+        self._check_still_open(batch, self._receivable_rows(batch))
+
+    @api.model
     def cancel(self, batch):
         """Undo the entry of ``batch``: reopen its invoices, then reverse the entry
         (``cancel=True``: the reversal is reconciled with it).
@@ -202,7 +210,7 @@ class SepaBatchPosting(models.AbstractModel):
         closed = [row["invoice_name"] for row in rows if not row["receivable_ids"]]
         if closed:
             raise UserError(_(
-                "Batch %(batch)s cannot be posted: these invoices have nothing left to "
+                "Batch %(batch)s cannot be collected: these invoices have nothing left to "
                 "collect (paid or reversed meanwhile): %(invoices)s. Cancel the batch and "
                 "propose again.", batch=batch.name, invoices=", ".join(closed[:20])))
         currency = batch.currency_id
@@ -216,7 +224,7 @@ class SepaBatchPosting(models.AbstractModel):
         ]
         if changed:
             raise UserError(_(
-                "Batch %(batch)s cannot be posted: the open amount of these invoices "
+                "Batch %(batch)s cannot be collected: the open amount of these invoices "
                 "changed since the batch was made (partly paid or credited meanwhile), so "
                 "the file debits more or less than is due: %(invoices)s. Cancel the batch "
                 "and propose again.", batch=batch.name, invoices=", ".join(changed[:20])))

@@ -170,6 +170,16 @@ class TestBatchPosting(SepaBatchCommon):
         self.assertEqual(
             self.env["account.move"].search_count([("sepa_batch_id", "=", batch.id)]), entries)
 
+    def test_invoice_partly_paid_meanwhile_blocks_generation(self):
+        # The file must not debit 100.00 of an invoice with 70.00 left open.
+        partly = self.invoice(self.partner_c, 100.0)
+        batch = self.create_batch(invoice_ids=[Command.set(partly.ids)])
+        self.pay(partly, 30.0)
+        with self.assertRaisesRegex(UserError, rf"{partly.name} \(open 70.00, debit 100.00\)"):
+            batch.action_generate()
+        self.assertEqual(batch.state, "draft")
+        self.assertFalse(batch.file)
+
     def test_cash_basis_invoice_gets_its_cash_basis_entry(self):
         self.company.tax_exigibility = True
         transition = self.env["account.account"].create({
@@ -263,7 +273,7 @@ class TestBatchPosting(SepaBatchCommon):
 
         with patch.object(Move, "_invoice_paid_hook", autospec=True, side_effect=hook):
             batch.action_send()
-        self.assertEqual((partly | simple).mapped("payment_state"), ["paid", "paid"])
+        self.assertEqual((partly | simple).mapped("payment_state"), ["in_payment", "in_payment"])
         self.assertEqual(sorted(calls), sorted((partly | simple).ids))
 
     def test_cancel_refused_when_a_block_is_settled(self):
@@ -294,7 +304,7 @@ class TestBatchPosting(SepaBatchCommon):
         self.assertNotIn(second_block, str(caught.exception))
         self.assertEqual(batch.state, "sent")
         self.assertTrue(st_line.is_reconciled)
-        self.assertEqual((now | later).mapped("payment_state"), ["paid", "paid"])
+        self.assertEqual((now | later).mapped("payment_state"), ["in_payment", "in_payment"])
         self.assertFalse(batch.move_id.reversal_move_ids)
 
     def test_set_wise_check_stops_inconsistent_posting(self):
@@ -332,7 +342,7 @@ class TestBatchPosting(SepaBatchCommon):
             self.assertEqual(invoices.mapped("amount_residual"), [10.0, 20.0])
             self.assertEqual(set(invoices.mapped("payment_state")), {"not_paid"})
         batch.action_send()  # unpatched: posts
-        self.assertEqual(set(invoices.mapped("payment_state")), {"paid"})
+        self.assertEqual(set(invoices.mapped("payment_state")), {"in_payment"})
 
     def test_reopen_a_set_of_invoices_set_wise_equals_odoo(self):
         batches, setwise = {}, {}
@@ -345,13 +355,14 @@ class TestBatchPosting(SepaBatchCommon):
                 credits = self.env["sepa.batch.posting"].with_context(
                     sepa_posting_orm_only=path == "orm").unreconcile_invoices(reopen)
             self.assertEqual(credits.sepa_batch_line_id, reopen)
-            self.assertEqual(kept.payment_state, "paid")
+            self.assertEqual(kept.payment_state, "in_payment")
         self.assertEqual(setwise, {"sql": 2, "orm": 0})
         sql, orm = batches["sql"], batches["orm"]
         for batch in (sql, orm):
             invoices = batch.line_ids.invoice_id.sorted("amount_total")
             self.assertEqual(invoices.mapped("amount_residual"), [0.0, 42.5, 80.0])
-            self.assertEqual(invoices.mapped("payment_state"), ["paid", "not_paid", "not_paid"])
+            self.assertEqual(invoices.mapped("payment_state"),
+                             ["in_payment", "not_paid", "not_paid"])
             credits = self.credit_lines(batch)
             self.assertEqual(credits.mapped("reconciled"), [True, False, False])
             self.assertEqual(credits.mapped("amount_residual"), [0.0, -42.5, -80.0])
