@@ -58,41 +58,10 @@ class TestBatchConcurrency(TransactionCase):
             "end_to_end_id": f"CONCURRENT-{batch_id}",
         }]
 
-    def test_same_invoice_never_in_two_open_batches(self):
-        first_batch, second_batch = self.ids["batches"]
-        outcome = {}
-
-        def second_user():
-            with closing(self.connection.cursor()) as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {})
-                try:
-                    env["sepa.batch.line"]._create_guarded(self._line_vals(second_batch))
-                    cr.commit()
-                    outcome["second"] = "created"
-                except UserError as error:
-                    outcome["second"] = str(error)
-
-        with closing(self.connection.cursor()) as cr1:
-            env1 = api.Environment(cr1, SUPERUSER_ID, {})
-            env1["sepa.batch.line"]._create_guarded(self._line_vals(first_batch))
-            # The second user inserts while the first transaction is still open: the
-            # unique index makes it wait for the first one's outcome.
-            thread = threading.Thread(target=second_user)
-            thread.start()
-            thread.join(timeout=2)
-            self.assertTrue(thread.is_alive(), "the second insert should wait for the first")
-            cr1.commit()
-        thread.join(timeout=30)
-        self.assertFalse(thread.is_alive())
-        self.assertIn("Another user put some of these invoices in a batch", outcome["second"])
-        with closing(self.connection.cursor()) as cr:
-            cr.execute("SELECT batch_id FROM sepa_batch_line WHERE invoice_id = %s",
-                       [self.ids["invoice"]])
-            self.assertEqual([row[0] for row in cr.fetchall()], [first_batch])
-
-    def test_one_first_debit_per_mandate_across_batches(self):
-        """Two users put different invoices of one mandate as first debits (FRST) in
-        two batches at the same moment: only the first batch gets it."""
+    def _race(self, second_invoice):
+        """The first user creates a line of the first batch and keeps the transaction
+        open while a second user, on another connection, creates one of the second
+        batch for ``second_invoice``; returns what happened to the second user."""
         first_batch, second_batch = self.ids["batches"]
         outcome = {}
 
@@ -101,7 +70,7 @@ class TestBatchConcurrency(TransactionCase):
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 try:
                     env["sepa.batch.line"]._create_guarded(
-                        self._line_vals(second_batch, "invoice_2"))
+                        self._line_vals(second_batch, second_invoice))
                     cr.commit()
                     outcome["second"] = "created"
                 except SerializationFailure:
@@ -113,6 +82,8 @@ class TestBatchConcurrency(TransactionCase):
         with closing(self.connection.cursor()) as cr1:
             env1 = api.Environment(cr1, SUPERUSER_ID, {})
             env1["sepa.batch.line"]._create_guarded(self._line_vals(first_batch))
+            # The second user inserts while the first transaction is still open: it
+            # must wait for the first one's outcome.
             thread = threading.Thread(target=second_user)
             thread.start()
             thread.join(timeout=2)
@@ -120,7 +91,22 @@ class TestBatchConcurrency(TransactionCase):
             cr1.commit()
         thread.join(timeout=30)
         self.assertFalse(thread.is_alive())
-        self.assertEqual(outcome["second"], "retry")
+        return outcome["second"]
+
+    def test_same_invoice_never_in_two_open_batches(self):
+        first_batch = self.ids["batches"][0]
+        self.assertIn("Another user put some of these invoices in a batch",
+                      self._race("invoice"))
+        with closing(self.connection.cursor()) as cr:
+            cr.execute("SELECT batch_id FROM sepa_batch_line WHERE invoice_id = %s",
+                       [self.ids["invoice"]])
+            self.assertEqual([row[0] for row in cr.fetchall()], [first_batch])
+
+    def test_one_first_debit_per_mandate_across_batches(self):
+        """Two users put different invoices of one mandate as first debits (FRST) in
+        two batches at the same moment: only the first batch gets it."""
+        first_batch, second_batch = self.ids["batches"]
+        self.assertEqual(self._race("invoice_2"), "retry")
         # The retry sees the first batch and says why.
         with closing(self.connection.cursor()) as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
