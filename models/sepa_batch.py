@@ -212,7 +212,7 @@ class SepaBatch(models.Model):
                       l.original_iban, l.original_reference
                  FROM unnest(%s::int[]) WITH ORDINALITY AS s(id, seq)
                  JOIN sepa_batch_line l ON l.id = s.id
-                 JOIN sepa_mandate md ON md.id = l.mandate_id
+                 JOIN sepa_mandate md ON md.id = l.mandate_id AND md.company_id = l.company_id
                  JOIN res_partner p ON p.id = l.partner_id
             LEFT JOIN res_country country ON country.id = p.country_id
             LEFT JOIN res_partner_bank bank ON bank.id = md.partner_bank_id

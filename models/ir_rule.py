@@ -1,0 +1,27 @@
+from odoo import models
+
+#: Models whose refused records an access error never names: debtor names, IBANs,
+#: mandate references, invoices and amounts, of another company or for users outside
+#: the Direct Debit group.
+CONFIDENTIAL_MODELS = frozenset({
+    "res.partner.bank",
+    "sepa.mandate",
+    "sepa.batch",
+    "sepa.batch.line",
+    "sepa.batch.proposal",
+    "sepa.batch.proposal.line",
+})
+
+
+class IrRule(models.Model):
+    _inherit = "ir.rule"
+
+    def _make_access_error(self, operation, records):
+        """In debug mode (open to every internal user) Odoo lists the refused records by
+        their display name, i.e. a bank account's IBAN: ids being sequential, every
+        debtor IBAN could be listed that way. For debtor data the message is the one of
+        normal mode, which names the model only (the rules are not listed either)."""
+        rule = self
+        if records._name in CONFIDENTIAL_MODELS:
+            rule = self.with_context(sepa_hide_refused_records=True)
+        return super(IrRule, rule)._make_access_error(operation, records)
