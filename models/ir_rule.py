@@ -1,3 +1,5 @@
+from contextvars import ContextVar
+
 from odoo import models
 
 #: Models whose refused records an access error never names: debtor names, IBANs,
@@ -12,6 +14,10 @@ CONFIDENTIAL_MODELS = frozenset({
     "sepa.batch.proposal.line",
 })
 
+#: Set while the access error of confidential records is made (read by
+#: ``res.users.has_group``). Not a context key: Odoo's method replaces the context.
+HIDE_REFUSED_RECORDS = ContextVar("sepa_hide_refused_records", default=False)
+
 
 class IrRule(models.Model):
     _inherit = "ir.rule"
@@ -21,7 +27,10 @@ class IrRule(models.Model):
         their display name, i.e. a bank account's IBAN: ids being sequential, every
         debtor IBAN could be listed that way. For debtor data the message is the one of
         normal mode, which names the model only (the rules are not listed either)."""
-        rule = self
-        if records._name in CONFIDENTIAL_MODELS:
-            rule = self.with_context(sepa_hide_refused_records=True)
-        return super(IrRule, rule)._make_access_error(operation, records)
+        if records._name not in CONFIDENTIAL_MODELS:
+            return super()._make_access_error(operation, records)
+        token = HIDE_REFUSED_RECORDS.set(True)
+        try:
+            return super()._make_access_error(operation, records)
+        finally:
+            HIDE_REFUSED_RECORDS.reset(token)

@@ -1,6 +1,8 @@
+import json
+
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.mail.tools.discuss import Store
 
@@ -225,3 +227,39 @@ class TestCompanySeparation(SepaTwoCompaniesCommon):
             self.assertRefusedUnchanged(
                 lambda a=Attachment: a.browse(attachment.id).read(["datas"]), AccessError)
             self.assertFalse(self.found(Attachment, [("id", "=", attachment.id)]))
+
+
+@tagged("post_install", "-at_install")
+class TestDebugModeAccessErrors(SepaTwoCompaniesCommon, HttpCase):
+    """In debug mode (open to every internal user) Odoo's access error lists the refused
+    records by name: for bank accounts the IBAN."""
+
+    def rpc_error(self, role, model, method, record_ids, *args):
+        self.authenticate(f"sepa_{role}", f"sepa_{role}")
+        response = self.url_open(
+            f"/web/dataset/call_kw/{model}/{method}?debug=1",
+            data=json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
+                "model": model, "method": method, "args": [record_ids, *args],
+                "kwargs": {"context": {"allowed_company_ids": [self.company_a.id]}}}}),
+            headers={"Content-Type": "application/json"})
+        error = response.json()["error"]["data"]
+        self.assertEqual(error["name"], "odoo.exceptions.AccessError")
+        return error["message"]
+
+    def test_debug_mode_is_on_for_other_records(self):
+        message = self.rpc_error("billing", "res.partner", "read", [self.customer_only_b.id],
+                                 ["name"])
+        self.assertIn("Klant Alleen B", message)  # Odoo's own behaviour, left alone
+
+    def test_no_debtor_iban_in_access_error(self):
+        message = self.rpc_error("plain", "res.partner.bank", "read", [self.debtor_bank.id],
+                                 ["acc_number"])
+        self.assertIn("res.partner.bank", message)
+        self.assertNotIn("INGB", message)
+        for model, records in (("res.partner.bank", self.bank_b),
+                               ("sepa.mandate", self.mandate_b),
+                               ("sepa.batch", self.batch_b),
+                               ("sepa.batch.line", self.draft_batch_b.line_ids)):
+            message = self.rpc_error("billing", model, "read", records.ids, ["display_name"])
+            self.assertIn(model, message)
+            self.assertNoSecretOfB(message)
