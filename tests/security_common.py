@@ -43,6 +43,9 @@ class SepaTwoCompaniesCommon(SepaBatchCommon):
         cls.batch_b, cls.draft_batch_b = cls.make_batches(cls.company_b, cls.bank_journal_b,
                                                           cls.invoices_b)
         cls.users = cls.make_users()
+        cls.user_b = new_test_user(cls.env, login="sepa_billing_b",
+                                   groups="account.group_account_invoice",
+                                   company_id=cls.company_b.id)
         # What a user of company A must never be shown of company B.
         cls.secrets_b = [
             "Geheime Klant B", "Klant Alleen B", IBAN_SECRET_B, cls.bank_b.acc_number,

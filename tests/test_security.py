@@ -156,10 +156,7 @@ class TestCompanySeparation(SepaTwoCompaniesCommon):
         self.assertFalse(self.draft_batch_a._debtor_rows(line.ids))
 
     def test_proposals_only_own_and_of_own_company(self):
-        user_b = new_test_user(self.env, login="sepa_billing_b",
-                               groups="account.group_account_invoice",
-                               company_id=self.company_b.id)
-        proposal_b = self.env(user=user_b)["sepa.batch.proposal"].create({
+        proposal_b = self.env(user=self.user_b)["sepa.batch.proposal"].create({
             "company_id": self.company_b.id, "journal_id": self.bank_journal_b.id})
         proposal_b.action_propose()
         manager_env = self.env_of("manager")
