@@ -1,7 +1,7 @@
 import json
 
 from odoo import fields
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.mail.tools.discuss import Store
@@ -147,6 +147,19 @@ class TestCompanySeparation(SepaTwoCompaniesCommon):
                             [self.mandate_b.id, line.id])
         self.env.invalidate_all()
         self.assertRefusedUnchanged(proposal.action_create_batch)
+
+    def test_mandate_refuses_other_company_account_without_naming_it(self):
+        mandate = self.env_of("billing")["sepa.mandate"].browse(self.mandate_recurring.id)
+        account = self.mandate_recurring.partner_bank_id
+        self.assertRefusedUnchanged(
+            lambda: mandate.write({"partner_bank_id": self.bank_b.id}))
+        self.assertEqual(self.mandate_recurring.partner_bank_id, account)
+
+    def test_mandate_with_debits_keeps_its_company(self):
+        self.assertRefusedUnchanged(
+            lambda: self.mandate_recurring.write({"company_id": self.company_b.id}),
+            ValidationError)
+        self.assertEqual(self.mandate_recurring.company_id, self.company_a)
 
     def test_file_rows_only_of_the_batch_company(self):
         line = self.draft_batch_a.line_ids
