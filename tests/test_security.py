@@ -273,3 +273,33 @@ class TestDebugModeAccessErrors(SepaTwoCompaniesCommon, HttpCase):
             message = self.rpc_error("billing", model, "read", records.ids, ["display_name"])
             self.assertIn(model, message)
             self.assertNoSecretOfB(message)
+
+
+@tagged("post_install", "-at_install")
+class TestNoIbanOutsideDirectDebit(SepaTwoCompaniesCommon):
+    """An internal user without direct debit rights finds no debtor IBAN of their own
+    company either, whatever the channel."""
+
+    def test_channels(self):
+        debited = self.mandate_recurring.partner_bank_id
+        debited.acc_number = "NL60INGB0009988776"  # logged on the customer's chatter
+        ibans = ("NL91", "ABNA", "NL60", "9988 776")
+        env = self.env_of("plain")
+        Bank = env["res.partner.bank"]
+        texts = [
+            str(Bank.name_search("NL", limit=1000)),
+            str(Bank.read_group([], ["acc_number"], ["acc_number"])),
+            str(Bank.search_read([], ["acc_number"])),
+            str(env["res.partner"].browse(self.recurring_partner.id).export_data(
+                ["name", "bank_ids/acc_number"])),
+        ]
+        messages = env["mail.message"].search(
+            [("model", "=", "res.partner"), ("res_id", "=", self.recurring_partner.id)])
+        self.assertTrue(messages)
+        texts.append(str(Store(messages, for_current_user=True).get_result()))
+        for text in texts:
+            for iban in ibans:
+                self.assertNotIn(iban, text)
+        # a direct debit user of the company sees the change
+        billing = self.env_of("billing")["mail.message"].browse(messages.ids)
+        self.assertIn("NL60", str(Store(billing, for_current_user=True).get_result()))

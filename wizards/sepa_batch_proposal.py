@@ -219,6 +219,7 @@ class SepaBatchProposal(models.TransientModel):
         reason = self._exclusion_reason(row, params)
         vals = {
             "proposal_id": self.id,
+            "company_id": self.company_id.id,  # stored related: no recomputation after
             "invoice_id": row["invoice_id"],
             "partner_id": row["partner_id"],
             "mandate_id": row["mandate_id"],
