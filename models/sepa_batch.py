@@ -19,7 +19,8 @@ BULK_CONTEXT = {"skip_invoice_sync": True, "check_move_validity": False, "mail_n
 class SepaBatch(models.Model):
     _name = "sepa.batch"
     _description = "SEPA Direct Debit Batch"
-    _inherit = ["mail.thread", "mail.activity.mixin", "sepa.state.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "sepa.state.mixin",
+                "sepa.company.check.mixin"]
     _order = "id desc"
     _check_company_auto = True
 

@@ -15,7 +15,8 @@ EXPIRY_CRON_LIMIT = 1000
 class SepaMandate(models.Model):
     _name = "sepa.mandate"
     _description = "SEPA Direct Debit Mandate"
-    _inherit = ["mail.thread", "mail.activity.mixin", "sepa.state.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "sepa.state.mixin",
+                "sepa.company.check.mixin"]
     _order = "signature_date desc, id desc"
     _check_company_auto = True
 

@@ -155,6 +155,15 @@ class TestCompanySeparation(SepaTwoCompaniesCommon):
             lambda: mandate.write({"partner_bank_id": self.bank_b.id}))
         self.assertEqual(self.mandate_recurring.partner_bank_id, account)
 
+    def test_mandate_and_batch_refuse_other_company_records_without_naming_them(self):
+        env = self.env_of("billing")
+        error = self.assertRefusedUnchanged(lambda: env["sepa.mandate"].create({
+            "partner_id": self.debtor_b.id, "partner_bank_id": self.bank_b.id,
+            "mandate_type": "one_off", "invoice_id": self.invoices_b[2].id}))
+        self.assertIn("another company", str(error))
+        self.assertRefusedUnchanged(lambda: env["sepa.batch"].create({
+            "journal_id": self.bank_journal_b.id}))
+
     def test_mandate_with_debits_keeps_its_company(self):
         self.assertRefusedUnchanged(
             lambda: self.mandate_recurring.write({"company_id": self.company_b.id}),
