@@ -7,7 +7,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.addons.mail.tools.discuss import Store
 
 from .common import IBAN_B, SepaCommon
-from .security_common import SepaTwoCompaniesCommon
+from .security_common import IBAN_SECRET_B, SepaTwoCompaniesCommon
 
 
 @tagged("post_install", "-at_install")
@@ -312,3 +312,30 @@ class TestNoIbanOutsideDirectDebit(SepaTwoCompaniesCommon):
         # a direct debit user of the company sees the change
         billing = self.env_of("billing")["mail.message"].browse(messages.ids)
         self.assertIn("NL60", str(Store(billing, for_current_user=True).get_result()))
+
+
+@tagged("post_install", "-at_install")
+class TestBatchFileDownload(SepaTwoCompaniesCommon, HttpCase):
+    """The pain.008 file (every debtor's IBAN) through the download URLs."""
+
+    def test_batch_file_not_downloadable(self):
+        attachment = self.env["ir.attachment"].sudo().search([
+            ("res_model", "=", "sepa.batch"), ("res_id", "=", self.batch_b.id),
+            ("res_field", "=", "file")])
+        self.assertIn(IBAN_SECRET_B.encode(), attachment.raw)
+        for role in ("plain", "billing", "portal"):
+            self.authenticate(f"sepa_{role}", f"sepa_{role}")
+            for url in (f"/web/content/sepa.batch/{self.batch_b.id}/file?download=true",
+                        f"/web/content/{attachment.id}?download=true",
+                        f"/web/content/{attachment.id}?debug=1"):
+                response = self.url_open(url)
+                self.assertIn(response.status_code, (403, 404), url)
+                self.assertNotIn(IBAN_SECRET_B, response.text)
+                self.assertNoSecretOfB(response.text)
+        self.authenticate("sepa_plain", "sepa_plain")
+        own = self.env["ir.attachment"].sudo().search([
+            ("res_model", "=", "sepa.batch"), ("res_id", "=", self.batch_a.id),
+            ("res_field", "=", "file")])
+        self.assertIn(self.url_open(f"/web/content/{own.id}").status_code, (403, 404))
+        self.authenticate("sepa_billing", "sepa_billing")
+        self.assertEqual(self.url_open(f"/web/content/{own.id}").status_code, 200)
