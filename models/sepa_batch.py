@@ -32,7 +32,8 @@ _logger = logging.getLogger(__name__)
 class SepaBatch(models.Model):
     _name = "sepa.batch"
     _description = "SEPA Direct Debit Batch"
-    _inherit = ["mail.thread", "mail.activity.mixin", "sepa.state.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "sepa.state.mixin",
+                "sepa.company.check.mixin"]
     _order = "id desc"
     _check_company_auto = True
 
@@ -338,7 +339,7 @@ class SepaBatch(models.Model):
                       l.original_iban, l.original_reference
                  FROM unnest(%s::int[]) WITH ORDINALITY AS s(id, seq)
                  JOIN sepa_batch_line l ON l.id = s.id
-                 JOIN sepa_mandate md ON md.id = l.mandate_id
+                 JOIN sepa_mandate md ON md.id = l.mandate_id AND md.company_id = l.company_id
                  JOIN res_partner p ON p.id = l.partner_id
             LEFT JOIN res_country country ON country.id = p.country_id
             LEFT JOIN res_partner_bank bank ON bank.id = md.partner_bank_id

@@ -10,6 +10,7 @@ from ..constants import SEQUENCE_TYPES
 
 class SepaBatchLine(models.Model):
     _name = "sepa.batch.line"
+    _inherit = ["sepa.company.check.mixin"]
     _description = "SEPA Direct Debit Batch Line"
     _order = "batch_id, debit_number, id"
     _check_company_auto = True
@@ -34,11 +35,11 @@ class SepaBatchLine(models.Model):
         help="The customer invoice collected.",
     )
     partner_id = fields.Many2one(
-        "res.partner", string="Debtor", required=True, index=True,
+        "res.partner", string="Debtor", required=True, index=True, check_company=True,
         help="Commercial entity debited.")
     mandate_id = fields.Many2one(
         "sepa.mandate", string="Mandate", required=True, index=True, ondelete="restrict",
-        help="Mandate the debit is collected under.")
+        check_company=True, help="Mandate the debit is collected under.")
     amount = fields.Monetary(
         required=True, help="Amount collected for this invoice (its residual).")
     currency_id = fields.Many2one(
@@ -193,15 +194,23 @@ class SepaBatchLine(models.Model):
         return lines
 
     def _check_company_set_wise(self):
-        """``_check_company`` for the lines whose invoice SQL finds in another company."""
+        """``_check_company`` of lines inserted in SQL (``insert_records`` skips it): one
+        query finds the lines whose invoice, mandate or debtor is in another company than
+        the batch; the ORM's check decides on those (branches share their parents')."""
+        self.env["account.move"].flush_model(["company_id"])
+        self.env["sepa.mandate"].flush_model(["company_id"])
+        self.env["res.partner"].flush_model(["company_id"])
         suspects = self.browse(row[0] for row in self.env.execute_query(SQL(
-            """SELECT l.id FROM sepa_batch_line l JOIN account_move m ON m.id = l.invoice_id
-                WHERE l.id = ANY(%s) AND m.company_id IS DISTINCT FROM l.company_id""",
+            """SELECT l.id FROM sepa_batch_line l
+                 JOIN account_move m ON m.id = l.invoice_id
+                 JOIN sepa_mandate md ON md.id = l.mandate_id
+                 JOIN res_partner p ON p.id = l.partner_id
+                WHERE l.id = ANY(%s)
+                  AND (m.company_id IS DISTINCT FROM l.company_id
+                       OR md.company_id IS DISTINCT FROM l.company_id
+                       OR p.company_id <> l.company_id)""",
             self.ids)))
         suspects._check_company()
-        self._check_company([fname for fname, field in self._fields.items()
-                             if field.relational and field.check_company
-                             and fname != "invoice_id"])
 
     def _updated_in_sql(self, fnames):
         """The lines got new values of ``fnames`` (and the log access columns) by an SQL

@@ -4,7 +4,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import format_date
+from odoo.tools import SQL, format_date
 
 from ..constants import SCHEMES
 from ..sepa import SepaError
@@ -18,7 +18,8 @@ EXPIRY_CRON_LIMIT = 1000
 class SepaMandate(models.Model):
     _name = "sepa.mandate"
     _description = "SEPA Direct Debit Mandate"
-    _inherit = ["mail.thread", "mail.activity.mixin", "sepa.state.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "sepa.state.mixin",
+                "sepa.company.check.mixin"]
     _order = "signature_date desc, id desc"
     _check_company_auto = True
 
@@ -218,10 +219,10 @@ class SepaMandate(models.Model):
         for mandate in self.filtered("partner_bank_id"):
             bank = mandate.partner_bank_id
             if bank.partner_id.commercial_partner_id != mandate.partner_id:
+                # neither the account nor its owner: the user may not be allowed to read them
                 raise ValidationError(
-                    _("Bank account %(iban)s belongs to %(owner)s, not to the debtor "
-                      "%(debtor)s of mandate %(reference)s.",
-                      iban=bank.acc_number, owner=bank.partner_id.display_name,
+                    _("The bank account of mandate %(reference)s does not belong to its "
+                      "debtor %(debtor)s.",
                       debtor=mandate.partner_id.display_name, reference=mandate.name)
                 )
             try:
@@ -242,6 +243,26 @@ class SepaMandate(models.Model):
                     _("The signature date %(date)s of mandate %(reference)s is in the future.",
                       date=mandate.signature_date, reference=mandate.name)
                 )
+
+    @api.constrains("company_id")
+    def _check_company_of_debits(self):
+        """A mandate keeps the company of the invoices and debits that use it: a batch of
+        one company never debits a mandate of another (the file reads them in SQL)."""
+        self.flush_recordset(["company_id"])
+        self.env["account.move"].flush_model(["sepa_mandate_id", "company_id"])
+        self.env["sepa.batch.line"].flush_model(["mandate_id", "company_id"])
+        moved = self.browse(row[0] for row in self.env.execute_query(SQL(
+            """SELECT md.id FROM sepa_mandate md
+                WHERE md.id = ANY(%s)
+                  AND (EXISTS (SELECT FROM account_move m WHERE m.sepa_mandate_id = md.id
+                                  AND m.company_id <> md.company_id)
+                       OR EXISTS (SELECT FROM sepa_batch_line l WHERE l.mandate_id = md.id
+                                     AND l.company_id <> md.company_id))""", self.ids)))
+        if moved:
+            raise ValidationError(_(
+                "Mandate %(references)s is used by invoices or direct debits of its company: "
+                "it cannot move to another company.",
+                references=", ".join(moved.mapped("name"))))
 
     @api.constrains("mandate_type", "invoice_id")
     def _check_invoice(self):

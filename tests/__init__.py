@@ -4,6 +4,7 @@ from . import test_mandate_expiry
 from . import test_partner_direct_debit
 from . import test_company_settings
 from . import test_security
+from . import test_security_matrix
 from . import test_mandate_report
 from . import test_tour
 from . import test_translation

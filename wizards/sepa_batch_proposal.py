@@ -16,6 +16,7 @@ from ..sepa.ids import validate_iban
 class SepaBatchProposal(models.TransientModel):
     _name = "sepa.batch.proposal"
     _description = "SEPA Direct Debit Batch Proposal"
+    _check_company_auto = True
 
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company,
@@ -30,6 +31,7 @@ class SepaBatchProposal(models.TransientModel):
         "account.journal",
         string="Bank Journal",
         required=True,
+        check_company=True,
         domain="[('type', '=', 'bank'), ('company_id', '=', company_id), "
         "('bank_account_id', '!=', False)]",
         default=lambda self: self._default_journal(),
@@ -220,6 +222,7 @@ class SepaBatchProposal(models.TransientModel):
         reason = self._exclusion_reason(row, params)
         vals = {
             "proposal_id": self.id,
+            "company_id": self.company_id.id,  # stored related: no recomputation after
             "invoice_id": row["invoice_id"],
             "partner_id": row["partner_id"],
             "mandate_id": row["mandate_id"],
@@ -355,16 +358,23 @@ class SepaBatchProposal(models.TransientModel):
 
 class SepaBatchProposalLine(models.TransientModel):
     _name = "sepa.batch.proposal.line"
+    _inherit = ["sepa.company.check.mixin"]
     _description = "SEPA Direct Debit Batch Proposal Line"
     _order = "reason desc, collection_date, id"
+    _check_company_auto = True
 
     proposal_id = fields.Many2one(
         "sepa.batch.proposal", required=True, ondelete="cascade", help="The proposal.")
+    company_id = fields.Many2one(
+        related="proposal_id.company_id", store=True, index=True,
+        help="Creditor company of the proposal.")
     selected = fields.Boolean(default=True, help="Collect this invoice in the new batch.")
     invoice_id = fields.Many2one("account.move", string="Invoice", required=True,
-                                 help="Open customer invoice.")
-    partner_id = fields.Many2one("res.partner", string="Customer", help="Debtor.")
-    mandate_id = fields.Many2one("sepa.mandate", string="Mandate", help="Mandate used.")
+                                 check_company=True, help="Open customer invoice.")
+    partner_id = fields.Many2one("res.partner", string="Customer", check_company=True,
+                                 help="Debtor.")
+    mandate_id = fields.Many2one("sepa.mandate", string="Mandate", check_company=True,
+                                 help="Mandate used.")
     amount = fields.Float(help="Amount to collect: the invoice's residual.", digits=(16, 2))
     sequence_type = fields.Selection(
         SEQUENCE_TYPES,

@@ -1,0 +1,284 @@
+"""The access matrix of README.rst (Configure), checked cell by cell with real users.
+
+Every cell is tried on a record of the user's company A and on one of company B, as
+the user would over RPC, in a savepoint that is rolled back afterwards. A refused
+attempt raises (so its transaction is rolled back), leaves the database as it was and
+names nothing of company B (nor, to users outside the Direct Debit group, an IBAN).
+"""
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg2
+
+from odoo import fields
+from odoo.exceptions import AccessError, MissingError, UserError
+from odoo.tests import tagged
+from odoo.tools import SQL
+
+from .common import IBAN_A, IBAN_B
+from .security_common import SepaTwoCompaniesCommon
+
+#: ``A``: allowed on company A's records only; ``A+B``: on both companies' records;
+#: ``-``: on neither; ``n/a``: not an operation on such records. The same table is in
+#: README.rst, which the test checks.
+MATRIX = """\
+======================  =========  ====  ======  ==========  ======  =====  ======  ======
+Records                 User       read  search  read_group  create  write  unlink  export
+======================  =========  ====  ======  ==========  ======  =====  ======  ======
+Mandates                internal   -     -       -           -       -      -       -
+Mandates                billing    A     A       A           A       A      -       A
+Mandates                manager    A     A       A           A       A      A       A
+Mandates                portal     -     -       -           -       -      -       -
+Mandates                A+B, A on  A     A       A           A       A      -       A
+Batches                 internal   -     -       -           -       -      -       -
+Batches                 billing    A     A       A           A       A      -       A
+Batches                 manager    A     A       A           A       A      A       A
+Batches                 portal     -     -       -           -       -      -       -
+Batches                 A+B, A on  A     A       A           A       A      -       A
+Batch lines             internal   -     -       -           -       -      -       -
+Batch lines             billing    A     A       A           A       A      -       A
+Batch lines             manager    A     A       A           A       A      A       A
+Batch lines             portal     -     -       -           -       -      -       -
+Batch lines             A+B, A on  A     A       A           A       A      -       A
+Proposals               internal   -     -       -           -       -      -       -
+Proposals               billing    A     A       A           A       A      A       A
+Proposals               manager    A     A       A           A       A      A       A
+Proposals               portal     -     -       -           -       -      -       -
+Proposals               A+B, A on  A     A       A           A       A      A       A
+Proposal lines          internal   -     -       -           -       -      -       -
+Proposal lines          billing    A     A       A           A       A      A       A
+Proposal lines          manager    A     A       A           A       A      A       A
+Proposal lines          portal     -     -       -           -       -      -       -
+Proposal lines          A+B, A on  A     A       A           A       A      A       A
+Debited bank accounts   internal   -     -       -           n/a     -      -       -
+Debited bank accounts   billing    A     A       A           n/a     A      -       A
+Debited bank accounts   manager    A     A       A           n/a     A      -       A
+Debited bank accounts   portal     -     -       -           n/a     -      -       -
+Debited bank accounts   A+B, A on  A     A       A           n/a     A      -       A
+Batch file attachments  internal   -     -       -           -       -      -       -
+Batch file attachments  billing    A     A       A           A       A      A       A
+Batch file attachments  manager    A     A       A           A       A      A       A
+Batch file attachments  portal     -     -       -           -       -      -       -
+Batch file attachments  A+B, A on  A     A       A           A       A      A       A
+Batch chatter messages  internal   -     -       -           -       -      -       -
+Batch chatter messages  billing    A     A       A           A       A      A       -
+Batch chatter messages  manager    A     A       A           A       A      A       -
+Batch chatter messages  portal     -     -       -           -       -      -       -
+Batch chatter messages  A+B, A on  A     A       A           A       A      A       -
+======================  =========  ====  ======  ==========  ======  =====  ======  ======
+"""
+
+ROLES = {"internal": "plain", "billing": "billing", "manager": "manager",
+         "portal": "portal", "A+B, A on": "multi"}
+OPERATIONS = ("read", "search", "read_group", "create", "write", "unlink", "export")
+#: The tables a refused attempt must leave as they were.
+TABLES = ("sepa_mandate", "sepa_batch", "sepa_batch_line", "sepa_batch_proposal",
+          "sepa_batch_proposal_line", "res_partner_bank", "ir_attachment", "mail_message")
+
+
+def parse_table(text):
+    """``{(records, user): {operation: cell}}`` of an RST simple table."""
+    lines = text.strip().splitlines()
+    border = lines[0]
+    spans, start = [], None
+    for index, char in enumerate(border + " "):
+        if char == "=" and start is None:
+            start = index
+        elif char != "=" and start is not None:
+            spans.append((start, index if index < len(border) else None))
+            start = None
+    rows = [[line[a:b].strip() for a, b in spans] for line in lines if line != border]
+    header, body = rows[0], rows[1:]
+    return {(row[0], row[1]): dict(zip(header[2:], row[2:], strict=True)) for row in body}
+
+
+class _Undo(Exception):
+    """Rolls back an attempt that succeeded."""
+
+
+@tagged("post_install", "-at_install")
+class TestSecurityMatrix(SepaTwoCompaniesCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.draft_mandate_a = cls.create_mandate()
+        cls.draft_mandate_b = cls.Mandate.create({
+            "partner_id": cls.debtor_b.id, "partner_bank_id": cls.bank_b.id,
+            "company_id": cls.company_b.id, "signature_date": "2025-01-15"})
+        cls.message_a = cls.batch_a.message_post(body="Delivered to the bank by hand")
+        cls.message_b = cls.batch_b.message_post(body="Delivered to the bank by hand")
+        cls.proposals = {(role, "A"): cls.make_proposal(user, cls.company_a, cls.bank_journal)
+                         for role, user in cls.users.items()}
+        proposal_b = cls.make_proposal(cls.user_b, cls.company_b, cls.bank_journal_b)
+        cls.proposals.update({(role, "B"): proposal_b for role in cls.users})
+
+    @classmethod
+    def make_proposal(cls, user, company, journal):
+        """A proposal of ``company`` opened by ``user`` (whatever their rights)."""
+        proposal = cls.env["sepa.batch.proposal"].with_user(user).sudo().create({
+            "company_id": company.id, "journal_id": journal.id})
+        proposal.action_propose()
+        return cls.env["sepa.batch.proposal"].browse(proposal.id)
+
+    # ------------------------------------------------------------------
+    # what each row is made of, for company "A" or "B"
+    # ------------------------------------------------------------------
+
+    def of(self, company):
+        return {"A": self.company_data_a(), "B": self.company_data_b()}[company]
+
+    def company_data_a(self):
+        return {
+            "company": self.company_a, "journal": self.bank_journal, "batch": self.batch_a,
+            "draft_batch": self.draft_batch_a, "invoice": self.invoices_a[2],
+            "partner": self.recurring_partner, "mandate": self.mandate_recurring,
+            "draft_mandate": self.draft_mandate_a, "message": self.message_a,
+        }
+
+    def company_data_b(self):
+        return {
+            "company": self.company_b, "journal": self.bank_journal_b, "batch": self.batch_b,
+            "draft_batch": self.draft_batch_b, "invoice": self.invoices_b[2],
+            "partner": self.debtor_b, "mandate": self.mandate_b,
+            "draft_mandate": self.draft_mandate_b, "message": self.message_b,
+        }
+
+    def subject(self, records, role, company):
+        """``(model, records, field, create values, write values, records to unlink)``."""
+        data = self.of(company)
+        proposal = self.proposals[(role, company)].sudo()
+        line_vals = {"invoice_id": data["invoice"].id, "partner_id": data["partner"].id,
+                     "mandate_id": data["mandate"].id, "amount": 1.0}
+        attachment = self.env["ir.attachment"].sudo().search([
+            ("res_model", "=", "sepa.batch"), ("res_id", "=", data["batch"].id),
+            ("res_field", "=", "file")])
+        subjects = {
+            "Mandates": (
+                "sepa.mandate", data["mandate"], "name",
+                {"partner_id": data["partner"].id,
+                 "partner_bank_id": data["mandate"].partner_bank_id.id,
+                 "company_id": data["company"].id, "signature_date": "2025-01-15"},
+                {"revocation_reason": "Matrix"}, data["draft_mandate"]),
+            "Batches": (
+                "sepa.batch", data["draft_batch"], "name",
+                {"company_id": data["company"].id, "journal_id": data["journal"].id},
+                {"batch_booking": False}, data["draft_batch"]),
+            "Batch lines": (
+                "sepa.batch.line", data["draft_batch"].line_ids, "end_to_end_id",
+                dict(line_vals, batch_id=data["draft_batch"].id, sequence_type="RCUR",
+                     collection_date=fields.Date.today(), debit_number=9,
+                     end_to_end_id=f"{data['draft_batch'].name}-9"),
+                {"remittance": "Matrix"}, data["draft_batch"].line_ids),
+            "Proposals": (
+                "sepa.batch.proposal", proposal, "instruction_date",
+                {"company_id": data["company"].id, "journal_id": data["journal"].id},
+                {"instruction_date": fields.Date.today() + timedelta(days=5)}, proposal),
+            "Proposal lines": (
+                "sepa.batch.proposal.line", proposal.line_ids[:1], "amount",
+                dict(line_vals, proposal_id=proposal.id), {"selected": False},
+                proposal.line_ids[:1]),
+            "Debited bank accounts": (
+                "res.partner.bank", data["mandate"].partner_bank_id, "acc_number",
+                None, {"acc_holder_name": "Matrix"}, data["mandate"].partner_bank_id),
+            "Batch file attachments": (
+                "ir.attachment", attachment, "name",
+                {"name": "note.txt", "res_model": "sepa.batch", "res_id": data["batch"].id,
+                 "raw": b"note"},
+                {"description": "Matrix"}, attachment),
+            "Batch chatter messages": (
+                "mail.message", data["message"], "body",
+                {"model": "sepa.batch", "res_id": data["batch"].id, "body": "Matrix",
+                 "message_type": "comment"},
+                {"body": "Matrix"}, data["message"]),
+        }
+        return subjects[records]
+
+    # ------------------------------------------------------------------
+    # attempts
+    # ------------------------------------------------------------------
+
+    def operation(self, env, subject, operation):
+        """The call of ``operation`` and how to tell it was allowed from its result."""
+        model, records, field, create_vals, write_vals, to_unlink = subject
+        Model = env[model]
+        calls = {
+            "read": (lambda: Model.browse(records.ids).read([field]), lambda _r: True),
+            "search": (lambda: Model.search([("id", "in", records.ids)]),
+                       lambda found: found.ids == records.ids),
+            "read_group": (lambda: Model.read_group([("id", "in", records.ids)], [], []),
+                           lambda groups: groups[0]["__count"] == len(records)),
+            "create": (lambda: Model.create(create_vals), lambda _r: True),
+            "write": (lambda: Model.browse(records.ids).write(write_vals), lambda _r: True),
+            "unlink": (lambda: Model.browse(to_unlink.ids).unlink(), lambda _r: True),
+            "export": (lambda: Model.browse(records.ids).export_data([field]),
+                       lambda data: bool(data["datas"])),
+        }
+        return calls[operation]
+
+    def fingerprint(self):
+        self.env.flush_all()
+        return [self.env.execute_query(SQL(
+            "SELECT count(*), max(id), max(write_date) FROM %s", SQL.identifier(table)))
+            for table in TABLES]
+
+    def attempt(self, role, records, operation, company):
+        """Whether the user of ``role`` may do ``operation`` on the ``records`` row's
+        record of ``company``; a refusal is checked for what it leaves and says."""
+        env = self.env_of(role)
+        subject = self.subject(records, role, company)
+        self.assertTrue(subject[1], f"{records} of {company}: no record to try")
+        call, allowed = self.operation(env, subject, operation)
+        before = self.fingerprint()
+        try:
+            with self.env.cr.savepoint():
+                # a new request: nothing read by the set-up is in the cache
+                self.env.invalidate_all()
+                result = call()
+                self.env.flush_all()
+                raise _Undo(allowed(result))
+        except _Undo as undo:
+            verdict, error = undo.args[0], None
+        except (AccessError, UserError, MissingError, psycopg2.Error) as refusal:
+            verdict, error = False, refusal
+        finally:
+            self.env.invalidate_all(flush=False)
+        self.assertEqual(self.fingerprint(), before, "the database changed")
+        if error is not None:
+            self.assertNoSecretOfB(str(error))
+            if role in ("plain", "portal"):
+                for iban in (IBAN_A, IBAN_B, "NL20 INGB", "NL91 ABNA"):
+                    self.assertNotIn(iban, str(error))
+        return verdict
+
+    def cell(self, role, records, operation):
+        if self.subject(records, role, "A")[3] is None and operation == "create":
+            return "n/a"
+        own = self.attempt(role, records, operation, "A")
+        other = self.attempt(role, records, operation, "B")
+        return {(True, True): "A+B", (True, False): "A", (False, False): "-",
+                (False, True): "B"}[(own, other)]
+
+    # ------------------------------------------------------------------
+    # tests
+    # ------------------------------------------------------------------
+
+    def test_readme_prints_the_matrix(self):
+        readme = (Path(__file__).parents[1] / "README.rst").read_text(encoding="utf-8")
+        table = "\n".join("   " + line for line in MATRIX.splitlines())
+        self.assertTrue(table in readme, "README.rst does not print the test's matrix")
+
+    def test_access_matrix(self):
+        expected = parse_table(MATRIX)
+        actual = {
+            (records, label): {operation: self.cell(role, records, operation)
+                               for operation in OPERATIONS}
+            for (records, label) in expected
+            for role in [ROLES[label]]
+        }
+        differences = [
+            f"{records} / {label} / {operation}: expected {cells[operation]}, "
+            f"got {actual[(records, label)][operation]}"
+            for (records, label), cells in expected.items() for operation in OPERATIONS
+            if actual[(records, label)][operation] != cells[operation]
+        ]
+        self.assertFalse(differences, "\n".join(differences))
