@@ -375,6 +375,15 @@ class SepaBatch(models.Model):
                                                new_bic=bic)
                 if original_iban or original_reference else None,
             )
+        missing = [e2e for e2e in amounts if e2e not in debits]
+        if missing:
+            # The file only reads mandates of the batch's company: a debit without one
+            # (e.g. a line written in SQL with another company's mandate) is never sent.
+            raise UserError(_(
+                "Batch %(batch)s cannot be generated: no mandate of %(company)s was found "
+                "for these debits: %(debits)s. Cancel the batch and propose again.",
+                batch=self.name, company=self.company_id.name,
+                debits=", ".join(missing[:20])))
         return {e2e: debits[e2e] for e2e in amounts}
 
     def _prepare_blocks(self, lines, debits):

@@ -90,8 +90,8 @@ class TestMandateAmendment(SepaCommon):
                 self.env.cr.savepoint():
             self.debtor_bank.acc_number = "12345"
         someone = self.env["res.partner"].create({"name": "Someone"})
-        with self.assertRaisesRegex(ValidationError, "belongs to Someone, not to the debtor "
-                                    "Vereniging De Eendracht of mandate MDT-IBAN-1"),\
+        with self.assertRaisesRegex(ValidationError, "bank account of mandate MDT-IBAN-1 does "
+                                    "not belong to its debtor Vereniging De Eendracht"),\
                 self.env.cr.savepoint():
             self.debtor_bank.partner_id = someone
         self.assertEqual(mandate.debtor_iban, "NL20 INGB 0001 2345 67")

@@ -1,4 +1,5 @@
 import json
+from datetime import timedelta
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -147,6 +148,20 @@ class TestCompanySeparation(SepaTwoCompaniesCommon):
                             [self.mandate_b.id, line.id])
         self.env.invalidate_all()
         self.assertRefusedUnchanged(proposal.action_create_batch)
+
+    def test_file_never_debits_other_company_mandate_written_in_sql(self):
+        """A line that got company B's mandate behind the ORM's back (SQL, old data) is
+        never debited: the file reads mandates of the batch's company only."""
+        Line = self.env_of("billing")["sepa.batch.line"]
+        line = Line.create(self.line_vals(
+            collection_date=fields.Date.today() + timedelta(days=60)))
+        self.env.cr.execute("UPDATE sepa_batch_line SET mandate_id = %s WHERE id = %s",
+                            [self.mandate_b.id, line.id])
+        self.env.invalidate_all()
+        batch = self.env_of("billing")["sepa.batch"].browse(self.draft_batch_a.id)
+        error = self.assertRefusedUnchanged(batch.action_generate)
+        self.assertIn(line.end_to_end_id, str(error))
+        self.assertFalse(self.draft_batch_a.file)
 
     def test_mandate_refuses_other_company_account_without_naming_it(self):
         mandate = self.env_of("billing")["sepa.mandate"].browse(self.mandate_recurring.id)
