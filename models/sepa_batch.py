@@ -429,21 +429,35 @@ class SepaBatch(models.Model):
     def _fix_amendments(self):
         """Freeze amendment data on the lines: the file reports what it was at generation.
 
-        One UPDATE of the lines whose values differ from their mandate's.
+        A line that reports an amendment also keeps the IBAN and reference its file
+        carries (what the bank knows once it is settled). One UPDATE of the lines whose
+        values differ from their mandate's.
         """
-        self.env["sepa.mandate"].flush_model(["original_iban", "original_reference"])
-        fnames = ["original_iban", "original_reference"]
+        self.env["sepa.mandate"].flush_model(
+            ["original_iban", "original_reference", "name", "partner_bank_id"])
+        self.env["res.partner.bank"].flush_model(["sanitized_acc_number"])
+        fnames = ["original_iban", "original_reference", "amended_iban", "amended_reference"]
         self.env["sepa.batch.line"].flush_model([*fnames, "mandate_id", "batch_id"])
         changed = self.env.execute_query(SQL(
             """UPDATE sepa_batch_line l
                   SET original_iban = md.iban, original_reference = md.reference,
+                      amended_iban = md.new_iban, amended_reference = md.new_reference,
                       write_uid = %(uid)s, write_date = %(now)s
-                 FROM (SELECT id, NULLIF(original_iban, '') AS iban,
-                              NULLIF(original_reference, '') AS reference
-                         FROM sepa_mandate) md
+                 FROM (SELECT m.id, NULLIF(m.original_iban, '') AS iban,
+                              NULLIF(m.original_reference, '') AS reference,
+                              CASE WHEN NULLIF(m.original_iban, '') IS NOT NULL
+                                     OR NULLIF(m.original_reference, '') IS NOT NULL
+                                   THEN bank.sanitized_acc_number END AS new_iban,
+                              CASE WHEN NULLIF(m.original_iban, '') IS NOT NULL
+                                     OR NULLIF(m.original_reference, '') IS NOT NULL
+                                   THEN m.name END AS new_reference
+                         FROM sepa_mandate m
+                    LEFT JOIN res_partner_bank bank ON bank.id = m.partner_bank_id) md
                 WHERE md.id = l.mandate_id AND l.batch_id IN %(batches)s
                   AND (l.original_iban IS DISTINCT FROM md.iban
-                       OR l.original_reference IS DISTINCT FROM md.reference)
+                       OR l.original_reference IS DISTINCT FROM md.reference
+                       OR l.amended_iban IS DISTINCT FROM md.new_iban
+                       OR l.amended_reference IS DISTINCT FROM md.new_reference)
             RETURNING l.id""",
             uid=self.env.uid, now=self.env.cr.now(), batches=tuple(self.ids)))
         self.env["sepa.batch.line"].browse(row[0] for row in changed)._updated_in_sql(fnames)
@@ -572,47 +586,68 @@ class SepaBatch(models.Model):
         """The bank credited these batches: their debits are collected.
 
         One read groups the pending lines by collection date; per date one call on the
-        mandates (last debit date, FRST → RCUR, one-off closed). An amendment is cleared
-        only where the settled debit reported it (the line's frozen original IBAN or
-        reference is still the mandate's): one recorded after the file was generated
-        goes with the next debit.
+        mandates (last debit date, FRST → RCUR, one-off closed). An amendment the
+        settled debit reported is done with (see ``_settle_amendments``).
         """
         if not self:
             return
         Mandate = self.env["sepa.mandate"]
-        line_ids, iban_ids, reference_ids = [], set(), set()
-        for collection_date, lines, mandates, ibans, references in self._settled_rows():
+        self._settle_amendments()
+        line_ids = []
+        for collection_date, lines, mandates in self._settled_rows():
             line_ids += lines
-            iban_ids.update(ibans or ())
-            reference_ids.update(references or ())
             Mandate.browse(mandates)._register_successful_debit(collection_date)
         lines = self.env["sepa.batch.line"].browse(line_ids)
         lines.write({"state": "collected", "is_open": False})
         lines.invoice_id._sepa_settle_payment_state()  # 'In Payment' → 'Paid'
-        Mandate.browse(sorted(iban_ids)).write({"original_iban": False})
-        Mandate.browse(sorted(reference_ids)).write({"original_reference": False})
         self.write({"state": "done", "settled_date": fields.Date.context_today(self)})
 
     def _settled_rows(self):
-        """Per collection date of the pending lines of these batches: the line ids, the
-        mandate ids, and the ids of the mandates whose pending IBAN / reference amendment
-        is the one the lines reported."""
+        """Per collection date of the pending lines of these batches: the line ids and
+        the mandate ids."""
         self.env["sepa.batch.line"].flush_model(
-            ["batch_id", "state", "collection_date", "mandate_id", "original_iban",
-             "original_reference"])
-        self.env["sepa.mandate"].flush_model(["original_iban", "original_reference"])
+            ["batch_id", "state", "collection_date", "mandate_id"])
         return self.env.execute_query(SQL(
             """SELECT l.collection_date, ARRAY_AGG(l.id ORDER BY l.id),
-                      ARRAY_AGG(DISTINCT l.mandate_id),
                       ARRAY_AGG(DISTINCT l.mandate_id)
-                          FILTER (WHERE l.original_iban = md.original_iban),
-                      ARRAY_AGG(DISTINCT l.mandate_id)
-                          FILTER (WHERE l.original_reference = md.original_reference)
                  FROM sepa_batch_line l
-                 JOIN sepa_mandate md ON md.id = l.mandate_id
                 WHERE l.batch_id = ANY(%s) AND l.state = 'pending'
              GROUP BY l.collection_date
              ORDER BY l.collection_date""", self.ids))
+
+    def _settle_amendments(self):
+        """The bank now knows what the settled debits reported.
+
+        Only where the mandate's pending amendment is still the one a settled line
+        reported (one recorded after the file was generated goes with the next debit):
+        cleared when the mandate still debits what the file carried; when the account
+        (or reference) changed again since, the file's one becomes the original to
+        report next. One read; one write for the cleared ones.
+        """
+        self.env["sepa.batch.line"].flush_model()
+        self.env["sepa.mandate"].flush_model(
+            ["original_iban", "original_reference", "name", "partner_bank_id"])
+        self.env["res.partner.bank"].flush_model(["sanitized_acc_number"])
+        rows = self.env.execute_query(SQL(
+            """SELECT DISTINCT md.id,
+                      l.original_iban = md.original_iban,
+                      NULLIF(l.amended_iban, bank.sanitized_acc_number),
+                      l.original_reference = md.original_reference,
+                      NULLIF(l.amended_reference, md.name)
+                 FROM sepa_batch_line l
+                 JOIN sepa_mandate md ON md.id = l.mandate_id
+            LEFT JOIN res_partner_bank bank ON bank.id = md.partner_bank_id
+                WHERE l.batch_id = ANY(%s) AND l.state = 'pending'
+                  AND (l.original_iban = md.original_iban
+                       OR l.original_reference = md.original_reference)""", self.ids))
+        updates = defaultdict(list)  # {(field, new value): mandate ids}
+        for mandate_id, iban_reported, next_iban, reference_reported, next_reference in rows:
+            if iban_reported:
+                updates[("original_iban", next_iban or False)].append(mandate_id)
+            if reference_reported:
+                updates[("original_reference", next_reference or False)].append(mandate_id)
+        for (fname, value), mandate_ids in sorted(updates.items(), key=str):
+            self.env["sepa.mandate"].browse(sorted(set(mandate_ids))).write({fname: value})
 
     # ------------------------------------------------------------------
     # BUSINESS: mandate checks

@@ -78,6 +78,17 @@ class SepaBatchLine(models.Model):
         string="Amended From Reference",
         help="Original mandate reference reported as amendment when the file was generated.",
     )
+    amended_iban = fields.Char(
+        string="Amended To IBAN",
+        help="For a debit that reported an amendment: the IBAN its file debited. Once the "
+        "debit is settled the bank knows this account; a later change is reported next.",
+    )
+    amended_reference = fields.Char(
+        string="Amended To Reference",
+        help="For a debit that reported an amendment: the mandate reference its file "
+        "carried. Once the debit is settled the bank knows it; a later change is "
+        "reported next.",
+    )
     state = fields.Selection(
         [("pending", "Pending"), ("collected", "Collected"), ("failed", "Failed")],
         default="pending",

@@ -504,6 +504,32 @@ class TestBatchCycle(SepaBatchCommon):
         root = etree.fromstring(base64.b64decode(next_batch.file))
         self.assertEqual(root.findtext(".//p:AmdmntInd", namespaces=NS), "true")
 
+    def test_account_changed_again_after_a_reported_amendment(self):
+        """Reported B → C in the file, then changed to D before settlement: once settled
+        the bank knows C, so the next debit reports C → D (not nothing, not B → D)."""
+        mandate, partner = self.mandate_recurring, self.recurring_partner
+        old_iban = mandate.original_iban or mandate.partner_bank_id.sanitized_acc_number
+        mandate.partner_bank_id = self.env["res.partner.bank"].create({
+            "acc_number": "NL60INGB0009988776", "partner_id": partner.id})
+        batch = self.create_batch(partner_ids=partner.ids)
+        batch.action_generate()
+        self.assertEqual(batch.line_ids.mapped("original_iban"), [old_iban])
+        self.assertEqual(batch.line_ids.mapped("amended_iban"), ["NL60INGB0009988776"])
+        mandate.partner_bank_id = self.env["res.partner.bank"].create({  # same bank
+            "acc_number": "NL36INGB0007654321", "partner_id": partner.id})
+        self.assertEqual(mandate.original_iban, old_iban)  # the first change is kept
+        batch.action_send()
+        batch._settle()
+        self.assertEqual(batch.state, "done")
+        self.assertRecordValues(mandate, [
+            {"original_iban": "NL60INGB0009988776", "is_amended": True}])
+        self.invoice(partner, 20.0)
+        next_batch = self.create_batch(partner_ids=partner.ids)
+        next_batch.action_generate()
+        root = etree.fromstring(base64.b64decode(next_batch.file))
+        self.assertEqual(root.findtext(".//p:OrgnlDbtrAcct/p:Id/p:IBAN", namespaces=NS),
+                         "NL60INGB0009988776")
+
     def test_last_debit_date_never_goes_back(self):
         later = self.init_invoice("out_invoice", partner=self.recurring_partner,
                                   amounts=[40.0], taxes=[], invoice_date=fields.Date.today())
