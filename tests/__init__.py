@@ -15,3 +15,4 @@ from . import test_batch_report
 from . import test_batch_tour
 from . import test_batch_screens
 from . import test_storno_reasons
+from . import test_storno_accounting
