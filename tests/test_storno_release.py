@@ -47,3 +47,25 @@ class TestStornoRelease(StornoCommon):
         self.assertIn("AM04", line.reason)
         self.assertFalse(line.selected)
         self.assertEqual(self.inv.sepa_state, "failed")
+
+    def test_register_by_hand_on_a_batch_line(self):
+        batch = self.send_batch()
+        action = batch.line_ids[:1].action_register_storno()
+        wizard = self.env["sepa.storno.register"].with_context(action["context"]).create({
+            "reason_id": self.env.ref("sepa_direct_debit.return_reason_ms02").id})
+        self.assertEqual(wizard.kind, "reject")
+        result = wizard.action_register()
+        storno = self.env["sepa.storno"].browse(result["res_id"])
+        self.assertRecordValues(storno, [{"kind": "reject", "reason_code": "MS02",
+                                          "source": "manual", "state": "done"}])
+        self.assertEqual(self.inv.sepa_state, "failed")
+        self.assertEqual(self.mandate_recurring.storno_score, 2)
+
+    def test_failed_debits_views_load(self):
+        Storno = self.env["sepa.storno"]
+        for view_type in ("list", "form", "search", "graph", "pivot"):
+            Storno.get_view(view_type=view_type)
+        self.failed()
+        groups = Storno.read_group([], ["amount:sum"], ["reason_id", "date:month"],
+                                   lazy=False)
+        self.assertEqual(groups[0]["amount"], 30.0)
