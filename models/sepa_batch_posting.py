@@ -138,22 +138,23 @@ class SepaBatchPosting(models.AbstractModel):
         credits = self.with_context(mail_notrack=True).unreconcile_invoices(batch_lines)
         batch_lines.write({"state": "failed", "is_open": False})
         credit_of = {credit.sepa_batch_line_id.id: credit for credit in credits}
-        groups = defaultdict(lambda: self.env["sepa.storno"])
+        groups = defaultdict(list)
         for storno in stornos:
-            groups[(storno.batch_id.journal_id, storno.booking_date)] |= storno
-        plan, transit_plan = [], defaultdict(lambda: self.env["account.move.line"])
+            groups[(storno.batch_id.journal_id, storno.booking_date)].append(storno.id)
+        plan, transit_plan = [], defaultdict(list)
         line_of = defaultdict(list)
         for line in batch_lines:
             line_of[(line.batch_id.id, line.end_to_end_id)].append(line)
         env = self.with_context(mail_notrack=True, skip_invoice_sync=True).env
-        for (journal, date), group in groups.items():
+        for (journal, date), ids in groups.items():
+            group = stornos.browse(ids)
             move = env["account.move"].create(
                 self._storno_move_vals(journal, date, group, line_of, credit_of))
             move._post(soft=False)
             group.write({"move_id": move.id})
             self._storno_plan(move, group, line_of, credit_of, plan, transit_plan)
         lines = self.env["account.move.line"]
-        lines._reconcile_plan(plan + list(transit_plan.values()))
+        lines._reconcile_plan(plan + [lines.browse(ids) for ids in transit_plan.values()])
         self.env.flush_all()
 
     @api.model
@@ -178,6 +179,7 @@ class SepaBatchPosting(models.AbstractModel):
         """One entry: per invoice its receivable debit, per storno its counterpart credit
         (and its bank charge)."""
         line_vals = []
+        counterparts = {}
         for storno in stornos:
             lines = line_of[(storno.batch_id.id, storno.end_to_end_id)]
             label = f"{storno.end_to_end_id} {storno.reason_code}"
@@ -196,7 +198,10 @@ class SepaBatchPosting(models.AbstractModel):
                     "currency_id": credit.currency_id.id,
                     "sepa_storno_id": storno.id,
                 })
-            counterpart = self._storno_counterpart(storno, journal)
+            key = (storno.company_id, storno.kind == "reject" and storno.batch_id.state)
+            if key not in counterparts:
+                counterparts[key] = self._storno_counterpart(storno, journal)
+            counterpart = counterparts[key]
             line_vals.append({
                 "name": self.env._("Storno %(debit)s", debit=label),
                 "account_id": counterpart.id,
@@ -241,11 +246,12 @@ class SepaBatchPosting(models.AbstractModel):
         """What to reconcile: each batch credit with its storno debit (``plan``), the
         transit credit of each reject with its block's transit debit (``transit_plan``,
         one group per block: partials, the rest stays open for the bank's credit)."""
-        by_storno = defaultdict(lambda: self.env["account.move.line"])
+        by_storno = defaultdict(list)
         for aml in move.line_ids:
-            by_storno[aml.sepa_storno_id.id] |= aml
+            by_storno[aml.sepa_storno_id.id].append(aml.id)
+        transit_of = {}  # batch: its transit lines
         for storno in stornos:
-            amls = by_storno[storno.id]
+            amls = move.line_ids.browse(by_storno[storno.id])
             for line in line_of[(storno.batch_id.id, storno.end_to_end_id)]:
                 credit = credit_of[line.id]
                 name = line.invoice_id.name
@@ -253,16 +259,19 @@ class SepaBatchPosting(models.AbstractModel):
                                       and aml.balance > 0 and n in aml.name)
                 plan.append(credit | debit[:1])
             if storno.kind == "reject" and storno.batch_id.state == "sent":
-                transit = storno.batch_id._transit_lines().filtered(
+                if storno.batch_id not in transit_of:
+                    transit_of[storno.batch_id] = storno.batch_id._transit_lines()
+                transit = transit_of[storno.batch_id].filtered(
                     lambda aml, s=storno: _mentions(aml.name, s.batch_line_id.pmt_inf_id))
                 if not transit:
                     raise UserError(_("The transit line of debit %(debit)s is missing on "
                                       "the entry of batch %(batch)s.",
                                       debit=storno.end_to_end_id, batch=storno.batch_id.name))
                 key = transit[:1].id
-                transit_plan[key] |= transit[:1] | amls.filtered(
+                transit_plan[key] = transit_plan[key] or [key]
+                transit_plan[key] += amls.filtered(
                     lambda aml, t=transit[:1]: aml.account_id == t.account_id
-                    and aml.balance < 0)
+                    and aml.balance < 0).ids
 
     @api.model
     def cancel_stornos(self, stornos):
