@@ -142,7 +142,7 @@ class SepaStorno(models.Model):
             raise UserError(_("A registered storno cannot be deleted: cancel it first."))
 
     # ------------------------------------------------------------------
-    # REGISTRATION (the storno API, see DEVELOPERS.md)
+    # REGISTRATION (the storno API, see DEVELOPERS.md, "Registering stornos")
     # ------------------------------------------------------------------
 
     @api.model
