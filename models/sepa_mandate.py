@@ -162,6 +162,14 @@ class SepaMandate(models.Model):
     batch_count = fields.Integer(
         string="Batches", compute="_compute_link_counts",
         help="Direct debit batches with a debit of this mandate.")
+    storno_score = fields.Integer(
+        string="Storno Score", readonly=True, copy=False, default=0,
+        help="Points of the failed debits since the last debit settled without storno; at "
+        "the company's threshold the mandate is revoked (when automatic revocation is on). "
+        "The log below explains every change.")
+    storno_event_ids = fields.One2many(
+        "sepa.storno.event", "mandate_id", string="Storno Score Log", readonly=True,
+        help="Every change of the storno score: stornos, cancellations, resets.")
 
     _sql_constraints = [
         (
@@ -357,6 +365,47 @@ class SepaMandate(models.Model):
         self.filtered(lambda m: m.mandate_type == "one_off" and m.state == "active").write(
             {"state": "closed"})
 
+    def _last_events(self):
+        """``{mandate id: its last storno score event}`` (one query)."""
+        self.env["sepa.storno.event"].flush_model()
+        rows = self.env.execute_query(SQL(
+            """SELECT DISTINCT ON (mandate_id) mandate_id, id FROM sepa_storno_event
+                WHERE mandate_id = ANY(%s) ORDER BY mandate_id, id DESC""", self.ids))
+        Event = self.env["sepa.storno.event"]
+        return {mandate_id: Event.browse(event_id) for mandate_id, event_id in rows}
+
+    def _scored_stornos(self):
+        """The registered stornos counted in the score of this mandate: those since its
+        last reset."""
+        self.ensure_one()
+        events = self.storno_event_ids.sorted("id")
+        resets = events.filtered(lambda event: event.kind == "reset")
+        since = events.filtered(lambda event: not resets or event.id > resets[-1].id)
+        return since.filtered(lambda event: event.kind == "storno").storno_id.filtered(
+            lambda storno: storno.state == "done").sorted(lambda s: (s.date, s.id))
+
+    @api.model
+    def _write_scores(self, scores):
+        """``scores``: ``{mandate id: score}``; one write per distinct score."""
+        by_score = defaultdict(list)
+        for mandate_id, score in scores.items():
+            by_score[score].append(mandate_id)
+        for score, ids in by_score.items():
+            self.browse(ids).write({"storno_score": score})
+
+    def _reset_storno_score(self, batch, date):
+        """A debit of these mandates in ``batch`` was settled without storno (or, without
+        ``batch``, they were reactivated): the score of those with points is 0 again, one
+        event each."""
+        scored = self.filtered(lambda mandate: mandate.storno_score)
+        if not scored:
+            return
+        self.env["sepa.storno.event"].create([{
+            "mandate_id": mandate.id, "kind": "reset", "points": -mandate.storno_score,
+            "score": 0, "date": date, "batch_id": batch.id if batch else False,
+        } for mandate in scored])
+        scored.write({"storno_score": 0})
+
     def _record_account_change(self, old_ibans):
         """The account of these mandates was edited on the bank account record itself:
         record the amendment as if another account had been chosen.
@@ -403,6 +452,7 @@ class SepaMandate(models.Model):
                       "must be after %(date)s.",
                       reference=mandate.name, date=mandate.signature_date)
                 )
+        self._reset_storno_score(False, signature_date)
         self.write({
             "state": "active",
             "signature_date": signature_date,

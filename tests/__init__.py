@@ -14,3 +14,7 @@ from . import test_batch_posting
 from . import test_batch_report
 from . import test_batch_tour
 from . import test_batch_screens
+from . import test_storno_reasons
+from . import test_storno_accounting
+from . import test_storno_score
+from . import test_storno_release
