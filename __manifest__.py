@@ -13,6 +13,7 @@
         "security/ir.model.access.csv",
         "data/ir_sequence_data.xml",
         "data/ir_cron_data.xml",
+        "data/sepa_return_reason_data.xml",
         "report/sepa_mandate_report.xml",
         "wizards/sepa_mandate_revoke_views.xml",
         "wizards/sepa_mandate_reactivate_views.xml",

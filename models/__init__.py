@@ -7,6 +7,7 @@ from . import res_config_settings
 from . import res_partner
 from . import res_partner_security
 from . import res_partner_bank
+from . import sepa_return_reason
 from . import sepa_mandate
 from . import account_move
 from . import account_journal
@@ -16,3 +17,5 @@ from . import sepa_batch
 from . import sepa_batch_posting
 from . import sepa_batch_line
 from . import report_sepa_batch
+from . import sepa_storno
+from . import sepa_storno_event

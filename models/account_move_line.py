@@ -14,6 +14,15 @@ class AccountMoveLine(models.Model):
         help="The direct debit this receivable credit of a batch entry collects.",
     )
 
+    sepa_storno_id = fields.Many2one(
+        "sepa.storno",
+        string="Storno",
+        index="btree_not_null",
+        copy=False,
+        readonly=True,
+        help="The failed debit this line of a storno entry books.",
+    )
+
     def _reconcile_post_hook(self, data):
         """Settle a sent batch once the bank's credit is reconciled with its transit lines.
 

@@ -53,6 +53,35 @@ class ResCompany(models.Model):
         help="Send RCUR instead of FRST for the first debit of a mandate (allowed by the "
         "EPC rulebook since November 2016; some banks still want FRST).",
     )
+    sepa_storno_auto_revoke = fields.Boolean(
+        string="Revoke Mandates with Too Many Stornos",
+        help="Revoke a mandate automatically when its storno score reaches the threshold "
+        "(or at once for reasons such as account closed or no mandate).")
+    sepa_storno_threshold = fields.Integer(
+        string="Stop a Mandate After (points)",
+        default=3,
+        help="Storno score at which a mandate is revoked when automatic revocation is on; "
+        "a debit settled without storno resets the score to 0.")
+    sepa_storno_account_id = fields.Many2one(
+        "account.account",
+        string="Stornos Outstanding Account",
+        check_company=True,
+        domain="[('reconcile', '=', True), ('account_type', 'not in', "
+        "('asset_receivable', 'liability_payable'))]",
+        help="Account credited for debits returned, refunded or reversed after settlement, "
+        "until the bank's debit is reconciled with it. Empty: the outstanding payments "
+        "account of the bank journal.")
+    sepa_storno_charge_account_id = fields.Many2one(
+        "account.account",
+        string="Storno Charges Account",
+        check_company=True,
+        domain="[('account_type', 'in', ('expense', 'expense_direct_cost'))]",
+        help="Expense account of the banks' charges for failed debits.")
+    sepa_storno_charge_amount = fields.Monetary(
+        string="Default Storno Charge",
+        currency_field="currency_id",
+        help="Bank charge booked for a failed debit when the bank's file gives none; "
+        "0: none.")
     sepa_background_threshold = fields.Integer(
         string="Background Job Above (lines)",
         default=5000,

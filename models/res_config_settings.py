@@ -53,3 +53,30 @@ class ResConfigSettings(models.TransientModel):
         string="Background Job Above (lines)",
         help="Larger batches are generated and posted by a background job.",
     )
+    sepa_storno_auto_revoke = fields.Boolean(
+        related="company_id.sepa_storno_auto_revoke",
+        readonly=False,
+        string="Revoke Mandates with Too Many Stornos",
+        help="Revoke a mandate automatically when its storno score reaches the threshold.")
+    sepa_storno_threshold = fields.Integer(
+        related="company_id.sepa_storno_threshold",
+        readonly=False,
+        string="Stop a Mandate After (points)",
+        help="Storno score at which a mandate is revoked.")
+    sepa_storno_account_id = fields.Many2one(
+        related="company_id.sepa_storno_account_id",
+        readonly=False,
+        string="Stornos Outstanding Account",
+        help="Account credited for debits returned after settlement until the bank's "
+        "debit is reconciled with it.")
+    sepa_storno_charge_account_id = fields.Many2one(
+        related="company_id.sepa_storno_charge_account_id",
+        readonly=False,
+        string="Storno Charges Account",
+        help="Expense account of the banks' charges for failed debits.")
+    sepa_storno_charge_amount = fields.Monetary(
+        related="company_id.sepa_storno_charge_amount",
+        readonly=False,
+        string="Default Storno Charge",
+        currency_field="currency_id",
+        help="Bank charge booked for a failed debit when the bank gives none.")

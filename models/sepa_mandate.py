@@ -162,6 +162,14 @@ class SepaMandate(models.Model):
     batch_count = fields.Integer(
         string="Batches", compute="_compute_link_counts",
         help="Direct debit batches with a debit of this mandate.")
+    storno_score = fields.Integer(
+        string="Storno Score", readonly=True, copy=False, default=0,
+        help="Points of the failed debits since the last debit settled without storno; at "
+        "the company's threshold the mandate is revoked (when automatic revocation is on). "
+        "The log below explains every change.")
+    storno_event_ids = fields.One2many(
+        "sepa.storno.event", "mandate_id", string="Storno Score Log", readonly=True,
+        help="Every change of the storno score: stornos, cancellations, resets.")
 
     _sql_constraints = [
         (

@@ -1,0 +1,152 @@
+"""Reason codes of failed debits (R-transactions) and their storno points.
+
+One record per ISO code, shipped as data (data/sepa_return_reason_data.xml, made from
+``sepa/reasons.py``'s CATALOGUE); a code met in a file that is not in the list is created
+on the fly as unknown with 1 point. The points apply to every company unless a company
+overrides them (``sepa.return.reason.points``).
+"""
+
+from odoo import _, api, fields, models
+from odoo.tools import SQL
+
+from ..sepa.reasons import CATEGORIES, UNKNOWN_POINTS, get_reason
+
+
+class SepaReturnReason(models.Model):
+    _name = "sepa.return.reason"
+    _description = "SEPA Direct Debit Return Reason"
+    _order = "code"
+    _rec_names_search = ["code", "name"]
+
+    code = fields.Char(
+        required=True, index=True,
+        help="ISO 20022 reason code of the R-transaction (e.g. AM04), as the bank sends it.")
+    name = fields.Char(
+        string="Description", required=True, translate=True,
+        help="What the code means, in the user's language.")
+    category = fields.Selection(
+        [(category, category.capitalize()) for category in CATEGORIES],
+        required=True, default="other",
+        help="Whose problem the failure is: the debtor's account, the mandate, the amount, "
+        "the debtor, a technical one or another.")
+    points = fields.Integer(
+        string="Default Points",
+        default=UNKNOWN_POINTS,
+        help="Storno points a failed debit with this code adds to its mandate's score, in "
+        "every company that does not set its own (below).")
+    company_points = fields.Integer(
+        string="Points",
+        compute="_compute_company_points",
+        inverse="_inverse_company_points",
+        help="Storno points in the current company: its own value, or the default.")
+    company_points_ids = fields.One2many(
+        "sepa.return.reason.points", "reason_id", string="Points per Company",
+        help="Companies that count this code with other points than the default.")
+    retry_makes_sense = fields.Boolean(
+        string="Retry Makes Sense",
+        help="Collecting the invoice again can succeed without the customer doing "
+        "anything (insufficient funds, a technical error between the banks).")
+    revoke_at_once = fields.Boolean(
+        string="Revoke at Once",
+        help="A failed debit with this code counts as many points as the company's "
+        "threshold: the mandate is revoked at once (account closed, no mandate, ...).")
+    keeps_first = fields.Boolean(
+        string="Keeps a First Debit First",
+        default=True,
+        help="A first debit (FRST) rejected with this code stays a first debit: the bank "
+        "never saw it (every code except duplicates).")
+    known = fields.Boolean(
+        default=True,
+        help="The code is in the ISO/EPC list; unknown codes are created when a file "
+        "brings them, with 1 point, to be completed by hand.")
+    active = fields.Boolean(default=True, help="Archived codes are kept for old stornos.")
+
+    _sql_constraints = [
+        ("code_uniq", "unique(code)", "A return reason with this code exists already."),
+    ]
+
+    @api.depends("points", "company_points_ids.points", "company_points_ids.company_id")
+    @api.depends_context("company")
+    def _compute_company_points(self):
+        own = self._points_of(self.env.company)
+        for reason in self:
+            reason.company_points = own.get(reason.id, reason.points)
+
+    def _inverse_company_points(self):
+        company = self.env.company
+        Points = self.env["sepa.return.reason.points"].sudo()
+        existing = {row.reason_id.id: row for row in Points.search(
+            [("reason_id", "in", self.ids), ("company_id", "=", company.id)])}
+        for reason in self:
+            if reason.id in existing:
+                existing[reason.id].points = reason.company_points
+            else:
+                Points.create({"reason_id": reason.id, "company_id": company.id,
+                               "points": reason.company_points})
+
+    def _points_of(self, company):
+        """``{reason id: points}`` of the codes ``company`` overrides (one query)."""
+        self.env["sepa.return.reason.points"].flush_model()
+        return dict(self.env.execute_query(SQL(
+            "SELECT reason_id, points FROM sepa_return_reason_points "
+            "WHERE company_id = %s AND reason_id = ANY(%s)", company.id, list(self.ids))))
+
+    def _score_points(self, company):
+        """``{reason id: points}`` in ``company``: revoke-at-once codes count the
+        company's threshold."""
+        own = self._points_of(company)
+        threshold = company.sepa_storno_threshold
+        return {reason.id: threshold if reason.revoke_at_once
+                else own.get(reason.id, reason.points) for reason in self}
+
+    @api.model
+    def _get_or_create(self, codes):
+        """``{code: reason}`` for ``codes``; the codes not in the list yet (proprietary or
+        unknown) are created in one ``create`` as unknown, 1 point, nothing dropped."""
+        codes = {(code or "").strip().upper() or "NONE" for code in codes}
+        found = self.with_context(active_test=False).search([("code", "in", list(codes))])
+        by_code = {reason.code: reason for reason in found}
+        missing = sorted(codes - set(by_code))
+        if missing:
+            created = self.sudo().create([self._unknown_vals(code) for code in missing])
+            by_code.update({reason.code: reason.sudo(False) for reason in created})
+        return by_code
+
+    @api.model
+    def _unknown_vals(self, code):
+        entry = get_reason(code)
+        return {
+            "code": code,
+            "name": _("Unknown reason %(code)s, to complete", code=code)
+            if not entry.known else entry.label,
+            "category": entry.category,
+            "points": UNKNOWN_POINTS if entry.points is None else entry.points,
+            "retry_makes_sense": entry.retry_makes_sense,
+            "revoke_at_once": entry.revoke_mandate,
+            "keeps_first": entry.keeps_first,
+            "known": entry.known,
+        }
+
+    @api.depends("code", "name")
+    def _compute_display_name(self):
+        for reason in self:
+            reason.display_name = f"{reason.code} {reason.name or ''}".strip()
+
+
+class SepaReturnReasonPoints(models.Model):
+    _name = "sepa.return.reason.points"
+    _description = "SEPA Return Reason Points of a Company"
+
+    reason_id = fields.Many2one(
+        "sepa.return.reason", string="Reason", required=True, ondelete="cascade",
+        index=True, help="The return reason whose points the company sets.")
+    company_id = fields.Many2one(
+        "res.company", required=True, ondelete="cascade", default=lambda self: self.env.company,
+        help="Company counting the reason with these points.")
+    points = fields.Integer(
+        required=True, help="Storno points this company counts for the reason.")
+
+    _sql_constraints = [
+        ("reason_company_uniq", "unique(reason_id, company_id)",
+         "A company sets the points of a reason once."),
+    ]
