@@ -273,6 +273,29 @@ class TestReturnImport(SepaBatchCommon):
         wizard = self.preview(self.camt054_return_of_recurring(), batch_id=self.batch.id)
         self.assertFalse(wizard.batch_warning)
 
+    def test_transaction_registered_from_a_statement_line_is_skipped(self):
+        st_line = self.env["account.bank.statement.line"].create({
+            "journal_id": self.bank_journal.id, "date": "2030-02-05", "amount": -30.0,
+            "payment_ref": "STORNO AM04"})
+        self.env["sepa.storno"].create({
+            "name": "earlier", "batch_line_id": self.recurring.id, "reason_code": "AM04",
+            "kind": "return", "source": "statement", "statement_line_id": st_line.id,
+            "transaction_ref": "OTHER-REF", "state": "done"})
+        wizard = self.preview(self.camt054_return_of_recurring())
+        self.assertEqual(wizard.line_ids.status, "registered")
+        self.assertIn("as earlier (bank statement line STORNO AM04)", wizard.line_ids.note)
+        self.assertEqual((wizard.match_count, wizard.registered_count), (0, 1))
+
+    def test_transaction_ref_registered_from_another_file_is_skipped(self):
+        self.env["sepa.storno"].create({
+            "name": "kept", "reason_code": "AM04", "kind": "return", "source": "file",
+            "import_ref": "sha256:abc other.xml", "transaction_ref": "TX-REF-1",
+            "state": "unmatched"})
+        wizard = self.preview(self.camt054_return_of_recurring())
+        self.assertEqual(wizard.line_ids.status, "registered")
+        self.assertIn("Kept as unmatched", wizard.line_ids.note)
+        self.assertIn("file other.xml", wizard.line_ids.note)
+
     # ------------------------------------------------------------------
     # refused files
     # ------------------------------------------------------------------

@@ -328,27 +328,31 @@ class SepaReturnImport(models.TransientModel):
         registered when it has a done storno, matched through any of its lines."""
         refs = [row["transaction_ref"] for row in rows]
         line_ids = [row["batch_line_id"] for row in rows if row.get("batch_line_id")]
-        if "sepa.storno" not in self.env:  # TODO until the storno model is merged
-            return {"refs": {}, "lines": {}}
         self.env["sepa.storno"].flush_model()
+        columns = SQL("""s.transaction_ref, s.state, s.source, s.import_ref, s.create_date,
+                         s.name, stl.payment_ref AS statement_ref""")
+        statement = SQL(
+            "LEFT JOIN account_bank_statement_line stl ON stl.id = s.statement_line_id")
         found = self.env.execute_query_dict(SQL(
             """
-            SELECT s.transaction_ref, s.state, s.source, s.import_ref, s.create_date,
-                   s.name, st.payment_ref AS statement_ref, d.id AS line_id
-              FROM sepa_storno s
-         LEFT JOIN account_bank_statement_line stl ON stl.id = s.statement_line_id
-         LEFT JOIN account_move st ON st.id = stl.move_id
-         LEFT JOIN sepa_batch_line l ON l.id = s.batch_line_id
-         LEFT JOIN sepa_batch_line d ON d.batch_id = l.batch_id
-                                    AND d.end_to_end_id = l.end_to_end_id
-                                    AND d.id = ANY(%(lines)s) AND s.state = 'done'
-             WHERE s.company_id = %(company)s AND s.state != 'cancelled'
-               AND (s.transaction_ref = ANY(%(refs)s) OR d.id IS NOT NULL)
-            """, company=self.company_id.id, refs=refs, lines=line_ids))
+            SELECT %(columns)s, NULL::int AS line_id
+              FROM sepa_storno s %(statement)s
+             WHERE s.company_id = %(company)s AND s.transaction_ref = ANY(%(refs)s)
+               AND s.transaction_ref != '' AND s.state != 'cancelled'
+             UNION ALL
+            SELECT %(columns)s, d.id
+              FROM sepa_batch_line d
+              JOIN sepa_batch_line l ON l.batch_id = d.batch_id
+                                    AND l.end_to_end_id = d.end_to_end_id
+              JOIN sepa_storno s ON s.batch_line_id = l.id AND s.state = 'done'
+                   %(statement)s
+             WHERE d.id = ANY(%(lines)s)
+            """, columns=columns, statement=statement, company=self.company_id.id,
+            refs=refs, lines=line_ids))
         result = {"refs": {}, "lines": {}}
         for storno in found:
             note = self._registered_note(storno)
-            if storno["transaction_ref"] in refs:
+            if storno["line_id"] is None:
                 result["refs"].setdefault(storno["transaction_ref"], note)
             if storno["line_id"]:
                 result["lines"].setdefault(storno["line_id"], note)
@@ -364,8 +368,6 @@ class SepaReturnImport(models.TransientModel):
 
     def _previous_import(self):
         """The sentence saying when this same file was imported, or False."""
-        if "sepa.storno" not in self.env:  # TODO until the storno model is merged
-            return False
         self.env["sepa.storno"].flush_model()
         rows = self.env.execute_query(SQL(
             """SELECT MIN(s.create_date), MIN(p.name), COUNT(*) FILTER (WHERE s.state = 'done'),
@@ -419,7 +421,7 @@ class SepaReturnImport(models.TransientModel):
             "date": row["date"],
             "import_ref": import_ref,
             "transaction_ref": row["transaction_ref"],
-            "raw_data": row["raw_data"],
+            "raw_data": json.loads(row["raw_data"]),
         } for row in self._line_rows(lines)]
 
     def _line_rows(self, lines):
