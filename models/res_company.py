@@ -137,6 +137,22 @@ class ResCompany(models.Model):
             )
         return account
 
+    def _sepa_storno_account(self, journal):
+        """The account of debits returned after settlement until the bank's debit."""
+        self.ensure_one()
+        account = self.sepa_storno_account_id or journal.outbound_payment_method_line_ids[
+            :1].payment_account_id or self.account_journal_payment_credit_account_id
+        if not account:
+            raise UserError(
+                _("Set a 'Stornos Outstanding Account' for %(company)s in Accounting "
+                  "settings (Direct Debit) or an outstanding payments account on journal "
+                  "%(journal)s.", company=self.name, journal=journal.name))
+        if not account.reconcile:
+            raise UserError(
+                _("The stornos outstanding account %(account)s must allow reconciliation: "
+                  "the bank's debit is reconciled with it.", account=account.display_name))
+        return account
+
     def _sepa_check_creditor_identifier(self):
         """Raise a clear error for companies that cannot collect without an identifier."""
         missing = self.filtered(lambda company: not company.sepa_creditor_identifier)

@@ -578,6 +578,10 @@ class SepaBatch(models.Model):
             reference_ids.update(references or ())
             Mandate.browse(mandates)._register_successful_debit(collection_date)
         lines = self.env["sepa.batch.line"].browse(line_ids)
+        today = fields.Date.context_today(self)
+        for batch in self:
+            lines.filtered(lambda line, b=batch: line.batch_id == b).mandate_id \
+                ._reset_storno_score(batch, today)
         lines.write({"state": "collected", "is_open": False})
         lines.invoice_id._sepa_settle_payment_state()  # 'In Payment' → 'Paid'
         Mandate.browse(sorted(iban_ids)).write({"original_iban": False})
@@ -667,10 +671,11 @@ class SepaBatch(models.Model):
     def _match_transit_lines(self, text, amount):
         """The open transit lines a bank credit of ``amount`` with ``text`` settles.
 
-        The line of a block whose PmtInfId the text mentions, with the block's amount;
-        else all of them when the text mentions the batch reference (MsgId) and the
-        amount is their total. Ids are compared as whole words (``…-P1`` is not
-        mentioned by ``…-P10``).
+        The line of a block whose PmtInfId the text mentions, with the block's open
+        amount; else all of them when the text mentions the batch reference (MsgId) and
+        the amount is their open total. Open: rejects before settlement are reconciled
+        with the transit lines already, the bank credits the rest. Ids are compared as
+        whole words (``…-P1`` is not mentioned by ``…-P10``).
         """
         transit = self._transit_lines().filtered(lambda aml: not aml.reconciled)
         currency = self.currency_id
@@ -678,10 +683,11 @@ class SepaBatch(models.Model):
                      if block_id and _mentions(text, block_id)]
         for line in transit:
             if any(_mentions(line.name, block_id) for block_id in mentioned) \
-                    and currency.compare_amounts(line.balance, amount) == 0:
+                    and currency.compare_amounts(line.amount_residual, amount) == 0:
                 return line
         if transit and _mentions(text, self.name) \
-                and currency.compare_amounts(sum(transit.mapped("balance")), amount) == 0:
+                and currency.compare_amounts(sum(transit.mapped("amount_residual")),
+                                             amount) == 0:
             return transit
         return self.env["account.move.line"]
 

@@ -9,6 +9,7 @@ path an invoice takes is decided in ONE place: ``_setwise_allowed`` (the batch) 
 """
 
 import json
+import re
 from collections import defaultdict
 
 from odoo import Command, _, api, fields, models
@@ -84,6 +85,7 @@ class SepaBatchPosting(models.AbstractModel):
         which the settlement hook must not take for the bank's credit.
         """
         batch.ensure_one()
+        self._check_no_storno(batch)
         self._check_no_settled_block(batch)
         move = batch.with_context(mail_notrack=True).move_id
         self.with_context(mail_notrack=True).unreconcile_invoices(batch.line_ids)
@@ -113,6 +115,239 @@ class SepaBatchPosting(models.AbstractModel):
         self._unreconcile_setwise(simple)
         (credits - lines.browse(row["credit_id"] for row in simple)).remove_move_reconcile()
         return credits
+
+    @api.model
+    def book_stornos(self, stornos):
+        """Book failed debits (``stornos``, just created): one entry per bank journal and
+        booking date, one reconciliation.
+
+        The invoices are unreconciled from their credit on the batch entry
+        (``unreconcile_invoices``, set-wise): open again with their original residual.
+        The storno entry debits each invoice's receivable for its credit, reconciled
+        with that credit, and credits per storno the transit account (a reject of a
+        batch not settled yet, reconciled with its payment block's transit debit: the
+        transit residual is what the bank still credits) or the stornos outstanding
+        account (after settlement: until the bank's debit is reconciled with it). A bank
+        charge debits the charges account against the outstanding account. The batch
+        lines fail, and the invoices' direct debit status is Failed.
+        """
+        if not stornos:
+            return
+        batch_lines = stornos._batch_lines()
+        self._check_no_open_receivable_match(batch_lines)
+        credits = self.with_context(mail_notrack=True).unreconcile_invoices(batch_lines)
+        batch_lines.write({"state": "failed", "is_open": False})
+        credit_of = {credit.sepa_batch_line_id.id: credit for credit in credits}
+        groups = defaultdict(lambda: self.env["sepa.storno"])
+        for storno in stornos:
+            groups[(storno.batch_id.journal_id, storno.booking_date)] |= storno
+        plan, transit_plan = [], defaultdict(lambda: self.env["account.move.line"])
+        line_of = defaultdict(list)
+        for line in batch_lines:
+            line_of[(line.batch_id.id, line.end_to_end_id)].append(line)
+        env = self.with_context(mail_notrack=True, skip_invoice_sync=True).env
+        for (journal, date), group in groups.items():
+            move = env["account.move"].create(
+                self._storno_move_vals(journal, date, group, line_of, credit_of))
+            move._post(soft=False)
+            group.write({"move_id": move.id})
+            self._storno_plan(move, group, line_of, credit_of, plan, transit_plan)
+        lines = self.env["account.move.line"]
+        lines._reconcile_plan(plan + list(transit_plan.values()))
+        self.env.flush_all()
+
+    @api.model
+    def _check_no_open_receivable_match(self, batch_lines):
+        """The credits of ``batch_lines`` must be reconciled with their invoices only."""
+        rows = self._credit_rows(batch_lines)
+        if len(rows) != len(batch_lines):
+            raise UserError(_("Some of these debits have no credit on their batch entry; "
+                              "their batch was not posted."))
+
+    @api.model
+    def _storno_counterpart(self, storno, journal):
+        """Transit for a reject of a batch not yet settled, else the stornos
+        outstanding account."""
+        company = storno.company_id
+        if storno.kind == "reject" and storno.batch_id.state == "sent":
+            return company._sepa_transit_account(journal)
+        return company._sepa_storno_account(journal)
+
+    @api.model
+    def _storno_move_vals(self, journal, date, stornos, line_of, credit_of):
+        """One entry: per invoice its receivable debit, per storno its counterpart credit
+        (and its bank charge)."""
+        line_vals = []
+        for storno in stornos:
+            lines = line_of[(storno.batch_id.id, storno.end_to_end_id)]
+            label = f"{storno.end_to_end_id} {storno.reason_code}"
+            total, total_currency = 0.0, 0.0
+            for line in lines:
+                credit = credit_of[line.id]
+                total -= credit.balance
+                total_currency -= credit.amount_currency
+                line_vals.append({
+                    "name": self.env._("Storno %(debit)s %(invoice)s", debit=label,
+                                       invoice=line.invoice_id.name),
+                    "account_id": credit.account_id.id,
+                    "partner_id": credit.partner_id.id,
+                    "balance": -credit.balance,
+                    "amount_currency": -credit.amount_currency,
+                    "currency_id": credit.currency_id.id,
+                    "sepa_storno_id": storno.id,
+                })
+            counterpart = self._storno_counterpart(storno, journal)
+            line_vals.append({
+                "name": self.env._("Storno %(debit)s", debit=label),
+                "account_id": counterpart.id,
+                "partner_id": storno.partner_id.id,
+                "balance": -total,
+                "amount_currency": -total_currency,
+                "currency_id": storno.currency_id.id,
+                "sepa_storno_id": storno.id,
+            })
+            if storno.currency_id.compare_amounts(storno.charge_amount, 0) > 0:
+                line_vals += self._storno_charge_vals(storno, journal, label)
+        return {
+            "move_type": "entry",
+            "journal_id": journal.id,
+            "date": date,
+            "ref": self.env._("Stornos of %(batches)s",
+                              batches=", ".join(sorted(set(stornos.batch_id.mapped("name"))))),
+            "line_ids": [Command.create(vals) for vals in line_vals],
+        }
+
+    @api.model
+    def _storno_charge_vals(self, storno, journal, label):
+        company = storno.company_id
+        if not company.sepa_storno_charge_account_id:
+            raise UserError(_(
+                "Set a 'Storno Charges Account' for %(company)s in Accounting settings "
+                "(Direct Debit): storno %(storno)s has a bank charge.",
+                company=company.name, storno=storno.name))
+        name = self.env._("Bank charge storno %(debit)s", debit=label)
+        common = {"name": name, "partner_id": storno.partner_id.id,
+                  "currency_id": storno.currency_id.id, "sepa_storno_id": storno.id}
+        charge = storno.charge_amount
+        return [
+            dict(common, account_id=company.sepa_storno_charge_account_id.id, balance=charge,
+                 amount_currency=charge),
+            dict(common, account_id=company._sepa_storno_account(journal).id,
+                 balance=-charge, amount_currency=-charge),
+        ]
+
+    @api.model
+    def _storno_plan(self, move, stornos, line_of, credit_of, plan, transit_plan):
+        """What to reconcile: each batch credit with its storno debit (``plan``), the
+        transit credit of each reject with its block's transit debit (``transit_plan``,
+        one group per block: partials, the rest stays open for the bank's credit)."""
+        by_storno = defaultdict(lambda: self.env["account.move.line"])
+        for aml in move.line_ids:
+            by_storno[aml.sepa_storno_id.id] |= aml
+        for storno in stornos:
+            amls = by_storno[storno.id]
+            for line in line_of[(storno.batch_id.id, storno.end_to_end_id)]:
+                credit = credit_of[line.id]
+                name = line.invoice_id.name
+                debit = amls.filtered(lambda aml, c=credit, n=name: aml.account_id == c.account_id
+                                      and aml.balance > 0 and n in aml.name)
+                plan.append(credit | debit[:1])
+            if storno.kind == "reject" and storno.batch_id.state == "sent":
+                transit = storno.batch_id._transit_lines().filtered(
+                    lambda aml, s=storno: _mentions(aml.name, s.batch_line_id.pmt_inf_id))
+                if not transit:
+                    raise UserError(_("The transit line of debit %(debit)s is missing on "
+                                      "the entry of batch %(batch)s.",
+                                      debit=storno.end_to_end_id, batch=storno.batch_id.name))
+                key = transit[:1].id
+                transit_plan[key] |= transit[:1] | amls.filtered(
+                    lambda aml, t=transit[:1]: aml.account_id == t.account_id
+                    and aml.balance < 0)
+
+    @api.model
+    def cancel_stornos(self, stornos):
+        """Undo ``stornos``: their lines are unreconciled and reversed by one entry, the
+        batch lines are pending (or collected) again and the invoices reconciled with
+        their batch credit again, as before the storno (one partial per receivable, a
+        full reconcile). Refused when an invoice was collected or paid since, or the
+        bank's side is reconciled already (the reduced credit of a settled batch, the
+        bank's debit of a return)."""
+        self._check_cancellable(stornos)
+        amls = self.env["account.move.line"].search(
+            [("sepa_storno_id", "in", stornos.ids), ("move_id", "in", stornos.move_id.ids)])
+        amls.remove_move_reconcile()
+        reversal = self._reverse_storno_lines(stornos, amls)
+        batch_lines = stornos._batch_lines()
+        for state, sent in (("pending", True), ("collected", False)):
+            lines = batch_lines.filtered(lambda line, s=sent: (line.batch_id.state == "sent") == s)
+            lines.write({"state": state, "is_open": sent})
+        credits = self.env["account.move.line"].search(
+            [("sepa_batch_line_id", "in", batch_lines.ids),
+             ("move_id", "in", batch_lines.batch_id.move_id.ids)])
+        plan = []
+        for credit in credits:
+            receivables = credit.sepa_batch_line_id.invoice_id.line_ids.filtered(
+                lambda aml: aml.account_id.account_type == "asset_receivable"
+                and not aml.reconciled)
+            plan.append(credit | receivables)
+        self.env["account.move.line"]._reconcile_plan(plan)
+        settled = batch_lines.filtered(lambda line: line.state == "collected").invoice_id
+        settled._sepa_settle_payment_state()
+        stornos.write({"state": "cancelled", "cancel_move_id": reversal.id})
+        self.env.flush_all()
+
+    @api.model
+    def _check_cancellable(self, stornos):
+        problems = []
+        batch_lines = stornos._batch_lines()
+        for storno in stornos:
+            amls = storno.move_id.line_ids.filtered(
+                lambda aml, s=storno: aml.sepa_storno_id == s
+                and aml.account_id.account_type != "asset_receivable" and aml.balance < 0)
+            if storno.kind == "reject" and storno.batch_id.state == "done" \
+                    and any(aml.full_reconcile_id for aml in amls):
+                problems.append(_("%(storno)s: its batch is settled with the bank's reduced "
+                                  "credit", storno=storno.name))
+            elif storno.kind != "reject" or storno.batch_id.state != "sent":
+                if any(aml.matched_debit_ids for aml in amls):
+                    problems.append(_("%(storno)s: the bank's debit is reconciled with it; "
+                                      "undo that reconciliation first", storno=storno.name))
+        again = self.env["sepa.batch.line"].search([
+            ("invoice_id", "in", batch_lines.invoice_id.ids), ("is_open", "=", True)])
+        problems += [_("%(invoice)s: collected again in batch %(batch)s",
+                       invoice=line.invoice_id.name, batch=line.batch_id.name) for line in again]
+        for line in batch_lines:
+            invoice = line.invoice_id
+            if invoice.currency_id.compare_amounts(invoice.amount_residual, line.amount) != 0:
+                problems.append(_("%(invoice)s: paid or changed since the storno",
+                                  invoice=invoice.name))
+        if problems:
+            raise UserError(_("These stornos cannot be cancelled:\n%(list)s",
+                              list="\n".join(problems[:20])))
+
+    @api.model
+    def _reverse_storno_lines(self, stornos, amls):
+        """One entry with the opposite of ``amls``, each reconciled with its original."""
+        move = self.env["account.move"].with_context(mail_notrack=True).create({
+            "move_type": "entry",
+            "journal_id": amls.journal_id[:1].id,
+            "date": fields.Date.context_today(self),
+            "ref": self.env._("Cancellation of stornos %(stornos)s",
+                              stornos=", ".join(stornos.mapped("name")[:20])),
+            "line_ids": [Command.create({
+                "name": aml.name, "account_id": aml.account_id.id,
+                "partner_id": aml.partner_id.id, "balance": -aml.balance,
+                "amount_currency": -aml.amount_currency, "currency_id": aml.currency_id.id,
+                "sepa_storno_id": aml.sepa_storno_id.id,
+            }) for aml in amls],
+        })
+        move._post(soft=False)
+        opposite = list(move.line_ids)
+        plan = [aml | reverse for aml, reverse in zip(amls, opposite, strict=True)
+                if aml.account_id.reconcile or aml.account_id.account_type in (
+                    "asset_receivable", "liability_payable")]
+        self.env["account.move.line"]._reconcile_plan(plan)
+        return move
 
     # ------------------------------------------------------------------
     # THE SWITCH
@@ -374,6 +609,16 @@ class SepaBatchPosting(models.AbstractModel):
     # ------------------------------------------------------------------
     # CANCEL, REOPENING
     # ------------------------------------------------------------------
+
+    @api.model
+    def _check_no_storno(self, batch):
+        stornos = self.env["sepa.storno"].search(
+            [("batch_id", "=", batch.id), ("state", "=", "done")], limit=20)
+        if stornos:
+            raise UserError(_(
+                "Batch %(batch)s cannot be cancelled: debits of it failed and are "
+                "registered as stornos (%(stornos)s). Cancel those stornos first.",
+                batch=batch.name, stornos=", ".join(stornos.mapped("name"))))
 
     @api.model
     def _check_no_settled_block(self, batch):
@@ -677,6 +922,13 @@ class SepaBatchPosting(models.AbstractModel):
                 "report it to your administrator.",
                 what=_("unbalanced entry") if unbalanced else _("residual or payment status"),
                 names=", ".join(names[:20])))
+
+
+def _mentions(text, identifier):
+    """Whether ``text`` holds ``identifier`` as a whole word (see ``sepa.batch``)."""
+    return bool(identifier) and bool(re.search(
+        rf"(?<![0-9A-Za-z-]){re.escape(identifier)}(?![0-9A-Za-z-])", text or "",
+        re.IGNORECASE))
 
 
 def _keep_written(records, *methods):

@@ -365,6 +365,36 @@ class SepaMandate(models.Model):
         self.filtered(lambda m: m.mandate_type == "one_off" and m.state == "active").write(
             {"state": "closed"})
 
+    def _last_events(self):
+        """``{mandate id: its last storno score event}`` (one query)."""
+        self.env["sepa.storno.event"].flush_model()
+        rows = self.env.execute_query(SQL(
+            """SELECT DISTINCT ON (mandate_id) mandate_id, id FROM sepa_storno_event
+                WHERE mandate_id = ANY(%s) ORDER BY mandate_id, id DESC""", self.ids))
+        Event = self.env["sepa.storno.event"]
+        return {mandate_id: Event.browse(event_id) for mandate_id, event_id in rows}
+
+    @api.model
+    def _write_scores(self, scores):
+        """``scores``: ``{mandate id: score}``; one write per distinct score."""
+        by_score = defaultdict(list)
+        for mandate_id, score in scores.items():
+            by_score[score].append(mandate_id)
+        for score, ids in by_score.items():
+            self.browse(ids).write({"storno_score": score})
+
+    def _reset_storno_score(self, batch, date):
+        """A debit of these mandates in ``batch`` was settled without storno: the score of
+        those with points is 0 again, one event each."""
+        scored = self.filtered(lambda mandate: mandate.storno_score)
+        if not scored:
+            return
+        self.env["sepa.storno.event"].create([{
+            "mandate_id": mandate.id, "kind": "reset", "points": -mandate.storno_score,
+            "score": 0, "date": date, "batch_id": batch.id,
+        } for mandate in scored])
+        scored.write({"storno_score": 0})
+
     def _record_account_change(self, old_ibans):
         """The account of these mandates was edited on the bank account record itself:
         record the amendment as if another account had been chosen.

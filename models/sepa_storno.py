@@ -5,8 +5,11 @@ one entry per call through ``sepa.batch.posting.book_stornos``.
 """
 
 
-from odoo import _, api, fields, models
+from collections import defaultdict
+
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL, format_date
 
 KINDS = [
     ("reject", "Reject"),
@@ -20,7 +23,7 @@ SOURCES = [("file", "Return File"), ("statement", "Bank Statement"), ("manual", 
 class SepaStorno(models.Model):
     _name = "sepa.storno"
     _description = "SEPA Direct Debit Storno (Failed Debit)"
-    _inherit = ["mail.thread", "sepa.company.check.mixin"]
+    _inherit = ["mail.thread", "sepa.state.mixin", "sepa.company.check.mixin"]
     _order = "date desc, id desc"
     _check_company_auto = True
 
@@ -135,3 +138,286 @@ class SepaStorno(models.Model):
     def _unlink_only_cancelled_or_unmatched(self):
         if any(storno.state == "done" for storno in self):
             raise UserError(_("A registered storno cannot be deleted: cancel it first."))
+
+    # ------------------------------------------------------------------
+    # REGISTRATION (the storno API, see DEVELOPERS.md)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def register(self, vals_list):
+        """Register failed debits, set-wise; return the stornos (state 'done').
+
+        Each dict: ``batch_line_id`` (any line of the debit), ``reason_code``, ``kind``,
+        ``date``, optional ``booking_date``, ``amount`` (must be the debit's),
+        ``charge_amount`` (default: the company's), ``source``, ``import_ref``,
+        ``transaction_ref``, ``statement_line_id``. One ``create``, one entry per bank
+        journal and booking date (``sepa.batch.posting.book_stornos``), then the storno
+        scores. Refused, nothing changed, when a debit already failed or its batch is
+        neither sent nor settled.
+        """
+        if not vals_list:
+            return self.browse()
+        debits = self._debit_rows([vals["batch_line_id"] for vals in vals_list])
+        self._check_registrable(vals_list, debits)
+        reasons = self.env["sepa.return.reason"]._get_or_create(
+            vals.get("reason_code") for vals in vals_list)
+        stornos = self._create_guarded([
+            self._prepare_vals(vals, debits[vals["batch_line_id"]], reasons)
+            for vals in vals_list])
+        self.env["sepa.batch.posting"].book_stornos(stornos)
+        stornos._add_to_score()
+        return stornos
+
+    @api.model
+    def register_unmatched(self, vals_list):
+        """Keep transactions of an imported file that match no debit (state 'unmatched'),
+        with their raw values, to match by hand later."""
+        reasons = self.env["sepa.return.reason"]._get_or_create(
+            vals.get("reason_code") for vals in vals_list)
+        return self._create_guarded([{
+            "name": " ".join(filter(None, [vals.get("end_to_end_id") or _("Unmatched"),
+                                           vals.get("reason_code")])),
+            "state": "unmatched",
+            "end_to_end_id": vals.get("end_to_end_id"),
+            "mandate_reference": vals.get("mandate_reference"),
+            "amount": vals.get("amount"),
+            "reason_code": (vals.get("reason_code") or "").strip().upper() or False,
+            "reason_id": reasons[(vals.get("reason_code") or "").strip().upper()
+                                 or "NONE"].id,
+            "kind": vals.get("kind") or "return",
+            "date": vals.get("date") or fields.Date.context_today(self),
+            "source": vals.get("source") or "file",
+            "import_ref": vals.get("import_ref"),
+            "transaction_ref": vals.get("transaction_ref"),
+            "raw_data": vals.get("raw_data"),
+            "company_id": vals.get("company_id") or self.env.company.id,
+        } for vals in vals_list])
+
+    def action_match(self, batch_line):
+        """Register this unmatched transaction as the storno of ``batch_line``."""
+        self.ensure_one()
+        if self.state != "unmatched":
+            raise UserError(_("Storno %(storno)s is matched already.", storno=self.name))
+        vals = {
+            "batch_line_id": batch_line.id, "reason_code": self.reason_code,
+            "kind": self.kind, "date": self.date, "source": self.source,
+            "import_ref": self.import_ref, "transaction_ref": self.transaction_ref,
+        }
+        self.unlink()
+        return self.register([vals])
+
+    @api.model
+    def _create_guarded(self, vals_list):
+        """``create``; a clear error when another user registered one of these debits or
+        bank transactions at the same moment (the unique indexes)."""
+        from psycopg2.errors import UniqueViolation
+        self.env.flush_all()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                stornos = self.with_context(mail_create_nolog=True,
+                                            mail_create_nosubscribe=True).create(vals_list)
+                self.env.flush_all()
+        except UniqueViolation:
+            raise UserError(_(
+                "Some of these failed debits or bank transactions were registered by "
+                "another user meanwhile; nothing was registered. Try again: those are "
+                "then skipped.")) from None
+        return stornos
+
+    @api.model
+    def _debit_rows(self, line_ids):
+        """Per given batch line id, its debit (every line sharing its end-to-end id in
+        its batch), in one query."""
+        self.env.flush_all()
+        rows = self.env.execute_query_dict(SQL("""
+            SELECT l.id AS given_id, b.id AS batch_id, b.name AS batch_name,
+                   b.state AS batch_state, b.company_id, b.currency_id, b.journal_id,
+                   l.end_to_end_id, MIN(o.id) AS first_line_id,
+                   ARRAY_AGG(o.id ORDER BY o.id) AS line_ids,
+                   ARRAY_AGG(o.invoice_id ORDER BY o.id) AS invoice_ids,
+                   STRING_AGG(inv.name, ', ' ORDER BY o.id) AS invoice_names,
+                   SUM(o.amount) AS amount, MIN(o.mandate_id) AS mandate_id,
+                   MIN(o.partner_id) AS partner_id,
+                   BOOL_AND(o.state IN ('pending', 'collected')) AS registrable
+              FROM sepa_batch_line l
+              JOIN sepa_batch b ON b.id = l.batch_id
+              JOIN sepa_batch_line o ON o.batch_id = l.batch_id
+                                    AND o.end_to_end_id = l.end_to_end_id
+              JOIN account_move inv ON inv.id = o.invoice_id
+             WHERE l.id = ANY(%s)
+             GROUP BY l.id, b.id
+        """, list(set(line_ids))))
+        return {row["given_id"]: row for row in rows}
+
+    @api.model
+    def _check_registrable(self, vals_list, debits):
+        missing = [vals["batch_line_id"] for vals in vals_list
+                   if vals["batch_line_id"] not in debits]
+        if missing:
+            raise UserError(_("These direct debits do not exist (any more): %(ids)s",
+                              ids=", ".join(map(str, missing[:20]))))
+        lines = self.env["sepa.batch.line"].browse(
+            {row["first_line_id"] for row in debits.values()})
+        lines.check_access("write")
+        states = dict(self.env["sepa.batch"]._fields["state"]._description_selection(
+            self.env))
+        problems, seen = [], set()
+        for vals in vals_list:
+            row = debits[vals["batch_line_id"]]
+            debit = _("%(debit)s (%(invoices)s, batch %(batch)s)",
+                      debit=row["end_to_end_id"], invoices=row["invoice_names"],
+                      batch=row["batch_name"])
+            currency = self.env["res.currency"].browse(row["currency_id"])
+            if row["batch_state"] not in ("sent", "done"):
+                problems.append(_("%(debit)s: the batch is %(state)s, not sent or settled",
+                                  debit=debit, state=states[row["batch_state"]]))
+            elif not row["registrable"] or row["first_line_id"] in seen:
+                problems.append(_("%(debit)s: registered as failed already", debit=debit))
+            elif vals.get("amount") is not None and currency.compare_amounts(
+                    vals["amount"], row["amount"]) != 0:
+                problems.append(_("%(debit)s: amount %(amount)s is not the debit's "
+                                  "%(debit_amount)s", debit=debit, amount=vals["amount"],
+                                  debit_amount=row["amount"]))
+            if vals.get("kind") not in dict(KINDS):
+                problems.append(_("%(debit)s: unknown kind %(kind)s", debit=debit,
+                                  kind=vals.get("kind")))
+            seen.add(row["first_line_id"])
+        if problems:
+            raise UserError(_("No storno was registered; these debits cannot fail:\n%(list)s",
+                              list="\n".join(problems[:20])))
+
+    @api.model
+    def _prepare_vals(self, vals, row, reasons):
+        code = (vals.get("reason_code") or "").strip().upper() or "NONE"
+        company = self.env["res.company"].browse(row["company_id"])
+        charge = vals.get("charge_amount")
+        return {
+            "name": f"{row['end_to_end_id']} {code}",
+            "batch_line_id": row["first_line_id"],
+            "invoice_ids": [Command.set(row["invoice_ids"])],
+            "mandate_id": row["mandate_id"],
+            "partner_id": row["partner_id"],
+            "company_id": row["company_id"],
+            "currency_id": row["currency_id"],
+            "end_to_end_id": row["end_to_end_id"],
+            "date": vals.get("date") or fields.Date.context_today(self),
+            "booking_date": vals.get("booking_date") or vals.get("date")
+            or fields.Date.context_today(self),
+            "amount": row["amount"],
+            "reason_code": code,
+            "reason_id": reasons[code].id,
+            "kind": vals["kind"],
+            "source": vals.get("source") or "manual",
+            "import_ref": vals.get("import_ref"),
+            "transaction_ref": vals.get("transaction_ref"),
+            "statement_line_id": vals.get("statement_line_id"),
+            "charge_amount": company.sepa_storno_charge_amount if charge is None else charge,
+            "state": "done",
+        }
+
+    def _batch_lines(self):
+        """Every batch line of the failed debits of these stornos."""
+        self.flush_recordset(["batch_line_id"])
+        return self.env["sepa.batch.line"].browse(row[0] for row in self.env.execute_query(SQL(
+            """SELECT o.id FROM sepa_storno s
+                 JOIN sepa_batch_line l ON l.id = s.batch_line_id
+                 JOIN sepa_batch_line o ON o.batch_id = l.batch_id
+                                       AND o.end_to_end_id = l.end_to_end_id
+                WHERE s.id = ANY(%s) ORDER BY o.id""", self.ids)))
+
+    # ------------------------------------------------------------------
+    # CANCEL
+    # ------------------------------------------------------------------
+
+    def action_cancel(self):
+        """Undo these stornos: the invoices are reconciled with their batch credit again,
+        the storno lines reversed, the batch lines back, the score restored."""
+        self._check_state(("done",), _("cancel"))
+        self.env["sepa.batch.posting"].cancel_stornos(self)
+        self._remove_from_score()
+        return True
+
+    # ------------------------------------------------------------------
+    # STORNO SCORE
+    # ------------------------------------------------------------------
+
+    def _add_to_score(self):
+        """Each storno adds its reason's points to its mandate's score (revoke-at-once
+        reasons: the threshold), one event each; mandates at the threshold are revoked
+        when the company says so, with one message naming the stornos.
+
+        A return after settlement undoes the reset that settlement made: the debit was
+        not settled without storno after all.
+        """
+        stornos = self.filtered("mandate_id").sorted(lambda s: (s.date, s.id))
+        if not stornos:
+            return
+        points = {}
+        for company in stornos.company_id:
+            points[company.id] = stornos.reason_id._score_points(company)
+        last_reset = stornos.mandate_id._last_events()
+        scores = {mandate.id: mandate.storno_score for mandate in stornos.mandate_id}
+        events, by_mandate = [], defaultdict(lambda: self.browse())
+        for storno in stornos:
+            mandate_id = storno.mandate_id.id
+            reset = last_reset.get(mandate_id)
+            if reset and reset.kind == "reset" and reset.batch_id == storno.batch_id \
+                    and storno.kind != "reject":
+                scores[mandate_id] -= reset.points  # the score before that reset
+                last_reset[mandate_id] = False
+            added = points[storno.company_id.id][storno.reason_id.id]
+            scores[mandate_id] += added
+            by_mandate[mandate_id] |= storno
+            events.append({
+                "mandate_id": mandate_id, "storno_id": storno.id, "kind": "storno",
+                "reason_code": storno.reason_code, "points": added,
+                "score": scores[mandate_id], "date": storno.date,
+            })
+            storno.points = added
+        self.env["sepa.storno.event"].create(events)
+        self.env["sepa.mandate"]._write_scores(scores)
+        self._revoke_at_threshold(scores, by_mandate)
+
+    def _revoke_at_threshold(self, scores, by_mandate):
+        """Revoke the active mandates whose score reached their company's threshold
+        (automatic revocation on): one chatter message each naming its stornos."""
+        Mandate = self.env["sepa.mandate"]
+        revoke = Mandate.browse(
+            mandate_id for mandate_id, score in scores.items()
+            if score >= Mandate.browse(mandate_id).company_id.sepa_storno_threshold > 0
+            and Mandate.browse(mandate_id).company_id.sepa_storno_auto_revoke
+            and Mandate.browse(mandate_id).state in ("draft", "active"))
+        events = []
+        for mandate in revoke:
+            stornos = by_mandate[mandate.id]
+            names = ", ".join(f"{s.name} ({format_date(self.env, s.date)})" for s in stornos)
+            reason = _("Storno score %(score)s reached the threshold %(threshold)s: %(stornos)s",
+                       score=scores[mandate.id],
+                       threshold=mandate.company_id.sepa_storno_threshold, stornos=names)
+            mandate._revoke(max(stornos.mapped("date")), reason[:250])
+            mandate.message_post(body=_(
+                "Mandate revoked automatically: its storno score %(score)s reached the "
+                "threshold of %(threshold)s points. Stornos: %(stornos)s",
+                score=scores[mandate.id], threshold=mandate.company_id.sepa_storno_threshold,
+                stornos=names))
+            events.append({"mandate_id": mandate.id, "storno_id": stornos[-1:].id,
+                           "kind": "revoke", "points": 0, "score": scores[mandate.id],
+                           "date": max(stornos.mapped("date"))})
+        self.env["sepa.storno.event"].create(events)
+
+    def _remove_from_score(self):
+        """Cancelled stornos: their points are subtracted, one event each (a revocation
+        they caused is not undone: reactivate the mandate if it should collect again)."""
+        stornos = self.filtered(lambda s: s.mandate_id and s.points)
+        scores = {mandate.id: mandate.storno_score for mandate in stornos.mandate_id}
+        events = []
+        for storno in stornos:
+            mandate_id = storno.mandate_id.id
+            scores[mandate_id] = max(scores[mandate_id] - storno.points, 0)
+            events.append({
+                "mandate_id": mandate_id, "storno_id": storno.id, "kind": "cancel",
+                "reason_code": storno.reason_code, "points": -storno.points,
+                "score": scores[mandate_id], "date": fields.Date.context_today(self),
+            })
+        self.env["sepa.storno.event"].create(events)
+        self.env["sepa.mandate"]._write_scores(scores)

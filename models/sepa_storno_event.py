@@ -17,6 +17,9 @@ class SepaStornoEvent(models.Model):
     storno_id = fields.Many2one(
         "sepa.storno", string="Storno", index="btree_not_null", ondelete="set null",
         help="The storno that changed the score (registered or cancelled).")
+    batch_id = fields.Many2one(
+        "sepa.batch", string="Settled Batch", index="btree_not_null", ondelete="set null",
+        help="For a reset: the batch whose settled debit reset the score.")
     kind = fields.Selection(
         [("storno", "Storno"), ("reset", "Reset by a Settled Debit"),
          ("cancel", "Storno Cancelled"), ("revoke", "Mandate Revoked")],

@@ -15,4 +15,5 @@ from . import test_batch_report
 from . import test_batch_tour
 from . import test_batch_screens
 from . import test_storno_reasons
+from . import test_storno_accounting
 from . import test_return_import

@@ -1,0 +1,201 @@
+"""Stornos: the accounting invariants of a failed debit, on a real database."""
+
+from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .common import SepaBatchCommon
+
+
+@tagged("post_install", "-at_install")
+class StornoCommon(SepaBatchCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.Storno = cls.env["sepa.storno"]
+        cls.company.sepa_storno_charge_account_id = cls.company_data["default_account_expense"]
+
+    def send_batch(self):
+        batch = self.create_batch()
+        batch.action_generate()
+        batch.action_send()
+        return batch
+
+    def line_of(self, batch, invoice):
+        return batch.line_ids.filtered(lambda line: line.invoice_id == invoice)
+
+    def register(self, line, code="AM04", kind="reject", **values):
+        return self.Storno.register([{
+            "batch_line_id": line.id, "reason_code": code, "kind": kind,
+            "date": fields.Date.today(), "source": "manual", **values}])
+
+    def statement(self, amount, ref):
+        return self.env["account.bank.statement.line"].create({
+            "journal_id": self.bank_journal.id, "date": fields.Date.today(),
+            "payment_ref": ref, "amount": amount})
+
+    def assert_balanced(self, move):
+        self.assertEqual(move.state, "posted")
+        self.assertAlmostEqual(sum(move.line_ids.mapped("balance")), 0.0)
+
+    def transit_residual(self, batch):
+        return sum(batch._transit_lines().mapped("amount_residual"))
+
+
+@tagged("post_install", "-at_install")
+class TestStornoAccounting(StornoCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.inv_first_1 = cls.invoice(cls.debtor, 100.0)
+        cls.inv_first_2 = cls.invoice(cls.debtor, 50.25)  # merged with the first: one debit
+        cls.inv_recurring = cls.invoice(cls.recurring_partner, 30.0)
+
+    def test_reject_before_settlement_reopens_and_reduces_transit(self):
+        batch = self.send_batch()
+        self.assertAlmostEqual(self.transit_residual(batch), 180.25)
+        line = self.line_of(batch, self.inv_first_2)
+        storno = self.register(line)
+        # the whole merged debit failed: both invoices open again for their residual
+        invoices = self.inv_first_1 | self.inv_first_2
+        self.assertRecordValues(invoices, [
+            {"amount_residual": 100.0, "payment_state": "not_paid", "sepa_state": "failed"},
+            {"amount_residual": 50.25, "payment_state": "not_paid", "sepa_state": "failed"},
+        ])
+        self.assertRecordValues(storno, [{
+            "state": "done", "amount": 150.25, "batch_id": batch.id, "kind": "reject",
+            "mandate_id": self.mandate_first.id, "partner_id": self.debtor.id,
+            "batch_line_id": self.line_of(batch, self.inv_first_1).id,
+            "reason_id": self.env.ref("sepa_direct_debit.return_reason_am04").id}])
+        self.assertEqual(storno.invoice_ids, invoices)
+        failed = self.line_of(batch, self.inv_first_1) | line
+        self.assertEqual(set(failed.mapped("state")), {"failed"})
+        self.assertFalse(any(failed.mapped("is_open")))
+        self.assert_balanced(storno.move_id)
+        self.assertEqual(storno.move_id.journal_id, self.bank_journal)
+        # the batch credits are reconciled with the storno's receivable debits
+        credits = batch.move_id.line_ids.filtered(lambda aml: aml.sepa_batch_line_id in failed)
+        self.assertTrue(all(credits.mapped("reconciled")))
+        self.assertEqual(credits.full_reconcile_id.reconciled_line_ids.move_id,
+                         batch.move_id | storno.move_id)
+        # the transit lines are what the bank will still credit
+        transit = batch.company_id._sepa_transit_account(self.bank_journal)
+        counterpart = storno.move_id.line_ids.filtered(lambda aml: aml.account_id == transit)
+        self.assertAlmostEqual(counterpart.balance, -150.25)
+        self.assertAlmostEqual(self.transit_residual(batch), 30.0)
+        self.assertEqual(batch.state, "sent")
+        # the bank credits the batch minus the reject: the batch settles
+        st_line = self.statement(30.0, f"SEPA INCASSO {batch.name}")
+        self.assertTrue(st_line.is_reconciled)
+        self.assertEqual(batch.state, "done")
+        self.assertRecordValues(self.inv_recurring | self.inv_first_1, [
+            {"payment_state": "paid", "sepa_state": "collected"},
+            {"payment_state": "not_paid", "sepa_state": "failed"}])
+        self.assertEqual(self.line_of(batch, self.inv_first_1).state, "failed")
+
+    def test_reject_of_one_block_settles_the_other_block(self):
+        batch = self.send_batch()
+        self.register(self.line_of(batch, self.inv_recurring))
+        self.assertAlmostEqual(self.transit_residual(batch), 150.25)
+        block = self.line_of(batch, self.inv_first_1).pmt_inf_id
+        self.statement(150.25, block)
+        self.assertEqual(batch.state, "done")
+        self.assertEqual(self.inv_first_1.payment_state, "paid")
+        self.assertEqual(self.inv_recurring.payment_state, "not_paid")
+
+    def test_return_after_settlement_uses_outstanding_account_and_charge(self):
+        batch = self.send_batch()
+        self.statement(180.25, batch.name)
+        self.assertEqual(batch.state, "done")
+        storno = self.register(self.line_of(batch, self.inv_recurring), kind="return",
+                               charge_amount=2.5)
+        self.assertRecordValues(self.inv_recurring, [
+            {"amount_residual": 30.0, "payment_state": "not_paid", "sepa_state": "failed"}])
+        move = storno.move_id
+        self.assert_balanced(move)
+        outstanding = self.company._sepa_storno_account(self.bank_journal)
+        transit = self.company._sepa_transit_account(self.bank_journal)
+        expense = self.company.sepa_storno_charge_account_id
+        self.assertAlmostEqual(sum(move.line_ids.filtered(
+            lambda aml: aml.account_id == outstanding).mapped("balance")), -32.5)
+        self.assertFalse(move.line_ids.filtered(lambda aml: aml.account_id == transit))
+        self.assertAlmostEqual(sum(move.line_ids.filtered(
+            lambda aml: aml.account_id == expense).mapped("balance")), 2.5)
+        # the others stay paid
+        self.assertEqual(self.inv_first_1.payment_state, "paid")
+
+    def test_company_default_charge(self):
+        self.company.sepa_storno_charge_amount = 4.0
+        batch = self.send_batch()
+        storno = self.register(self.line_of(batch, self.inv_recurring))
+        self.assertEqual(storno.charge_amount, 4.0)
+        self.assert_balanced(storno.move_id)
+        expense = self.company.sepa_storno_charge_account_id
+        self.assertAlmostEqual(sum(storno.move_id.line_ids.filtered(
+            lambda aml: aml.account_id == expense).mapped("balance")), 4.0)
+        # the charge is not the transit's: the bank still credits 150.25
+        self.assertAlmostEqual(self.transit_residual(batch), 150.25)
+
+    def test_no_invoice_reopened_twice(self):
+        batch = self.send_batch()
+        line = self.line_of(batch, self.inv_recurring)
+        with self.assertRaisesRegex(UserError, "registered as failed already"):
+            self.Storno.register([
+                {"batch_line_id": line.id, "reason_code": "AM04", "kind": "reject"},
+                {"batch_line_id": line.id, "reason_code": "AM04", "kind": "reject"}])
+        self.assertFalse(self.Storno.search([("batch_id", "=", batch.id)]))
+        self.register(line)
+        with self.assertRaisesRegex(UserError, "registered as failed already"):
+            self.register(line, kind="return")
+        self.assertEqual(self.inv_recurring.amount_residual, 30.0)
+
+    def test_refused_for_a_batch_not_sent(self):
+        batch = self.create_batch()
+        with self.assertRaisesRegex(UserError, "not sent or settled"):
+            self.register(batch.line_ids[0])
+
+    def test_wrong_amount_refused(self):
+        batch = self.send_batch()
+        with self.assertRaisesRegex(UserError, "is not the debit's"):
+            self.register(self.line_of(batch, self.inv_recurring), amount=29.0)
+
+    def test_cancel_reject_restores_reconciliation(self):
+        batch = self.send_batch()
+        line = self.line_of(batch, self.inv_recurring)
+        credit = batch.move_id.line_ids.filtered(lambda aml: aml.sepa_batch_line_id == line)
+        before = credit.matched_debit_ids.mapped(lambda p: (p.debit_move_id.id, p.amount))
+        storno = self.register(line)
+        storno.action_cancel()
+        self.assertEqual(storno.state, "cancelled")
+        self.assert_balanced(storno.cancel_move_id)
+        self.assertRecordValues(self.inv_recurring, [
+            {"amount_residual": 0.0, "payment_state": "in_payment", "sepa_state": "in_batch"}])
+        self.assertRecordValues(line, [{"state": "pending", "is_open": True}])
+        credit.invalidate_recordset()
+        self.assertEqual(credit.matched_debit_ids.mapped(
+            lambda p: (p.debit_move_id.id, p.amount)), before)
+        self.assertTrue(credit.full_reconcile_id)
+        self.assertAlmostEqual(self.transit_residual(batch), 180.25)
+        self.statement(180.25, batch.name)
+        self.assertEqual(batch.state, "done")
+        self.assertEqual(self.inv_recurring.payment_state, "paid")
+
+    def test_cancel_return_after_settlement(self):
+        batch = self.send_batch()
+        self.statement(180.25, batch.name)
+        line = self.line_of(batch, self.inv_recurring)
+        storno = self.register(line, kind="return")
+        storno.action_cancel()
+        self.assertRecordValues(self.inv_recurring, [
+            {"amount_residual": 0.0, "payment_state": "paid", "sepa_state": "collected"}])
+        self.assertRecordValues(line, [{"state": "collected", "is_open": False}])
+        # registered again: allowed, the first one is cancelled
+        again = self.register(line, kind="return")
+        self.assertEqual(self.inv_recurring.amount_residual, 30.0)
+        self.assertEqual(again.state, "done")
+
+    def test_batch_cancel_refused_with_storno(self):
+        batch = self.send_batch()
+        self.register(self.line_of(batch, self.inv_recurring))
+        with self.assertRaisesRegex(UserError, "Cancel those stornos first"):
+            batch.action_cancel()
