@@ -297,6 +297,84 @@ class TestReturnImport(SepaBatchCommon):
         self.assertIn("file other.xml", wizard.line_ids.note)
 
     # ------------------------------------------------------------------
+    # registration
+    # ------------------------------------------------------------------
+
+    def test_apply_registers_return_of_settled_batch(self):
+        self.settle()
+        self.company.sepa_storno_charge_account_id = self.company_data["default_account_expense"]
+        self.assertEqual(self.inv_recurring.payment_state, "paid")
+        data = self.camt054_return_of_recurring(charges=1.5)
+        wizard = self.preview(data)
+        action = wizard.action_apply()
+        storno = self.env["sepa.storno"].search(action["domain"])
+        self.assertRecordValues(storno, [{
+            "state": "done", "batch_line_id": self.recurring.id, "kind": "return",
+            "reason_code": "AM04", "source": "file", "transaction_ref": "TX-REF-1",
+            "charge_amount": 1.5, "mandate_id": self.mandate_recurring.id,
+            "date": fields.Date.to_date("2030-02-05")}])
+        self.assertEqual(storno.invoice_ids, self.inv_recurring)
+        self.assertTrue(storno.import_ref.startswith(f"sha256:{wizard.file_sha256} "))
+        self.assertTrue(storno.import_ref.endswith("returns.xml"))
+        self.assertRecordValues(self.inv_recurring, [
+            {"payment_state": "not_paid", "amount_residual": 30.0}])
+        self.assertEqual(self.recurring.state, "failed")
+
+    def test_apply_pain002_group_reject_of_sent_batch(self):
+        wizard = self.preview(pain002(self.batch.name, group_status="RJCT", group_reason="AM10"))
+        stornos = self.env["sepa.storno"].search(wizard.action_apply()["domain"])
+        self.assertEqual(stornos.batch_line_id, self.first[0] | self.recurring)
+        self.assertEqual(set(stornos.mapped("kind")), {"reject"})
+        invoices = self.inv_first_1 | self.inv_first_2 | self.inv_recurring
+        self.assertEqual(stornos.invoice_ids, invoices)
+        self.assertEqual(invoices.mapped("amount_residual"), [100.0, 50.25, 30.0])
+
+    def test_same_file_twice_registers_nothing(self):
+        data = self.camt054_return_of_recurring()
+        self.preview(data).action_apply()
+        again = self.preview(data, filename="returns-copy.xml")
+        self.assertIn("This file was imported on", again.previous_import)
+        self.assertIn("1 failed debits registered", again.previous_import)
+        self.assertEqual(again.line_ids.status, "registered")
+        with self.assertRaisesRegex(UserError, "This file was imported on"):
+            again.action_apply()
+        self.assertEqual(self.env["sepa.storno"].search_count(
+            [("batch_line_id", "=", self.recurring.id)]), 1)
+
+    def test_same_transaction_in_another_file_is_skipped(self):
+        """The return arrives in the day's camt.054 and again in the statement."""
+        self.preview(self.camt054_return_of_recurring()).action_apply()
+        line = self.recurring
+        statement = camt053([entry([return_tx(line.end_to_end_id, 30.0, "AM04")], 30.0,
+                                   "STATEMENT-REF")])
+        wizard = self.preview(statement, filename="statement.xml")
+        self.assertFalse(wizard.previous_import)
+        self.assertEqual(wizard.line_ids.status, "registered")
+        self.assertIn("file returns.xml", wizard.line_ids.note)
+        with self.assertRaisesRegex(UserError, "Nothing to register"):
+            wizard.action_apply()
+
+    def test_unmatched_transactions_are_kept(self):
+        line = self.recurring
+        data = camt054([
+            entry([return_tx(line.end_to_end_id, 30.0, "AM04", ref="M1")], 30.0, "E1"),
+            entry([return_tx("FOREIGN-1", 12.0, "MD07", mandate="X-7", ref="U1")], 12.0, "E2"),
+        ])
+        wizard = self.preview(data)
+        stornos = self.env["sepa.storno"].search(wizard.action_apply()["domain"])
+        unmatched = stornos.filtered(lambda s: s.state == "unmatched")
+        self.assertRecordValues(unmatched, [{
+            "end_to_end_id": "FOREIGN-1", "mandate_reference": "X-7", "amount": 12.0,
+            "reason_code": "MD07", "transaction_ref": "U1", "batch_line_id": False}])
+        self.assertEqual(unmatched.raw_data["debtor_name"], None)
+        self.assertEqual(unmatched.raw_data["amount"], "12.00")
+        self.assertEqual((stornos - unmatched).batch_line_id, line)
+        # imported again: nothing new, the unmatched one is listed as kept
+        again = self.preview(data)
+        self.assertEqual(again.line_ids.mapped("status"), ["registered", "registered"])
+        self.assertIn("Kept as unmatched", again.line_ids[1].note)
+
+    # ------------------------------------------------------------------
     # refused files
     # ------------------------------------------------------------------
 

@@ -380,11 +380,11 @@ class SepaReturnImport(models.TransientModel):
             self.company_id.id, f"sha256:{self.file_sha256}%"))
         if not rows:
             return False
-        date, user, done, unmatched = rows[0]
+        when, user_name, done, unmatched = rows[0]
         return _("This file was imported on %(date)s by %(user)s (%(done)s failed debits "
                  "registered, %(unmatched)s unmatched): importing it again registers "
-                 "nothing.", date=format_datetime(self.env, date, dt_format="short"),
-                 user=user, done=done, unmatched=unmatched)
+                 "nothing.", date=format_datetime(self.env, when, dt_format="short"),
+                 user=user_name, done=done, unmatched=unmatched)
 
     def _batch_warning(self, rows):
         if not self.batch_id or any(row.get("batch_id") == self.batch_id.id for row in rows):
@@ -399,16 +399,21 @@ class SepaReturnImport(models.TransientModel):
     def _prepare_register_vals(self, lines):
         """``sepa.storno.register`` values of the matched lines (one read of them)."""
         import_ref = self._import_ref()
-        return [{
-            "batch_line_id": row["batch_line_id"],
-            "reason_code": row["reason_code"],
-            "kind": row["kind"],
-            "date": row["date"],
-            "charge_amount": row["charge_amount"],
-            "source": "file",
-            "import_ref": import_ref,
-            "transaction_ref": row["transaction_ref"],
-        } for row in self._line_rows(lines)]
+        vals_list = []
+        for row in self._line_rows(lines):
+            vals = {
+                "batch_line_id": row["batch_line_id"],
+                "reason_code": row["reason_code"],
+                "kind": row["kind"],
+                "date": row["date"],
+                "source": "file",
+                "import_ref": import_ref,
+                "transaction_ref": row["transaction_ref"],
+            }
+            if row["charge_amount"]:  # otherwise the company's default charge
+                vals["charge_amount"] = row["charge_amount"]
+            vals_list.append(vals)
+        return vals_list
 
     def _prepare_unmatched_vals(self, lines):
         import_ref = self._import_ref()
@@ -422,6 +427,7 @@ class SepaReturnImport(models.TransientModel):
             "import_ref": import_ref,
             "transaction_ref": row["transaction_ref"],
             "raw_data": json.loads(row["raw_data"]),
+            "company_id": self.company_id.id,
         } for row in self._line_rows(lines)]
 
     def _line_rows(self, lines):
