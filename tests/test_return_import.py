@@ -3,11 +3,16 @@
 
 import base64
 import json
+import threading
+from contextlib import closing
 from pathlib import Path
 
-from odoo import fields
+from psycopg2.errors import SerializationFailure
+
+from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.sql_db import db_connect
+from odoo.tests import TransactionCase, tagged
 
 from .common import SepaBatchCommon
 
@@ -438,3 +443,68 @@ class TestReturnImportSamples(SepaBatchCommon):
                         self.assertAlmostEqual(line.amount, float(tx["amount"]))
                 checked += 1
         self.assertGreater(checked, 5)
+
+
+@tagged("post_install", "-at_install")
+class TestReturnImportConcurrency(TransactionCase):
+    """Two users import the same file at the same moment, on two real connections: the
+    database keeps one set of stornos."""
+
+    REFS = ("RACE-TX-1", "RACE-TX-2")
+
+    def setUp(self):
+        super().setUp()
+        self.connection = db_connect(self.env.cr.dbname)
+        self.data = camt054([
+            entry([return_tx(f"RACE-E2E-{n}", 10.0 + n, "AM04", ref=ref)], 10.0 + n, f"R{n}")
+            for n, ref in enumerate(self.REFS)], msg_id="RACE")
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        with closing(self.connection.cursor()) as cr:
+            cr.execute("DELETE FROM sepa_storno WHERE transaction_ref IN %s", [self.REFS])
+            cr.commit()
+
+    def _apply(self, cr):
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        wizard = env["sepa.return.import"].create({
+            "data_file": base64.b64encode(self.data), "filename": "race.xml"})
+        wizard.action_preview()
+        return wizard.action_apply()
+
+    def test_same_file_imported_by_two_users_at_once(self):
+        outcome = {}
+
+        def second_user():
+            with closing(self.connection.cursor()) as cr:
+                try:
+                    self._apply(cr)
+                    cr.commit()
+                    outcome["second"] = "registered"
+                except SerializationFailure:
+                    outcome["second"] = "retry"  # Odoo retries such a request
+                    cr.rollback()
+                except UserError as error:
+                    outcome["second"] = str(error)
+                    cr.rollback()
+
+        with closing(self.connection.cursor()) as cr1:
+            self._apply(cr1)
+            thread = threading.Thread(target=second_user)
+            thread.start()
+            thread.join(timeout=3)
+            self.assertTrue(thread.is_alive(), "the second import should wait for the first")
+            cr1.commit()
+        thread.join(timeout=30)
+        self.assertFalse(thread.is_alive())
+        if outcome["second"] == "retry":  # the retried request sees the first import
+            with closing(self.connection.cursor()) as cr:
+                with self.assertRaisesRegex(UserError, "This file was imported on"):
+                    self._apply(cr)
+                cr.rollback()
+        else:
+            self.assertIn("registered by another user meanwhile", outcome["second"])
+        with closing(self.connection.cursor()) as cr:
+            cr.execute("SELECT transaction_ref, state FROM sepa_storno "
+                       "WHERE transaction_ref IN %s ORDER BY 1", [self.REFS])
+            self.assertEqual(cr.fetchall(), [(ref, "unmatched") for ref in self.REFS])
