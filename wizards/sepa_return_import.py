@@ -87,14 +87,16 @@ class SepaReturnImport(models.TransientModel):
         help="Transactions registered before (this file, another file or a bank statement "
         "line): skipped.")
     match_count = fields.Integer(
-        string="To Register", compute="_compute_counts", help="Failed debits to register.")
+        string="Failed Debits to Register", compute="_compute_counts",
+        help="Failed debits to register.")
     match_amount = fields.Monetary(
         string="Amount to Register", compute="_compute_counts",
         help="Total of the failed debits to register.")
     unmatched_count = fields.Integer(
-        string="Unmatched", compute="_compute_counts", help="Transactions matching no debit.")
+        string="Unmatched Transactions", compute="_compute_counts",
+        help="Transactions matching no debit.")
     registered_count = fields.Integer(
-        string="Already Registered", compute="_compute_counts",
+        string="Skipped (Registered Before)", compute="_compute_counts",
         help="Transactions skipped because they are registered already.")
 
     # ------------------------------------------------------------------
@@ -350,21 +352,34 @@ class SepaReturnImport(models.TransientModel):
             """, columns=columns, statement=statement, company=self.company_id.id,
             refs=refs, lines=line_ids))
         result = {"refs": {}, "lines": {}}
+        note = self._registered_note_maker()
         for storno in found:
-            note = self._registered_note(storno)
             if storno["line_id"] is None:
-                result["refs"].setdefault(storno["transaction_ref"], note)
-            if storno["line_id"]:
-                result["lines"].setdefault(storno["line_id"], note)
+                result["refs"].setdefault(storno["transaction_ref"], note(storno))
+            else:
+                result["lines"].setdefault(storno["line_id"], note(storno))
         return result
 
-    def _registered_note(self, storno):
-        when = format_datetime(self.env, storno["create_date"], dt_format="short")
-        if storno["state"] == "unmatched":
-            return _("Kept as unmatched on %(date)s (%(origin)s).", date=when,
-                     origin=_origin(self.env, storno))
-        return _("Registered on %(date)s as %(storno)s (%(origin)s).", date=when,
-                 storno=storno["name"], origin=_origin(self.env, storno))
+    def _registered_note_maker(self):
+        """A function giving the note of one registered storno; the translations and
+        dates are looked up once for the thousands of lines of a file imported again."""
+        env = self.env
+        unmatched = env._("Kept as unmatched on %(date)s (%(origin)s).")
+        registered = env._("Registered on %(date)s as %(storno)s (%(origin)s).")
+        dates, origins = {}, {}
+
+        def note(storno):
+            created = storno["create_date"]
+            if created not in dates:
+                dates[created] = format_datetime(env, created, dt_format="short")
+            origin = (storno["source"], storno["statement_ref"], storno["import_ref"])
+            if origin not in origins:
+                origins[origin] = _origin(env, storno)
+            values = {"date": dates[created], "storno": storno["name"],
+                      "origin": origins[origin]}
+            return (unmatched if storno["state"] == "unmatched" else registered) % values
+
+        return note
 
     def _previous_import(self):
         """The sentence saying when this same file was imported, or False."""
