@@ -40,6 +40,10 @@ class AccountMove(models.Model):
     sepa_batch_line_ids = fields.One2many(
         "sepa.batch.line", "invoice_id", string="Direct Debits", groups=SEPA_GROUP,
         help="Batch lines that collected or tried to collect this invoice.")
+    sepa_storno_ids = fields.Many2many(
+        "sepa.storno", "sepa_storno_invoice_rel", "invoice_id", "storno_id",
+        string="Failed Debits", groups=SEPA_GROUP, copy=False, readonly=True,
+        help="Stornos of the debits of this invoice.")
     sepa_batch_id = fields.Many2one(
         "sepa.batch", string="Direct Debit Batch", readonly=True, copy=False,
         index="btree_not_null", help="For a batch entry: the batch it was posted for.")
@@ -108,7 +112,8 @@ class AccountMove(models.Model):
 
     @api.depends("move_type", "state", "payment_state", "sepa_mandate_id", "sepa_hold",
                  "currency_id", "sepa_mandate_id.state", "commercial_partner_id.sepa_collect",
-                 "sepa_batch_line_ids.state", "sepa_batch_line_ids.is_open")
+                 "sepa_batch_line_ids.state", "sepa_batch_line_ids.is_open",
+                 "sepa_storno_ids.release_state", "sepa_storno_ids.state")
     def _compute_sepa_state(self):
         # Set-wise: only the fields used below are read, the batch lines of all the
         # moves in one grouped query, one assignment per status.
@@ -141,7 +146,30 @@ class AccountMove(models.Model):
         for move in self - saved:
             lines = move.sudo().sepa_batch_line_ids.sorted("id")
             summary[move.id] = (bool(lines.filtered("is_open")), lines[-1:].state)
+        failed = [id_ for id_, (_open, state) in summary.items() if state == "failed"]
+        for id_ in self.browse(failed)._sepa_retried_ids():
+            summary[id_] = (summary[id_][0], False)  # released: collectable again
         return summary
+
+    def _sepa_last_storno_rows(self):
+        """``{invoice id: (date, code, release state, hold note)}`` of the last registered
+        storno of each of these invoices: one query."""
+        ids = [id_ for id_ in self._ids if id_]
+        if not ids:
+            return {}
+        self.env["sepa.storno"].flush_model(["state", "date", "release_state", "reason_code",
+                                             "hold_note", "invoice_ids"])
+        rows = self.env.execute_query(SQL(
+            """SELECT DISTINCT ON (r.invoice_id) r.invoice_id, s.date, s.reason_code,
+                      s.release_state, s.hold_note
+                 FROM sepa_storno_invoice_rel r
+                 JOIN sepa_storno s ON s.id = r.storno_id
+                WHERE r.invoice_id = ANY(%s) AND s.state = 'done'
+             ORDER BY r.invoice_id, s.date DESC, s.id DESC""", ids))
+        return {row[0]: row[1:] for row in rows}
+
+    def _sepa_retried_ids(self):
+        return [id_ for id_, row in self._sepa_last_storno_rows().items() if row[2] == "retry"]
 
     def _sepa_state(self, has_open_line, last_line_state):
         """Direct debit status of ``self`` given a summary of its batch lines."""

@@ -222,3 +222,15 @@ class SepaBatchLine(models.Model):
     def _compute_display_name(self):
         for line in self:
             line.display_name = f"{line.end_to_end_id} {line.invoice_id.name or ''}".strip()
+
+    def action_register_storno(self):
+        """Open "Register Storno" for this debit."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "sepa.storno.register",
+            "views": [(False, "form")],
+            "target": "new",
+            "name": _("Register Storno"),
+            "context": {"default_batch_line_id": self.id},
+        }

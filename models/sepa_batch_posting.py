@@ -276,6 +276,11 @@ class SepaBatchPosting(models.AbstractModel):
         amls = self.env["account.move.line"].search(
             [("sepa_storno_id", "in", stornos.ids), ("move_id", "in", stornos.move_id.ids)])
         amls.remove_move_reconcile()
+        # A batch whose every open debit was rejected was settled by its stornos alone:
+        # sent again, its transit is open again.
+        stornos.batch_id.filtered(lambda batch: batch.state == "done" and not all(
+            batch._transit_lines().mapped("reconciled"))).write(
+            {"state": "sent", "settled_date": False})
         reversal = self._reverse_storno_lines(stornos, amls)
         batch_lines = stornos._batch_lines()
         for state, sent in (("pending", True), ("collected", False)):
@@ -304,12 +309,14 @@ class SepaBatchPosting(models.AbstractModel):
             amls = storno.move_id.line_ids.filtered(
                 lambda aml, s=storno: aml.sepa_storno_id == s
                 and aml.account_id.account_type != "asset_receivable" and aml.balance < 0)
-            if storno.kind == "reject" and storno.batch_id.state == "done" \
-                    and any(aml.full_reconcile_id for aml in amls):
-                problems.append(_("%(storno)s: its batch is settled with the bank's reduced "
-                                  "credit", storno=storno.name))
-            elif storno.kind != "reject" or storno.batch_id.state != "sent":
-                if any(aml.matched_debit_ids for aml in amls):
+            transit = amls.matched_debit_ids.debit_move_id.filtered(
+                lambda aml, s=storno: aml.move_id == s.batch_id.move_id)
+            if transit:
+                if (transit.matched_credit_ids.credit_move_id - transit).filtered(
+                        lambda aml: not aml.sepa_storno_id):
+                    problems.append(_("%(storno)s: the bank's reduced credit of its payment "
+                                      "block is reconciled already", storno=storno.name))
+            elif any(aml.matched_debit_ids for aml in amls):
                     problems.append(_("%(storno)s: the bank's debit is reconciled with it; "
                                       "undo that reconciliation first", storno=storno.name))
         again = self.env["sepa.batch.line"].search([

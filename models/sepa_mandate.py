@@ -374,6 +374,16 @@ class SepaMandate(models.Model):
         Event = self.env["sepa.storno.event"]
         return {mandate_id: Event.browse(event_id) for mandate_id, event_id in rows}
 
+    def _scored_stornos(self):
+        """The registered stornos counted in the score of this mandate: those since its
+        last reset."""
+        self.ensure_one()
+        events = self.storno_event_ids.sorted("id")
+        resets = events.filtered(lambda event: event.kind == "reset")
+        since = events.filtered(lambda event: not resets or event.id > resets[-1].id)
+        return since.filtered(lambda event: event.kind == "storno").storno_id.filtered(
+            lambda storno: storno.state == "done").sorted(lambda s: (s.date, s.id))
+
     @api.model
     def _write_scores(self, scores):
         """``scores``: ``{mandate id: score}``; one write per distinct score."""

@@ -389,7 +389,7 @@ class SepaStorno(models.Model):
             and Mandate.browse(mandate_id).state in ("draft", "active"))
         events = []
         for mandate in revoke:
-            stornos = by_mandate[mandate.id]
+            stornos = mandate._scored_stornos() | by_mandate[mandate.id]
             names = ", ".join(f"{s.name} ({format_date(self.env, s.date)})" for s in stornos)
             reason = _("Storno score %(score)s reached the threshold %(threshold)s: %(stornos)s",
                        score=scores[mandate.id],
@@ -421,3 +421,31 @@ class SepaStorno(models.Model):
             })
         self.env["sepa.storno.event"].create(events)
         self.env["sepa.mandate"]._write_scores(scores)
+
+    # ------------------------------------------------------------------
+    # RELEASE (Failed Debits list)
+    # ------------------------------------------------------------------
+
+    def action_retry(self):
+        """Release these failed debits: their invoices are collectable again and the
+        next proposal takes them (if nothing else keeps them out)."""
+        self._check_state(("done",), _("retry"))
+        self.write({"release_state": "retry", "hold_note": False})
+        return True
+
+    def action_hold(self, note=None):
+        """Keep the invoices of these failed debits out of the proposals, with a note
+        (the one given, or the one typed on the storno)."""
+        self._check_state(("done",), _("hold"))
+        self.write({"release_state": "hold", **({"hold_note": note} if note else {})})
+        return True
+
+    def action_open_move(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "account.move",
+            "res_id": self.move_id.id,
+            "views": [(False, "form")],
+            "name": self.move_id.display_name,
+        }

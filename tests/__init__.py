@@ -16,4 +16,6 @@ from . import test_batch_tour
 from . import test_batch_screens
 from . import test_storno_reasons
 from . import test_storno_accounting
+from . import test_storno_score
+from . import test_storno_release
 from . import test_return_import

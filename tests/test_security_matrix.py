@@ -50,6 +50,11 @@ Proposal lines          billing    A     A       A           A       A      A   
 Proposal lines          manager    A     A       A           A       A      A       A
 Proposal lines          portal     -     -       -           -       -      -       -
 Proposal lines          A+B, A on  A     A       A           A       A      A       A
+Failed debits           internal   -     -       -           -       -      -       -
+Failed debits           billing    A     A       A           A       A      -       A
+Failed debits           manager    A     A       A           A       A      A       A
+Failed debits           portal     -     -       -           -       -      -       -
+Failed debits           A+B, A on  A     A       A           A       A      -       A
 Debited bank accounts   internal   -     -       -           n/a     -      -       -
 Debited bank accounts   billing    A     A       A           n/a     A      -       A
 Debited bank accounts   manager    A     A       A           n/a     A      -       A
@@ -73,7 +78,8 @@ ROLES = {"internal": "plain", "billing": "billing", "manager": "manager",
 OPERATIONS = ("read", "search", "read_group", "create", "write", "unlink", "export")
 #: The tables a refused attempt must leave as they were.
 TABLES = ("sepa_mandate", "sepa_batch", "sepa_batch_line", "sepa_batch_proposal",
-          "sepa_batch_proposal_line", "res_partner_bank", "ir_attachment", "mail_message")
+          "sepa_batch_proposal_line", "res_partner_bank", "ir_attachment", "mail_message",
+          "sepa_storno")
 
 
 def parse_table(text):
@@ -107,6 +113,11 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
             "company_id": cls.company_b.id, "signature_date": "2025-01-15"})
         cls.message_a = cls.batch_a.message_post(body="Delivered to the bank by hand")
         cls.message_b = cls.batch_b.message_post(body="Delivered to the bank by hand")
+        cls.stornos = {company.id: cls.env["sepa.storno"].sudo().with_company(
+            company).register_unmatched([{
+                "end_to_end_id": f"UNKNOWN-{company.id}", "amount": 10.0,
+                "reason_code": "AM04", "kind": "return", "company_id": company.id}])
+            for company in (cls.company_a, cls.company_b)}
         cls.proposals = {(role, "A"): cls.make_proposal(user, cls.company_a, cls.bank_journal)
                          for role, user in cls.users.items()}
         proposal_b = cls.make_proposal(cls.user_b, cls.company_b, cls.bank_journal_b)
@@ -177,6 +188,11 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
                 "sepa.batch.proposal.line", proposal.line_ids[:1], "amount",
                 dict(line_vals, proposal_id=proposal.id), {"selected": False},
                 proposal.line_ids[:1]),
+            "Failed debits": (
+                "sepa.storno", self.stornos[data["company"].id], "name",
+                {"name": "Matrix", "company_id": data["company"].id, "state": "unmatched",
+                 "kind": "return"},
+                {"hold_note": "Matrix"}, self.stornos[data["company"].id]),
             "Debited bank accounts": (
                 "res.partner.bank", data["mandate"].partner_bank_id, "acc_number",
                 None, {"acc_holder_name": "Matrix"}, data["mandate"].partner_bank_id),

@@ -122,7 +122,8 @@ class SepaBatchProposal(models.TransientModel):
                    md.state AS mandate_state, md.mandate_type, md.scheme,
                    md.sequence_type AS mandate_sequence, md.last_debit_date,
                    md.company_id AS mandate_company_id, bank.acc_number AS iban,
-                   open_line.batch_name
+                   open_line.batch_name, storno.storno_date, storno.storno_code,
+                   storno.release_state, storno.hold_note
               FROM account_move m
               JOIN res_partner p ON p.id = m.commercial_partner_id
          LEFT JOIN sepa_mandate md ON md.id = m.sepa_mandate_id
@@ -132,6 +133,13 @@ class SepaBatchProposal(models.TransientModel):
                      FROM sepa_batch_line l JOIN sepa_batch b ON b.id = l.batch_id
                     WHERE l.invoice_id = m.id AND l.is_open
                     LIMIT 1) open_line ON TRUE
+         LEFT JOIN LATERAL (
+                   SELECT s.date AS storno_date, s.reason_code AS storno_code,
+                          s.release_state, s.hold_note
+                     FROM sepa_storno_invoice_rel r JOIN sepa_storno s ON s.id = r.storno_id
+                    WHERE r.invoice_id = m.id AND s.state = 'done'
+                    ORDER BY s.date DESC, s.id DESC
+                    LIMIT 1) storno ON TRUE
              WHERE m.company_id = %(company)s
                AND m.move_type = 'out_invoice'
                AND m.state = 'posted'
@@ -176,6 +184,14 @@ class SepaBatchProposal(models.TransientModel):
         env = self.env  # env._ knows the user's language, also outside a request
         checks = [
             (row["batch_name"], lambda: env._("Already in open batch %s", row["batch_name"])),
+            (row["release_state"] == "none",
+             lambda: env._("Debit failed on %(date)s (%(code)s): retry or hold",
+                           date=format_date(env, row["storno_date"]),
+                           code=row["storno_code"])),
+            (row["release_state"] == "hold",
+             lambda: env._("Held after the debit failed on %(date)s (%(code)s): %(note)s",
+                           date=format_date(env, row["storno_date"]), code=row["storno_code"],
+                           note=row["hold_note"] or env._("no reason given"))),
             (row["hold"],
              lambda: env._("On hold: %s", row["hold_reason"] or env._("no reason given"))),
             (row["currency_id"] != params["euro"], lambda: env._("Not in euro")),
