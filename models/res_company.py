@@ -70,7 +70,7 @@ class ResCompany(models.Model):
         "('asset_receivable', 'liability_payable'))]",
         help="Account credited for debits returned, refunded or reversed after settlement, "
         "until the bank's debit is reconciled with it. Empty: the outstanding payments "
-        "account of the bank journal.")
+        "account of the bank journal, else the company's liquidity transfer account.")
     sepa_storno_charge_account_id = fields.Many2one(
         "account.account",
         string="Storno Charges Account",
@@ -141,7 +141,7 @@ class ResCompany(models.Model):
         """The account of debits returned after settlement until the bank's debit."""
         self.ensure_one()
         account = self.sepa_storno_account_id or journal.outbound_payment_method_line_ids[
-            :1].payment_account_id or self.account_journal_payment_credit_account_id
+            :1].payment_account_id or self.transfer_account_id
         if not account:
             raise UserError(
                 _("Set a 'Stornos Outstanding Account' for %(company)s in Accounting "

@@ -138,23 +138,98 @@ class SepaBatchPosting(models.AbstractModel):
         credits = self.with_context(mail_notrack=True).unreconcile_invoices(batch_lines)
         batch_lines.write({"state": "failed", "is_open": False})
         credit_of = {credit.sepa_batch_line_id.id: credit for credit in credits}
-        groups = defaultdict(lambda: self.env["sepa.storno"])
+        groups = defaultdict(list)
         for storno in stornos:
-            groups[(storno.batch_id.journal_id, storno.booking_date)] |= storno
-        plan, transit_plan = [], defaultdict(lambda: self.env["account.move.line"])
+            groups[(storno.batch_id.journal_id, storno.booking_date)].append(storno.id)
+        plan, transit_plan = [], defaultdict(list)
         line_of = defaultdict(list)
         for line in batch_lines:
             line_of[(line.batch_id.id, line.end_to_end_id)].append(line)
         env = self.with_context(mail_notrack=True, skip_invoice_sync=True).env
-        for (journal, date), group in groups.items():
-            move = env["account.move"].create(
-                self._storno_move_vals(journal, date, group, line_of, credit_of))
-            move._post(soft=False)
+        pairs = []
+        for (journal, date), ids in groups.items():
+            group = stornos.browse(ids)
+            vals = self._storno_move_vals(journal, date, group, line_of, credit_of)
+            if all(self._setwise_allowed(batch) for batch in group.batch_id):
+                move = self._create_summarised(env, vals)
+                self._storno_plan(move, group, line_of, credit_of, pairs, transit_plan)
+            else:
+                move = env["account.move"].create(vals)
+                move._post(soft=False)
+                self._storno_plan(move, group, line_of, credit_of, plan, transit_plan)
             group.write({"move_id": move.id})
-            self._storno_plan(move, group, line_of, credit_of, plan, transit_plan)
+        self._reconcile_pairs_setwise(pairs, stornos.move_id | batch_lines.batch_id.move_id)
         lines = self.env["account.move.line"]
-        lines._reconcile_plan(plan + list(transit_plan.values()))
+        lines._reconcile_plan(plan + [lines.browse(ids) for ids in transit_plan.values()])
         self.env.flush_all()
+
+    @api.model
+    def _create_summarised(self, env, vals):
+        """Post the entry of ``vals`` with one line per account and side, then split each
+        into the lines of ``vals`` in SQL (``_expand_line``): the ORM costs about 18 ms
+        a line here (analytics, constraints), 37 s for 1,000 stornos. Only where
+        ``_setwise_allowed``: company currency, no analytic model, no hashed journal."""
+        rows = [command[2] for command in vals["line_ids"]]
+        groups = defaultdict(list)
+        for row in rows:
+            groups[(row["account_id"], row["balance"] > 0)].append(row)
+        currency = env.company.currency_id
+        summary = [dict(group[0], balance=currency.round(sum(r["balance"] for r in group)),
+                        amount_currency=currency.round(
+                            sum(r["amount_currency"] for r in group)))
+                   for group in groups.values()]
+        move = env["account.move"].create(
+            dict(vals, line_ids=[Command.create(row) for row in summary]))
+        move._post(soft=False)
+        for line in move.line_ids:
+            group = groups[(line.account_id.id, line.balance > 0)]
+            vary_price = bool(line.price_subtotal)
+            reconcilable = bool(line.amount_residual)
+            self._expand_line(line, [self._expanded_values(row, vary_price, reconcilable)
+                                     for row in group])
+        return move
+
+    @api.model
+    def _expanded_values(self, row, vary_price, reconcilable):
+        balance, amount = row["balance"], row["amount_currency"]
+        values = {
+            "name": row["name"], "partner_id": row["partner_id"], "balance": balance,
+            "debit": max(balance, 0.0), "credit": max(-balance, 0.0),
+            "amount_currency": amount,
+            "amount_residual": balance if reconcilable else 0.0,
+            "amount_residual_currency": amount if reconcilable else 0.0,
+            "sepa_storno_id": row["sepa_storno_id"],
+        }
+        if vary_price:
+            values.update(price_subtotal=amount, price_total=amount)
+        return values
+
+    @api.model
+    def _reconcile_pairs_setwise(self, pairs, moves):
+        """Fully reconcile each open batch credit with the opposite storno debit, in SQL:
+        one partial and one full reconcile per pair, as Odoo's reconciliation of two
+        opposite lines in company currency on entries gives; checked in one query.
+        ``pairs``: recordsets ``credit | debit``."""
+        pairs = [pair for pair in pairs if len(pair) == 2]
+        if not pairs:
+            return
+        self.env.flush_all()
+        debit_ids = [pair.filtered(lambda aml: aml.balance > 0).id for pair in pairs]
+        credit_ids = [pair.filtered(lambda aml: aml.balance < 0).id for pair in pairs]
+        full_ids = self._new_full_reconciles(len(pairs))
+        self._insert_partials(debit_ids, credit_ids, full_ids)
+        line_ids = debit_ids + credit_ids
+        self.env.execute_query(SQL(
+            """UPDATE account_move_line l
+                  SET full_reconcile_id = p.full_id, matching_number = p.full_id::text,
+                      amount_residual = 0, amount_residual_currency = 0, reconciled = TRUE,
+                      write_uid = %s, write_date = %s
+                 FROM unnest(%s::int[], %s::int[]) AS p(line_id, full_id)
+                WHERE l.id = p.line_id""", self.env.uid, self.env.cr.now(), line_ids,
+            full_ids + full_ids))
+        lines = self.env["account.move.line"].browse(line_ids)
+        self._invalidate_reconciliation(lines, self.env["account.move"])
+        self._check_reconciliation(moves, lines, self.env["account.move"], paid=False)
 
     @api.model
     def _check_no_open_receivable_match(self, batch_lines):
@@ -178,6 +253,7 @@ class SepaBatchPosting(models.AbstractModel):
         """One entry: per invoice its receivable debit, per storno its counterpart credit
         (and its bank charge)."""
         line_vals = []
+        counterparts = {}
         for storno in stornos:
             lines = line_of[(storno.batch_id.id, storno.end_to_end_id)]
             label = f"{storno.end_to_end_id} {storno.reason_code}"
@@ -196,7 +272,10 @@ class SepaBatchPosting(models.AbstractModel):
                     "currency_id": credit.currency_id.id,
                     "sepa_storno_id": storno.id,
                 })
-            counterpart = self._storno_counterpart(storno, journal)
+            key = (storno.company_id, storno.kind == "reject" and storno.batch_id.state)
+            if key not in counterparts:
+                counterparts[key] = self._storno_counterpart(storno, journal)
+            counterpart = counterparts[key]
             line_vals.append({
                 "name": self.env._("Storno %(debit)s", debit=label),
                 "account_id": counterpart.id,
@@ -241,11 +320,12 @@ class SepaBatchPosting(models.AbstractModel):
         """What to reconcile: each batch credit with its storno debit (``plan``), the
         transit credit of each reject with its block's transit debit (``transit_plan``,
         one group per block: partials, the rest stays open for the bank's credit)."""
-        by_storno = defaultdict(lambda: self.env["account.move.line"])
+        by_storno = defaultdict(list)
         for aml in move.line_ids:
-            by_storno[aml.sepa_storno_id.id] |= aml
+            by_storno[aml.sepa_storno_id.id].append(aml.id)
+        transit_of = {}  # batch: its transit lines
         for storno in stornos:
-            amls = by_storno[storno.id]
+            amls = move.line_ids.browse(by_storno[storno.id])
             for line in line_of[(storno.batch_id.id, storno.end_to_end_id)]:
                 credit = credit_of[line.id]
                 name = line.invoice_id.name
@@ -253,16 +333,21 @@ class SepaBatchPosting(models.AbstractModel):
                                       and aml.balance > 0 and n in aml.name)
                 plan.append(credit | debit[:1])
             if storno.kind == "reject" and storno.batch_id.state == "sent":
-                transit = storno.batch_id._transit_lines().filtered(
+                if storno.batch_id not in transit_of:
+                    transit_of[storno.batch_id] = storno.batch_id._transit_lines()
+                transit = transit_of[storno.batch_id].filtered(
                     lambda aml, s=storno: _mentions(aml.name, s.batch_line_id.pmt_inf_id))
                 if not transit:
                     raise UserError(_("The transit line of debit %(debit)s is missing on "
                                       "the entry of batch %(batch)s.",
                                       debit=storno.end_to_end_id, batch=storno.batch_id.name))
                 key = transit[:1].id
-                transit_plan[key] |= transit[:1] | amls.filtered(
-                    lambda aml, t=transit[:1]: aml.account_id == t.account_id
-                    and aml.balance < 0)
+                transit_plan[key] = transit_plan[key] or [key]
+                name = self.env._("Storno %(debit)s",
+                                  debit=f"{storno.end_to_end_id} {storno.reason_code}")
+                transit_plan[key] += amls.filtered(
+                    lambda aml, t=transit[:1], n=name: aml.account_id == t.account_id
+                    and aml.balance < 0 and aml.name == n).ids
 
     @api.model
     def cancel_stornos(self, stornos):

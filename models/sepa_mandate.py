@@ -394,14 +394,15 @@ class SepaMandate(models.Model):
             self.browse(ids).write({"storno_score": score})
 
     def _reset_storno_score(self, batch, date):
-        """A debit of these mandates in ``batch`` was settled without storno: the score of
-        those with points is 0 again, one event each."""
+        """A debit of these mandates in ``batch`` was settled without storno (or, without
+        ``batch``, they were reactivated): the score of those with points is 0 again, one
+        event each."""
         scored = self.filtered(lambda mandate: mandate.storno_score)
         if not scored:
             return
         self.env["sepa.storno.event"].create([{
             "mandate_id": mandate.id, "kind": "reset", "points": -mandate.storno_score,
-            "score": 0, "date": date, "batch_id": batch.id,
+            "score": 0, "date": date, "batch_id": batch.id if batch else False,
         } for mandate in scored])
         scored.write({"storno_score": 0})
 
@@ -451,6 +452,7 @@ class SepaMandate(models.Model):
                       "must be after %(date)s.",
                       reference=mandate.name, date=mandate.signature_date)
                 )
+        self._reset_storno_score(False, signature_date)
         self.write({
             "state": "active",
             "signature_date": signature_date,

@@ -357,7 +357,7 @@ class SepaStorno(models.Model):
             points[company.id] = stornos.reason_id._score_points(company)
         last_reset = stornos.mandate_id._last_events()
         scores = {mandate.id: mandate.storno_score for mandate in stornos.mandate_id}
-        events, by_mandate = [], defaultdict(lambda: self.browse())
+        events, by_mandate, by_points = [], defaultdict(lambda: self.browse()), defaultdict(list)
         for storno in stornos:
             mandate_id = storno.mandate_id.id
             reset = last_reset.get(mandate_id)
@@ -367,13 +367,15 @@ class SepaStorno(models.Model):
                 last_reset[mandate_id] = False
             added = points[storno.company_id.id][storno.reason_id.id]
             scores[mandate_id] += added
-            by_mandate[mandate_id] |= storno
+            by_mandate[mandate_id] += storno
             events.append({
                 "mandate_id": mandate_id, "storno_id": storno.id, "kind": "storno",
                 "reason_code": storno.reason_code, "points": added,
                 "score": scores[mandate_id], "date": storno.date,
             })
-            storno.points = added
+            by_points[added].append(storno.id)
+        for added, ids in by_points.items():
+            self.browse(ids).write({"points": added})
         self.env["sepa.storno.event"].create(events)
         self.env["sepa.mandate"]._write_scores(scores)
         self._revoke_at_threshold(scores, by_mandate)

@@ -199,3 +199,26 @@ class TestStornoAccounting(StornoCommon):
         self.register(self.line_of(batch, self.inv_recurring))
         with self.assertRaisesRegex(UserError, "Cancel those stornos first"):
             batch.action_cancel()
+
+    def test_orm_path_gives_the_same_entry(self):
+        """The set-wise storno entry and reconciliation equal what the ORM path gives."""
+        def book(storno_model):
+            batch = self.send_batch()
+            storno = storno_model.register([{
+                "batch_line_id": self.line_of(batch, self.inv_first_1).id,
+                "reason_code": "AM04", "kind": "reject", "charge_amount": 1.5}])
+            lines = storno.move_id.line_ids.sorted(lambda aml: (aml.name, aml.balance))
+            rows = [(aml.account_id.id, aml.partner_id.id, aml.name.replace(batch.name, "B"),
+                     aml.balance, aml.debit,
+                     aml.credit, aml.amount_currency, aml.amount_residual, aml.reconciled,
+                     bool(aml.matched_debit_ids or aml.matched_credit_ids))
+                    for aml in lines]
+            invoices = (self.inv_first_1 | self.inv_first_2).mapped(
+                lambda inv: (inv.amount_residual, inv.payment_state, inv.sepa_state))
+            storno.action_cancel()
+            batch.line_ids.batch_id.action_cancel()
+            return rows, invoices, self.transit_residual(batch)
+
+        setwise = book(self.Storno)
+        orm = book(self.Storno.with_context(sepa_posting_orm_only=True))
+        self.assertEqual(setwise, orm)

@@ -65,6 +65,13 @@ class TestStornoScore(StornoCommon):
         self.assertEqual(self.mandate.storno_score, 3)
         self.assertEqual(self.mandate.state, "revoked")
 
+    def test_reactivation_starts_from_zero(self):
+        self.fail_once(code="AC04")
+        self.assertEqual(self.mandate.state, "revoked")
+        self.mandate._reactivate(self.mandate.signature_date.replace(year=2026))
+        self.assertEqual(self.mandate.storno_score, 0)
+        self.assertEqual(self.mandate.storno_event_ids.sorted("id")[-1:].kind, "reset")
+
     def test_no_auto_revoke(self):
         self.company.sepa_storno_auto_revoke = False
         self.fail_once(code="MD01")
