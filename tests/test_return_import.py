@@ -346,6 +346,19 @@ class TestReturnImport(SepaBatchCommon):
         self.assertEqual(self.env["sepa.storno"].search_count(
             [("batch_line_id", "=", self.recurring.id)]), 1)
 
+    def test_registered_between_preview_and_apply_is_skipped(self):
+        data = self.camt054_return_of_recurring()
+        first, second = self.preview(data), self.preview(data)
+        second.action_apply()
+        self.assertEqual(first.line_ids.status, "match")  # its preview is older
+        with self.assertRaisesRegex(UserError, "This file was imported on"):
+            first.action_apply()
+        # another file uploaded over the previewed one is read again
+        first.data_file = base64.b64encode(pain002(self.batch.name, [(
+            self.first[0].pmt_inf_id, "RJCT", "FF01", [])]))
+        stornos = self.env["sepa.storno"].search(first.action_apply()["domain"])
+        self.assertEqual(stornos.batch_line_id, self.first[0])
+
     def test_same_transaction_in_another_file_is_skipped(self):
         """The return arrives in the day's camt.054 and again in the statement."""
         self.preview(self.camt054_return_of_recurring()).action_apply()

@@ -20,7 +20,7 @@ from decimal import Decimal
 from psycopg2 import IntegrityError
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, format_datetime
 
 from ..bulk import insert_records
@@ -128,12 +128,17 @@ class SepaReturnImport(models.TransientModel):
     def action_apply(self):
         """Register the matched failed debits and keep the unmatched ones, in one go.
 
-        The file is matched again first: what another user registered meanwhile is
-        skipped. The database refuses a transaction or a debit registered twice, also
-        when two users import the same file at the same moment.
+        What another user registered since the preview is skipped (checked again in
+        one read, without reading the file again). The database refuses a transaction
+        or a debit registered twice, also when two users import the same file at the
+        same moment.
         """
         self.ensure_one()
-        self._preview()
+        data = self._file_bytes()
+        if self.state == "preview" and hashlib.sha256(data).hexdigest() == self.file_sha256:
+            self._refresh_registered()
+        else:
+            self._preview()
         to_register = self.match_line_ids
         unmatched = self.unmatched_line_ids
         if not to_register and not unmatched:
@@ -158,6 +163,8 @@ class SepaReturnImport(models.TransientModel):
     # ------------------------------------------------------------------
 
     def _preview(self):
+        if self.company_id not in self.env.companies:  # the reads below are plain SQL
+            raise AccessError(_("You can only import return files of your active companies."))
         data = self._file_bytes()
         result = self._read_file(data)
         self.file_sha256 = hashlib.sha256(data).hexdigest()
@@ -170,6 +177,22 @@ class SepaReturnImport(models.TransientModel):
             "previous_import": self._previous_import(),
             "batch_warning": self._batch_warning(rows),
         })
+
+    def _refresh_registered(self):
+        """Mark the preview lines registered meanwhile (by another user, another file or
+        a statement line), in one read; the file's date of import too."""
+        self.line_ids.flush_model()
+        rows = self.env.execute_query_dict(SQL(
+            """SELECT id, transaction_ref, batch_line_id FROM sepa_return_import_line
+                WHERE import_id = %s AND status != 'registered'""", self.id))
+        done = self._registered(rows)
+        Line = self.env["sepa.return.import.line"]
+        for row in rows:
+            note = done["refs"].get(row["transaction_ref"]) or done["lines"].get(
+                row["batch_line_id"])
+            if note:
+                Line.browse(row["id"]).write({"status": "registered", "note": note})
+        self.previous_import = self._previous_import()
 
     def _file_bytes(self):
         if not self.data_file:
