@@ -26,7 +26,6 @@ from odoo.tools import SQL, format_datetime
 from ..bulk import insert_records
 from ..sepa import SepaError
 from ..sepa.readers import read_message
-from ..sepa.reasons import get_reason
 
 #: Batch states whose debits can fail.
 RETURNABLE_STATES = ("sent", "done")
@@ -227,15 +226,26 @@ class SepaReturnImport(models.TransientModel):
         stornos = result.stornos
         index = _DebitIndex(self.env, self._read_debits(stornos))
         today = fields.Date.context_today(self)
+        reasons = self._reason_names(stornos)
         rows = []
         for record in stornos:
             for debit, note in index.match(record):
                 rows.append(self._line_vals(result, record, debit, note, today, len(rows)))
+                rows[-1]["reason_name"] = reasons.get((record.reason_code or "").strip().upper())
         self._mark_registered(rows)
         return rows
 
+    def _reason_names(self, stornos):
+        """``{code: name}`` of the file's reason codes (one read, in the user's language);
+        a code not in the list yet reads "Unknown reason" (it is added on registration)."""
+        codes = {(r.reason_code or "").strip().upper() for r in stornos} - {""}
+        names = dict.fromkeys(codes, _("Unknown reason"))
+        reasons = self.env["sepa.return.reason"].with_context(active_test=False).search_read(
+            [("code", "in", list(codes))], ["code", "name"])
+        names.update((reason["code"], reason["name"]) for reason in reasons)
+        return names
+
     def _line_vals(self, result, record, debit, note, today, sequence):
-        reason = get_reason(record.reason_code)
         amount = record.amount
         if debit and (record.level != "tx" or amount is None):
             amount = debit["amount"]
@@ -251,7 +261,6 @@ class SepaReturnImport(models.TransientModel):
             "collection_date": record.collection_date,
             "date": record.booking_date or record.value_date or today,
             "reason_code": record.reason_code or False,
-            "reason_name": reason.label if record.reason_code else False,
             "charge_amount": float(record.charges or 0),
             "transaction_ref": _transaction_ref(result, record, debit, self.file_sha256,
                                                 sequence),
