@@ -265,7 +265,9 @@ class SepaReturnImport(models.TransientModel):
             "transaction_ref": _transaction_ref(result, record, debit, self.file_sha256,
                                                 sequence),
             "note": note or False,
-            "raw_data": json.dumps(record.to_json_dict(), sort_keys=True),
+            # kept for the unmatched ones only (a registered storno has its debit)
+            "raw_data": json.dumps(record.to_json_dict(), sort_keys=True)
+            if not debit or note else None,
         }
         if debit:
             vals.update({
@@ -554,7 +556,7 @@ class SepaReturnImportLine(models.TransientModel):
     transaction_ref = fields.Char(
         string="Bank Reference", help="The bank's reference of the R-transaction.")
     note = fields.Char(help="Why the transaction is unmatched or skipped.")
-    raw_data = fields.Text(help="Values read from the file.")
+    raw_data = fields.Text(help="Values read from the file (unmatched transactions).")
 
     @api.depends("batch_line_id")
     def _compute_invoice_ids(self):
