@@ -158,10 +158,79 @@ class SepaBatchPosting(models.AbstractModel):
                 move._post(soft=False)
                 self._storno_plan(move, group, line_of, credit_of, plan, transit_plan)
             group.write({"move_id": move.id})
-        self._reconcile_pairs_setwise(pairs, stornos.move_id | batch_lines.batch_id.move_id)
+        moves = stornos.move_id | batch_lines.batch_id.move_id
+        self._reconcile_pairs_setwise(pairs, moves)
+        transit_groups = list(transit_plan.values())
+        if all(self._setwise_allowed(batch) for batch in stornos.batch_id):
+            transit_groups = self._reconcile_transit_setwise(transit_groups, moves)
         lines = self.env["account.move.line"]
-        lines._reconcile_plan(plan + [lines.browse(ids) for ids in transit_plan.values()])
+        lines._reconcile_plan(plan + [lines.browse(ids) for ids in transit_groups])
         self.env.flush_all()
+
+    @api.model
+    def _reconcile_transit_setwise(self, groups, moves):
+        """Reconcile the transit credits of rejects with their block's transit debit in
+        SQL where the debit stays open (the bank still credits the rest): one partial per
+        credit, no full reconcile, the matching number Odoo gives ('P' and the smallest
+        partial of the debit). ``groups``: ``[transit debit id, credit id, ...]``.
+        Returns the groups left to Odoo (those that close the debit: a full reconcile,
+        and the batch may be settled). Checked in one query."""
+        if not groups:
+            return []
+        self.env.flush_all()
+        residual = dict(self.env.execute_query(SQL(
+            "SELECT id, amount_residual FROM account_move_line WHERE id = ANY(%s)",
+            [line_id for group in groups for line_id in group])))
+        half = self.env.company.currency_id.rounding / 2
+        setwise = [group for group in groups
+                   if residual[group[0]] + sum(residual[i] for i in group[1:]) >= half]
+        if not setwise:
+            return groups
+        debit_ids = [group[0] for group in setwise for _credit in group[1:]]
+        credit_ids = [credit for group in setwise for credit in group[1:]]
+        stamp = SQL("%s, %s, %s, %s", self.env.uid, self.env.cr.now(), self.env.uid,
+                    self.env.cr.now())
+        self.env.execute_query(SQL(
+            """INSERT INTO account_partial_reconcile (
+                   debit_move_id, credit_move_id, debit_currency_id, credit_currency_id,
+                   company_id, amount, debit_amount_currency, credit_amount_currency,
+                   max_date, create_uid, create_date, write_uid, write_date)
+               SELECT d.id, c.id, d.currency_id, c.currency_id, d.company_id,
+                      -c.amount_residual, -c.amount_residual_currency,
+                      -c.amount_residual_currency, GREATEST(d.date, c.date), %(stamp)s
+                 FROM unnest(%(debits)s::int[], %(credits)s::int[]) AS p(debit_id, credit_id)
+                 JOIN account_move_line d ON d.id = p.debit_id
+                 JOIN account_move_line c ON c.id = p.credit_id""",
+            stamp=stamp, debits=debit_ids, credits=credit_ids))
+        uid, now = self.env.uid, self.env.cr.now()
+        transit_ids = [group[0] for group in setwise]
+        self.env.execute_query(SQL(
+            """UPDATE account_move_line d
+                  SET amount_residual = d.amount_residual - m.amount,
+                      amount_residual_currency = d.amount_residual_currency - m.amount_cur,
+                      write_uid = %s, write_date = %s
+                 FROM (SELECT debit_move_id, SUM(amount) AS amount,
+                              SUM(debit_amount_currency) AS amount_cur
+                         FROM account_partial_reconcile
+                        WHERE debit_move_id = ANY(%s) AND credit_move_id = ANY(%s)
+                        GROUP BY debit_move_id) m
+                WHERE d.id = m.debit_move_id""", uid, now, transit_ids, credit_ids))
+        self.env.execute_query(SQL(
+            """UPDATE account_move_line SET amount_residual = 0, amount_residual_currency = 0,
+                      reconciled = TRUE, write_uid = %s, write_date = %s
+                WHERE id = ANY(%s)""", uid, now, credit_ids))
+        self.env.execute_query(SQL(
+            """UPDATE account_move_line l SET matching_number = 'P' || n.number
+                 FROM (SELECT debit_move_id AS transit_id, MIN(id) AS number
+                         FROM account_partial_reconcile WHERE debit_move_id = ANY(%s)
+                        GROUP BY debit_move_id) n
+                WHERE l.id = n.transit_id OR l.id IN (
+                      SELECT credit_move_id FROM account_partial_reconcile
+                       WHERE debit_move_id = n.transit_id)""", transit_ids))
+        lines = self.env["account.move.line"].browse(transit_ids + credit_ids)
+        self._invalidate_reconciliation(lines, self.env["account.move"])
+        self._check_reconciliation(moves, lines, self.env["account.move"], paid=False)
+        return [group for group in groups if group not in setwise]
 
     @api.model
     def _create_summarised(self, env, vals):

@@ -11,6 +11,8 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, format_date
 
+from ..bulk import insert_records
+
 KINDS = [
     ("reject", "Reject"),
     ("return", "Return"),
@@ -140,7 +142,7 @@ class SepaStorno(models.Model):
             raise UserError(_("A registered storno cannot be deleted: cancel it first."))
 
     # ------------------------------------------------------------------
-    # REGISTRATION (the storno API, see DEVELOPERS.md)
+    # REGISTRATION (the storno API, see DEVELOPERS.md, "Registering stornos")
     # ------------------------------------------------------------------
 
     @api.model
@@ -163,7 +165,7 @@ class SepaStorno(models.Model):
             vals.get("reason_code") for vals in vals_list)
         stornos = self._create_guarded([
             self._prepare_vals(vals, debits[vals["batch_line_id"]], reasons)
-            for vals in vals_list])
+            for vals in vals_list], bulk=True)
         self.env["sepa.batch.posting"].book_stornos(stornos)
         stornos._add_to_score()
         return stornos
@@ -207,21 +209,47 @@ class SepaStorno(models.Model):
         return self.register([vals])
 
     @api.model
-    def _create_guarded(self, vals_list):
+    def _create_guarded(self, vals_list, bulk=False):
         """``create``; a clear error when another user registered one of these debits or
-        bank transactions at the same moment (the unique indexes)."""
+        bank transactions at the same moment (the unique indexes). ``bulk``: in one
+        INSERT (``_create_bulk``)."""
         from psycopg2.errors import UniqueViolation
         self.env.flush_all()
         try:
             with self.env.cr.savepoint(flush=False):
-                stornos = self.with_context(mail_create_nolog=True,
-                                            mail_create_nosubscribe=True).create(vals_list)
+                if bulk:
+                    stornos = self._create_bulk(vals_list)
+                else:
+                    stornos = self.with_context(
+                        mail_create_nolog=True, mail_create_nosubscribe=True,
+                    ).create(vals_list)
                 self.env.flush_all()
         except UniqueViolation:
             raise UserError(_(
                 "Some of these failed debits or bank transactions were registered by "
                 "another user meanwhile; nothing was registered. Try again: those are "
                 "then skipped.")) from None
+        return stornos
+
+    @api.model
+    def _create_bulk(self, vals_list):
+        """``create`` of registered stornos in one INSERT (and one for their invoices):
+        the ORM's create costs about 2.5 ms a storno (company checks of the invoices,
+        mail). Their batch line, invoices, mandate, customer and company come from one
+        batch line, checked when it was made; a statement line is checked here."""
+        invoice_ids = [vals.pop("invoice_ids")[0][2] for vals in vals_list]
+        stornos = insert_records(self, vals_list)
+        pairs = [(storno_id, invoice_id)
+                 for storno_id, ids in zip(stornos.ids, invoice_ids, strict=True)
+                 for invoice_id in ids]
+        self.env.execute_query(SQL(
+            """INSERT INTO sepa_storno_invoice_rel (storno_id, invoice_id)
+               SELECT * FROM unnest(%s::int[], %s::int[])""",
+            [pair[0] for pair in pairs], [pair[1] for pair in pairs]))
+        stornos.invalidate_recordset(["invoice_ids"])
+        self.env["account.move"].invalidate_model(["sepa_storno_ids"])
+        stornos.modified(["invoice_ids"])
+        stornos.filtered("statement_line_id")._check_company(["statement_line_id"])
         return stornos
 
     @api.model
@@ -311,8 +339,11 @@ class SepaStorno(models.Model):
             "import_ref": vals.get("import_ref"),
             "transaction_ref": vals.get("transaction_ref"),
             "statement_line_id": vals.get("statement_line_id"),
-            "charge_amount": company.sepa_storno_charge_amount if charge is None else charge,
+            "charge_amount": company.currency_id.round(
+                company.sepa_storno_charge_amount if charge is None else charge),
             "state": "done",
+            "release_state": "none",
+            "batch_id": row["batch_id"],
         }
 
     def _batch_lines(self):

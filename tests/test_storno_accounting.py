@@ -222,3 +222,45 @@ class TestStornoAccounting(StornoCommon):
         setwise = book(self.Storno)
         orm = book(self.Storno.with_context(sepa_posting_orm_only=True))
         self.assertEqual(setwise, orm)
+
+    def test_reject_of_part_of_a_block(self):
+        """The block's transit stays open for the rest: the set-wise partial equals
+        Odoo's, and the bank's reduced credit of the block settles it."""
+        from .common import IBAN_C
+        partner_c, _mandate = self.create_debtor("Pieter Jansen", IBAN_C,
+                                                 sequence_type="recurring", name="MDT-C")
+        inv_c = self.invoice(partner_c, 40.0)
+
+        def book(storno_model):
+            batch = self.send_batch()
+            self.assertIn(self.inv_recurring, batch.line_ids.invoice_id)
+            storno = storno_model.register([{
+                "batch_line_id": self.line_of(batch, self.inv_recurring).id,
+                "reason_code": "AM04", "kind": "reject"}])
+            block = self.line_of(batch, self.inv_recurring).pmt_inf_id
+            transit = batch._transit_lines().filtered(lambda aml: block in aml.name)
+            credit = storno.move_id.line_ids.filtered(
+                lambda aml: aml.account_id == transit.account_id)
+            rows = [(aml.amount_residual, aml.reconciled, aml.matching_number[:1],
+                     aml.matching_number == transit.matching_number)
+                    for aml in transit | credit]
+            self.assertAlmostEqual(transit.amount_residual, 40.0)
+            return batch, block, storno, rows
+
+        batch, block, storno, setwise = book(self.Storno)
+        self.assertEqual(setwise, [(40.0, False, "P", True), (0.0, True, "P", True)])
+        self.statement(40.0, block)
+        self.statement(150.25, self.line_of(batch, self.inv_first_1).pmt_inf_id)
+        self.assertEqual(batch.state, "done")
+        self.assertEqual(inv_c.payment_state, "paid")
+        self.assertEqual(self.inv_recurring.payment_state, "not_paid")
+        # the same through Odoo's reconciliation, on a new batch
+        storno.action_retry()
+        self.invoice(partner_c, 40.0)
+        batch2, _block, storno2, orm = book(
+            self.Storno.with_context(sepa_posting_orm_only=True))
+        self.assertEqual(orm, setwise)
+        # cancelling a partial reject opens the whole block again
+        storno2.action_cancel()
+        self.assertAlmostEqual(self.transit_residual(batch2), 70.0)
+        self.assertEqual(self.inv_recurring.payment_state, "in_payment")
