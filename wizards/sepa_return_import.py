@@ -147,9 +147,12 @@ class SepaReturnImport(models.TransientModel):
         Storno = self.env["sepa.storno"]
         try:
             with self.env.cr.savepoint():
-                stornos = Storno.register(self._prepare_register_vals(to_register))
-                stornos |= Storno.register_unmatched(
-                    self._prepare_unmatched_vals(unmatched))
+                stornos = Storno.browse()
+                if to_register:
+                    stornos |= Storno.register(self._prepare_register_vals(to_register))
+                if unmatched:
+                    stornos |= Storno.register_unmatched(
+                        self._prepare_unmatched_vals(unmatched))
                 self.env.flush_all()
         except IntegrityError:
             raise UserError(_(
