@@ -264,3 +264,16 @@ class TestStornoAccounting(StornoCommon):
         storno2.action_cancel()
         self.assertAlmostEqual(self.transit_residual(batch2), 70.0)
         self.assertEqual(self.inv_recurring.payment_state, "in_payment")
+
+    def test_outstanding_account_fallbacks(self):
+        """Setting, else the journal's outstanding payments account, else the company's
+        liquidity transfer account (a journal without outbound methods broke here)."""
+        journal = self.bank_journal
+        self.assertEqual(self.company._sepa_storno_account(journal),
+                         journal.outbound_payment_method_line_ids[:1].payment_account_id)
+        journal.outbound_payment_method_line_ids.payment_account_id = False
+        self.assertEqual(self.company._sepa_storno_account(journal),
+                         self.company.transfer_account_id)
+        own = self.company.transfer_account_id.copy({"code": "SDD999"})
+        self.company.sepa_storno_account_id = own
+        self.assertEqual(self.company._sepa_storno_account(journal), own)
