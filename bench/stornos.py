@@ -30,8 +30,8 @@ NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.04"
 
 
 def storno_account(env, company):
-    """The outstanding account of returns after settlement, given explicitly: with a
-    fresh chart the bank journal has none (see the note in the report)."""
+    """The *Stornos Outstanding Account* setting, as a bookkeeper sets it (returns after
+    settlement are credited to it until the bank's debit is reconciled)."""
     if not company.sepa_storno_account_id:
         company.sepa_storno_account_id = env["account.account"].create({
             "name": "Stornos outstanding", "code": "109900", "account_type": "asset_current",
