@@ -1,8 +1,9 @@
 # The two commands of the README: `make test` and `make run`.
 SHELL := /bin/bash
 N ?= 10000
+R ?= 1000 5000
 
-.PHONY: test run setup lint bench-sepa bench-batch pot clean
+.PHONY: test run setup lint bench-sepa bench-batch bench-stornos pot clean
 
 test:
 	@tools/dev.sh test
@@ -22,6 +23,10 @@ bench-sepa: setup
 
 bench-batch:
 	@tools/dev.sh bench-batch $(N) $(DUMP)
+
+# R returns of a settled batch, each size in a fresh database: make bench-stornos R="1000 5000"
+bench-stornos:
+	@tools/dev.sh bench-stornos $(R)
 
 pot:
 	@tools/dev.sh pot

@@ -28,6 +28,7 @@
         "report/sepa_batch_report.xml",
         "views/account_move_views.xml",
         "views/sepa_menus.xml",
+        "wizards/sepa_return_import_views.xml",
     ],
     "demo": ["demo/sepa_demo_company.xml", "demo/sepa_demo.xml", "demo/sepa_demo_invoices.xml"],
     "assets": {

@@ -18,3 +18,4 @@ from . import test_storno_reasons
 from . import test_storno_accounting
 from . import test_storno_score
 from . import test_storno_release
+from . import test_return_import

@@ -239,6 +239,15 @@ bench_batch() {
     "$PY" "$ROOT/bench/batch_cycle.py" -c "$CONF" -d "$db" -n "${1:-10000}" ${2:+--dump "$2"}
 }
 
+bench_stornos() {
+    setup
+    local db=${BENCH_DB:-sepa_dd_bench} size
+    for size in "$@"; do
+        create_db "$db"
+        "$PY" "$ROOT/bench/stornos.py" -c "$CONF" -d "$db" -n "$size"
+    done
+}
+
 case "${1:-}" in
     setup) setup ;;
     test) run_tests ;;
@@ -246,6 +255,7 @@ case "${1:-}" in
     db) setup; create_db "${2:?database name}" ;;
     pot) export_pot ;;
     bench-batch) bench_batch "${2:-10000}" "${3:-}" ;;
+    bench-stornos) shift; bench_stornos "${@:-1000 5000}" ;;
     odoo-tests) shift; odoo_tests "$@" ;;
-    *) die "usage: tools/dev.sh setup|test|run|db NAME|pot|bench-batch N|odoo-tests DB [TESTS]" ;;
+    *) die "usage: tools/dev.sh setup|test|run|db NAME|pot|bench-batch N|bench-stornos [R...]|odoo-tests DB [TESTS]" ;;
 esac
