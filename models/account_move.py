@@ -294,6 +294,17 @@ class AccountMove(models.Model):
     # PUBLIC ACTIONS
     # ------------------------------------------------------------------
 
+    def _sepa_action_open_form(self):
+        """The form of this entry: the smart button of a batch or a storno."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "account.move",
+            "res_id": self.id,
+            "views": [(False, "form")],
+            "name": self.display_name,
+        }
+
     def action_sepa_propose(self):
         """A direct debit proposal of the selected customer invoices."""
         invoices = self.filtered(lambda move: move.move_type == "out_invoice")

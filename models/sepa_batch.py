@@ -539,13 +539,7 @@ class SepaBatch(models.Model):
     def action_open_move(self):
         """Smart button: the journal entry of the sent batch."""
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "account.move",
-            "res_id": self.move_id.id,
-            "views": [(False, "form")],
-            "name": self.move_id.display_name,
-        }
+        return self.move_id._sepa_action_open_form()
 
     def action_send(self):
         self._check_state(("generated",), _("mark as sent"))

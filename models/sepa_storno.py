@@ -475,10 +475,4 @@ class SepaStorno(models.Model):
 
     def action_open_move(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "account.move",
-            "res_id": self.move_id.id,
-            "views": [(False, "form")],
-            "name": self.move_id.display_name,
-        }
+        return self.move_id._sepa_action_open_form()
