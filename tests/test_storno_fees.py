@@ -60,7 +60,7 @@ class TestStornoFees(StornoCommon):
              "amount_untaxed": 10.0, "amount_tax": 2.11, "amount_total": 12.11,
              "sepa_mandate_id": self.mandate_recurring.id, "sepa_state": "to_collect"},
         ])
-        storno_of = {storno.invoice_ids[:1]: storno for storno in stornos}
+        storno_of = {inv: storno for storno in stornos for inv in storno.invoice_ids}
         self.assertRecordValues(rec_fee.invoice_line_ids.sorted("price_unit"), [
             {"product_id": self.fee_product.id, "quantity": 1.0, "price_unit": 2.5,
              "tax_ids": self.vat.ids, "sepa_fee_storno_id": storno_of[self.inv_rec_1].id},
