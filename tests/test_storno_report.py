@@ -142,3 +142,18 @@ class TestStornoReport(StornoCommon):
         self.assertEqual(stornos, self.returned)
         action = self.mandate_first.action_open_stornos()
         self.assertEqual(self.env["sepa.storno"].search(action["domain"]), self.rejected)
+
+    def test_reachable_from_menus_lists_and_forms(self):
+        action = self.env.ref("sepa_direct_debit.action_sepa_storno_report")
+        menu = self.env.ref("sepa_direct_debit.menu_sepa_storno_report")
+        self.assertEqual(menu.action, action)
+        self.assertEqual(menu.parent_id, self.env.ref("account.account_reports_management_menu"))
+        self.assertEqual(action.view_mode, "pivot,graph")
+        storno_list = self.env["sepa.storno"].get_views([(False, "list")])["views"]["list"]
+        self.assertIn(f'name="{action.id}"', storno_list["arch"])
+        partner_form = self.env["res.partner"].get_views([(False, "form")])["views"]["form"]
+        self.assertIn('name="action_view_sepa_stornos"', partner_form["arch"])
+        mandate_form = self.env["sepa.mandate"].get_views([(False, "form")])["views"]["form"]
+        self.assertIn('name="action_open_stornos"', mandate_form["arch"])
+        storno_form = self.env["sepa.storno"].get_views([(False, "form")])["views"]["form"]
+        self.assertIn('name="fee_invoice_id"', storno_form["arch"])
