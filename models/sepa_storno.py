@@ -404,14 +404,16 @@ class SepaStorno(models.Model):
                 groups[company, storno.partner_id].append(storno)
         if not groups:
             return self.env["account.move"]
+        labels = self.browse(storno.id for stornos in groups.values()
+                             for storno in stornos)._fee_labels()
         invoices = self.env["account.move"].with_context(
             mail_create_nolog=True, mail_create_nosubscribe=True,
-        ).create([self.browse(storno.id for storno in stornos)._prepare_fee_invoice_vals()
+        ).create([self.browse(storno.id for storno in stornos)._prepare_fee_invoice_vals(labels)
                   for stornos in groups.values()])
         invoices.action_post()
         return invoices
 
-    def _prepare_fee_invoice_vals(self):
+    def _prepare_fee_invoice_vals(self, labels):
         """Values of the fee invoice of ``self``: stornos of one company and customer.
 
         The invoice is collected under the stornos' mandate when it is still an active
@@ -435,25 +437,35 @@ class SepaStorno(models.Model):
             "sepa_mandate_id": mandate.id,
             "invoice_line_ids": [Command.create({
                 "product_id": product.id,
-                "name": storno.with_context(lang=partner.lang or self.env.lang)._fee_label(product),
+                "name": labels[storno.id],
                 "quantity": 1,
                 "sepa_fee_storno_id": storno.id,
                 **({"price_unit": storno.charge_amount} if storno.charge_amount else {}),
             }) for storno in self],
         }
 
-    def _fee_label(self, product):
-        """Invoice line label naming the failed debit, in the customer's language (the
-        context's)."""
+    def _fee_labels(self):
+        """``{storno id: label of its fee line}`` in its customer's language: one
+        environment (and prefetch) per language, not one per storno."""
+        by_lang = defaultdict(list)
+        for storno in self:
+            by_lang[storno.partner_id.lang or self.env.lang].append(storno.id)
+        return {storno.id: storno._fee_label()
+                for lang, ids in by_lang.items()
+                for storno in self.browse(ids).with_context(lang=lang)}
+
+    def _fee_label(self):
+        """Invoice line label naming the failed debit, in the context's language."""
         self.ensure_one()
         env = self.env
+        product = self.company_id.sepa_storno_fee_product_id
         return env._(
             "%(product)s: direct debit %(debit)s of invoice %(invoices)s failed on "
             "%(date)s (%(code)s %(reason)s)",
-            product=product.with_env(env).display_name, debit=self.end_to_end_id,
+            product=product.display_name, debit=self.end_to_end_id,
             invoices=", ".join(self.invoice_ids.mapped("name")),
             date=format_date(env, self.date), code=self.reason_code,
-            reason=self.reason_id.with_env(env).name or "")
+            reason=self.reason_id.name or "")
 
     def _sepa_credit_fees(self):
         """Cancelling stornos: credit their fee lines. One credit note per fee invoice
