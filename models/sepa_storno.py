@@ -20,6 +20,9 @@ KINDS = [
     ("reversal", "Reversal"),
 ]
 SOURCES = [("file", "Return File"), ("statement", "Bank Statement"), ("manual", "By Hand")]
+# A registration needing more fee invoices than this leaves them to a background job
+# (Odoo creates and posts an invoice in about 21 queries: 1,000 take minutes).
+FEE_INVOICES_AT_ONCE = 100
 
 
 class SepaStorno(models.Model):
@@ -128,6 +131,10 @@ class SepaStorno(models.Model):
         index="btree_not_null", check_company=True,
         help="Customer invoice of this failed debit's storno fee (company setting "
         "'Re-invoice storno fees to the customer'), collected with the next batch.")
+    fee_pending = fields.Boolean(
+        string="Fee to Invoice", readonly=True, copy=False, index="btree_not_null",
+        help="The fee invoice of this storno is being made by the background job 'SEPA: "
+        "storno fee invoices' (registrations with many customers at once).")
 
     def init(self):
         # One done storno per debit (no invoice reopened twice, also when two users
@@ -394,24 +401,55 @@ class SepaStorno(models.Model):
         """Re-invoice the fees of these new stornos to their customers, where the
         company says so: ONE ``create`` of one invoice per company and customer with a
         line per storno (the bank charge, or the fee product's sales price when the bank
-        charged nothing; no line when both are 0), posted. Return the invoices."""
+        charged nothing; no line when both are 0), posted. More invoices than
+        ``FEE_INVOICES_AT_ONCE`` are left to the background job (``fee_pending``), in
+        the same groups. Return the invoices made."""
+        groups = self._fee_groups()
+        if len(groups) > FEE_INVOICES_AT_ONCE:
+            self.browse(storno.id for stornos in groups.values() for storno in stornos).write(
+                {"fee_pending": True})
+            self.env.ref("sepa_direct_debit.ir_cron_sepa_storno_fees")._trigger()
+            return self.env["account.move"]
+        return self._create_fee_invoices(groups.values())
+
+    def _fee_groups(self):
+        """``{(company, customer, registration time): [storno, ...]}`` of the stornos
+        whose fee is to invoice (one registration: one create_date)."""
         groups = defaultdict(list)
         for storno in self:
             company = storno.company_id
             product = company.sepa_storno_fee_product_id
-            if storno.state == "done" and company.sepa_storno_fee_invoice and product and (
-                    storno.charge_amount or product.lst_price):
-                groups[company, storno.partner_id].append(storno)
+            if storno.state == "done" and not storno.fee_invoice_id \
+                    and company.sepa_storno_fee_invoice and product \
+                    and (storno.charge_amount or product.lst_price):
+                groups[company, storno.partner_id, storno.create_date].append(storno)
+        return groups
+
+    @api.model
+    def _create_fee_invoices(self, groups):
+        """One posted fee invoice per list of stornos in ``groups``, in one create."""
         if not groups:
             return self.env["account.move"]
-        labels = self.browse(storno.id for stornos in groups.values()
+        labels = self.browse(storno.id for stornos in groups
                              for storno in stornos)._fee_labels()
         invoices = self.env["account.move"].with_context(
             mail_create_nolog=True, mail_create_nosubscribe=True,
         ).create([self.browse(storno.id for storno in stornos)._prepare_fee_invoice_vals(labels)
-                  for stornos in groups.values()])
+                  for stornos in groups])
         invoices.action_post()
         return invoices
+
+    @api.model
+    def _cron_invoice_fees(self, limit=FEE_INVOICES_AT_ONCE):
+        """Background job: the fee invoices left by large registrations, ``limit``
+        invoices a run (one create), then again until none is left."""
+        pending = self.search([("fee_pending", "=", True)], order="id")
+        groups = list(pending._fee_groups().values())
+        self._create_fee_invoices(groups[:limit])
+        left = {storno.id for stornos in groups[limit:] for storno in stornos}
+        pending.filtered(lambda storno: storno.id not in left).write({"fee_pending": False})
+        if left:
+            self.env.ref("sepa_direct_debit.ir_cron_sepa_storno_fees")._trigger()
 
     def _prepare_fee_invoice_vals(self, labels):
         """Values of the fee invoice of ``self``: stornos of one company and customer.

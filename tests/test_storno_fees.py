@@ -1,9 +1,12 @@
 """Storno fees re-invoiced to the customers (company setting), on a real database."""
 
+from unittest.mock import patch
+
 from odoo import Command, fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
+from ..models import sepa_storno
 from .test_storno_accounting import StornoCommon
 
 
@@ -177,3 +180,37 @@ class TestStornoFees(StornoCommon):
             storno.action_cancel()
         self.assertEqual(storno.state, "done")
         self.assertFalse(invoice.reversal_move_ids)
+
+    def test_many_customers_left_to_the_background_job(self):
+        batch = self.send_batch()
+        with patch.object(sepa_storno, "FEE_INVOICES_AT_ONCE", 1):
+            stornos = self.register_all(batch, [
+                (self.inv_first_1, 5.0), (self.inv_rec_1, 2.5), (self.inv_rec_2, 1.0)])
+        # two customers, more than one invoice at once: none yet, the job is due
+        self.assertFalse(self.fee_invoices())
+        self.assertEqual(stornos.mapped("fee_pending"), [True] * 3)
+        cron = self.env.ref("sepa_direct_debit.ir_cron_sepa_storno_fees")
+        self.assertTrue(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]))
+        # a run makes at most `limit` invoices, then triggers itself again
+        self.Storno._cron_invoice_fees(limit=1)
+        self.assertEqual(len(self.fee_invoices()), 1)
+        self.Storno._cron_invoice_fees(limit=1)
+        invoices = self.fee_invoices()
+        self.assertRecordValues(invoices, [
+            {"partner_id": self.debtor.id, "amount_untaxed": 5.0, "state": "posted"},
+            {"partner_id": self.recurring_partner.id, "amount_untaxed": 3.5,
+             "state": "posted"},
+        ])
+        self.assertEqual(stornos.fee_invoice_id, invoices)
+        self.assertFalse(any(stornos.mapped("fee_pending")))
+        self.Storno._cron_invoice_fees()  # nothing left: nothing made twice
+        self.assertEqual(self.fee_invoices(), invoices)
+
+    def test_background_job_skips_cancelled_stornos(self):
+        batch = self.send_batch()
+        with patch.object(sepa_storno, "FEE_INVOICES_AT_ONCE", 0):
+            storno = self.register_all(batch, [(self.inv_rec_1, 2.5)])
+        storno.action_cancel()
+        self.Storno._cron_invoice_fees()
+        self.assertFalse(self.fee_invoices())
+        self.assertFalse(storno.fee_pending)
