@@ -3,7 +3,7 @@ SHELL := /bin/bash
 N ?= 10000
 R ?= 1000 5000
 
-.PHONY: test run setup lint bench-sepa bench-batch bench-stornos pot clean
+.PHONY: test run setup lint bench-sepa bench-batch bench-stornos bench-storno-report pot clean
 
 test:
 	@tools/dev.sh test
@@ -27,6 +27,10 @@ bench-batch:
 # R returns of a settled batch, each size in a fresh database: make bench-stornos R="1000 5000"
 bench-stornos:
 	@tools/dev.sh bench-stornos $(R)
+
+# the storno analysis on N debits (default 100000), in a fresh database
+bench-storno-report:
+	@tools/dev.sh bench-storno-report $(N)
 
 pot:
 	@tools/dev.sh pot

@@ -23,6 +23,16 @@ class AccountMoveLine(models.Model):
         help="The failed debit this line of a storno entry books.",
     )
 
+    sepa_fee_storno_id = fields.Many2one(
+        "sepa.storno",
+        string="Storno of the Fee",
+        index="btree_not_null",
+        copy=False,
+        readonly=True,
+        help="The failed debit whose storno fee this invoice line re-invoices to the "
+        "customer (or credits, on the credit note of a cancelled storno).",
+    )
+
     def _reconcile_post_hook(self, data):
         """Settle a sent batch once the bank's credit is reconciled with its transit lines.
 

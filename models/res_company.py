@@ -82,6 +82,19 @@ class ResCompany(models.Model):
         currency_field="currency_id",
         help="Bank charge booked for a failed debit when the bank's file gives none; "
         "0: none.")
+    sepa_storno_fee_invoice = fields.Boolean(
+        string="Re-invoice Storno Fees to the Customer",
+        help="Registering a failed debit creates a posted invoice of the storno fee for "
+        "the customer (one per customer and registration), collected with the next batch: "
+        "the bank charge, or the fee product's sales price when the bank charged nothing.")
+    sepa_storno_fee_product_id = fields.Many2one(
+        "product.product",
+        string="Storno Fee Product",
+        check_company=True,
+        domain="[('type', '=', 'service')]",
+        help="Service invoiced for a failed debit when storno fees are re-invoiced: its "
+        "income account and customer taxes (mapped by the customer's fiscal position) are "
+        "used, and its sales price when the bank gave no charge.")
     sepa_background_threshold = fields.Integer(
         string="Background Job Above (lines)",
         default=5000,
@@ -101,6 +114,19 @@ class ResCompany(models.Model):
                       identifier=company.sepa_creditor_identifier, company=company.name,
                       reason=error)
                 ) from error
+
+    @api.constrains("sepa_storno_fee_invoice", "sepa_storno_fee_product_id")
+    def _check_sepa_storno_fee_product(self):
+        for company in self:
+            product = company.sepa_storno_fee_product_id
+            if company.sepa_storno_fee_invoice and not product:
+                raise ValidationError(_(
+                    "Choose the storno fee product of %(company)s to re-invoice storno fees "
+                    "to the customers.", company=company.name))
+            if product and product.type != "service":
+                raise ValidationError(_(
+                    "The storno fee product %(product)s must be a service.",
+                    product=product.display_name))
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -80,3 +80,15 @@ class ResConfigSettings(models.TransientModel):
         string="Default Storno Charge",
         currency_field="currency_id",
         help="Bank charge booked for a failed debit when the bank gives none.")
+    sepa_storno_fee_invoice = fields.Boolean(
+        related="company_id.sepa_storno_fee_invoice",
+        readonly=False,
+        string="Re-invoice Storno Fees to the Customer",
+        help="Registering a failed debit creates a posted fee invoice for the customer, "
+        "collected with the next batch.")
+    sepa_storno_fee_product_id = fields.Many2one(
+        related="company_id.sepa_storno_fee_product_id",
+        readonly=False,
+        string="Storno Fee Product",
+        help="Service invoiced for a failed debit: its account, taxes and (without bank "
+        "charge) its sales price.")

@@ -32,6 +32,12 @@ class ResPartner(models.Model):
         groups=SEPA_GROUP,
         help="Number of direct debit mandates of the commercial entity.",
     )
+    sepa_storno_count = fields.Integer(
+        string="Failed Debits",
+        compute="_compute_sepa_storno_count",
+        groups=SEPA_GROUP,
+        help="Number of registered stornos (failed debits) of the commercial entity.",
+    )
     sepa_mandate_warning = fields.Char(
         string="Direct Debit Warning",
         compute="_compute_sepa_mandate_warning",
@@ -52,6 +58,15 @@ class ResPartner(models.Model):
         ))
         for partner in self:
             partner.sepa_mandate_count = counts.get(partner.commercial_partner_id, 0)
+
+    def _compute_sepa_storno_count(self):
+        counts = dict(self.env["sepa.storno"]._read_group(
+            [("partner_id", "in", self.commercial_partner_id.ids), ("state", "=", "done")],
+            groupby=["partner_id"],
+            aggregates=["__count"],
+        ))
+        for partner in self:
+            partner.sepa_storno_count = counts.get(partner.commercial_partner_id, 0)
 
     @api.depends(
         "sepa_collect",
@@ -173,6 +188,16 @@ class ResPartner(models.Model):
             "sepa_direct_debit.action_sepa_mandate")
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
         action["context"] = {"default_partner_id": self.commercial_partner_id.id}
+        return action
+
+    def action_view_sepa_stornos(self):
+        """Smart button: the failed debits of the customer."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sepa_direct_debit.action_sepa_storno")
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["name"] = _("Failed Debits of %(partner)s",
+                           partner=self.commercial_partner_id.name)
         return action
 
     def action_sepa_create_invoice_mandates(self):

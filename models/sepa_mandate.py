@@ -167,6 +167,9 @@ class SepaMandate(models.Model):
         help="Points of the failed debits since the last debit settled without storno; at "
         "the company's threshold the mandate is revoked (when automatic revocation is on). "
         "The log below explains every change.")
+    storno_count = fields.Integer(
+        string="Failed Debits", compute="_compute_storno_count",
+        help="Number of registered stornos (failed debits) of this mandate.")
     storno_event_ids = fields.One2many(
         "sepa.storno.event", "mandate_id", string="Storno Score Log", readonly=True,
         help="Every change of the storno score: stornos, cancellations, resets.")
@@ -202,6 +205,13 @@ class SepaMandate(models.Model):
                 mandate._invoice_domain())
             mandate.batch_count = self.env["sepa.batch"].search_count(
                 [("line_ids.mandate_id", "=", mandate.id)])
+
+    def _compute_storno_count(self):
+        counts = dict(self.env["sepa.storno"]._read_group(
+            [("mandate_id", "in", self.ids), ("state", "=", "done")],
+            groupby=["mandate_id"], aggregates=["__count"]))
+        for mandate in self:
+            mandate.storno_count = counts.get(mandate, 0)
 
     def _invoice_domain(self):
         return [("move_type", "=", "out_invoice"), "|",
@@ -505,6 +515,17 @@ class SepaMandate(models.Model):
         action.update({
             "domain": [("line_ids.mandate_id", "=", self.id)],
             "name": _("Batches of %(mandate)s", mandate=self.name),
+        })
+        return action
+
+    def action_open_stornos(self):
+        """Smart button: the failed debits of the mandate."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sepa_direct_debit.action_sepa_storno")
+        action.update({
+            "domain": [("mandate_id", "=", self.id)],
+            "name": _("Failed Debits of %(mandate)s", mandate=self.name),
         })
         return action
 

@@ -20,6 +20,9 @@ KINDS = [
     ("reversal", "Reversal"),
 ]
 SOURCES = [("file", "Return File"), ("statement", "Bank Statement"), ("manual", "By Hand")]
+# A registration needing more fee invoices than this leaves them to a background job
+# (Odoo creates and posts an invoice in about 21 queries: 1,000 take minutes).
+FEE_INVOICES_AT_ONCE = 100
 
 
 class SepaStorno(models.Model):
@@ -119,6 +122,20 @@ class SepaStorno(models.Model):
         "sepa.storno.event", "storno_id", string="Score Events",
         help="Changes of the mandate's storno score caused by this storno.")
 
+    fee_line_ids = fields.One2many(
+        "account.move.line", "sepa_fee_storno_id", string="Fee Lines", readonly=True,
+        help="Invoice lines re-invoicing this storno's fee to the customer (and the "
+        "credit note line when the storno was cancelled).")
+    fee_invoice_id = fields.Many2one(
+        "account.move", string="Fee Invoice", compute="_compute_fee_invoice_id", store=True,
+        index="btree_not_null", check_company=True,
+        help="Customer invoice of this failed debit's storno fee (company setting "
+        "'Re-invoice storno fees to the customer'), collected with the next batch.")
+    fee_pending = fields.Boolean(
+        string="Fee to Invoice", readonly=True, copy=False, index="btree_not_null",
+        help="The fee invoice of this storno is being made by the background job 'SEPA: "
+        "storno fee invoices' (registrations with many customers at once).")
+
     def init(self):
         # One done storno per debit (no invoice reopened twice, also when two users
         # import at the same moment) and one per bank transaction.
@@ -130,6 +147,12 @@ class SepaStorno(models.Model):
             WHERE transaction_ref IS NOT NULL AND transaction_ref != ''
               AND state != 'cancelled';
         """)
+
+    @api.depends("fee_line_ids.move_id.move_type")
+    def _compute_fee_invoice_id(self):
+        for storno in self:
+            storno.fee_invoice_id = storno.fee_line_ids.move_id.filtered(
+                lambda move: move.move_type == "out_invoice")[:1]
 
     @api.depends("name", "invoice_ids")
     def _compute_display_name(self):
@@ -168,6 +191,7 @@ class SepaStorno(models.Model):
             for vals in vals_list], bulk=True)
         self.env["sepa.batch.posting"].book_stornos(stornos)
         stornos._add_to_score()
+        stornos._sepa_invoice_fees()
         return stornos
 
     @api.model
@@ -364,9 +388,199 @@ class SepaStorno(models.Model):
         """Undo these stornos: the invoices are reconciled with their batch credit again,
         the storno lines reversed, the batch lines back, the score restored."""
         self._check_state(("done",), _("cancel"))
+        self._sepa_credit_fees()
         self.env["sepa.batch.posting"].cancel_stornos(self)
         self._remove_from_score()
         return True
+
+    # ------------------------------------------------------------------
+    # STORNO FEES (company setting "Re-invoice storno fees to the customer")
+    # ------------------------------------------------------------------
+
+    def _sepa_invoice_fees(self):
+        """Re-invoice the fees of these new stornos to their customers, where the
+        company says so: ONE ``create`` of one invoice per company and customer with a
+        line per storno (the bank charge, or the fee product's sales price when the bank
+        charged nothing; no line when both are 0), posted. More invoices than
+        ``FEE_INVOICES_AT_ONCE`` are left to the background job (``fee_pending``), in
+        the same groups. Return the invoices made."""
+        groups = self._fee_groups()
+        if len(groups) > FEE_INVOICES_AT_ONCE:
+            self.browse(storno.id for stornos in groups.values() for storno in stornos).write(
+                {"fee_pending": True})
+            self.env.ref("sepa_direct_debit.ir_cron_sepa_storno_fees")._trigger()
+            return self.env["account.move"]
+        return self._create_fee_invoices(groups.values())
+
+    def _fee_groups(self):
+        """``{(company, customer, registration time): [storno, ...]}`` of the stornos
+        whose fee is to invoice (one registration: one create_date)."""
+        groups = defaultdict(list)
+        for storno in self:
+            company = storno.company_id
+            product = company.sepa_storno_fee_product_id
+            if storno.state == "done" and not storno.fee_invoice_id \
+                    and company.sepa_storno_fee_invoice and product \
+                    and (storno.charge_amount or product.lst_price):
+                groups[company, storno.partner_id, storno.create_date].append(storno)
+        return groups
+
+    @api.model
+    def _create_fee_invoices(self, groups):
+        """One posted fee invoice per list of stornos in ``groups``, in one create."""
+        if not groups:
+            return self.env["account.move"]
+        labels = self.browse(storno.id for stornos in groups
+                             for storno in stornos)._fee_labels()
+        invoices = self.env["account.move"].with_context(
+            mail_create_nolog=True, mail_create_nosubscribe=True,
+        ).create([self.browse(storno.id for storno in stornos)._prepare_fee_invoice_vals(labels)
+                  for stornos in groups])
+        invoices.action_post()
+        return invoices
+
+    @api.model
+    def _cron_invoice_fees(self, limit=FEE_INVOICES_AT_ONCE):
+        """Background job: the fee invoices left by large registrations, ``limit``
+        invoices a run (one create), then again until none is left."""
+        pending = self.search([("fee_pending", "=", True)], order="id")
+        groups = list(pending._fee_groups().values())
+        self._create_fee_invoices(groups[:limit])
+        left = {storno.id for stornos in groups[limit:] for storno in stornos}
+        pending.filtered(lambda storno: storno.id not in left).write({"fee_pending": False})
+        if left:
+            self.env.ref("sepa_direct_debit.ir_cron_sepa_storno_fees")._trigger()
+
+    def _prepare_fee_invoice_vals(self, labels):
+        """Values of the fee invoice of ``self``: stornos of one company and customer.
+
+        The invoice is collected under the stornos' mandate when it is still an active
+        recurring mandate; otherwise it has none (a one-off mandate authorises only its
+        own invoice: customers with one mandate per invoice get a new one to sign when
+        the invoice is posted, as for any invoice). Taxes and, without a bank charge,
+        the price are Odoo's: the product's, mapped by the customer's fiscal position.
+        """
+        company, partner = self.company_id, self.partner_id
+        product = company.sepa_storno_fee_product_id
+        mandate = self.mandate_id.filtered(
+            lambda m: m.state == "active" and m.mandate_type == "recurring"
+        ).sorted("id")[-1:]
+        return {
+            "move_type": "out_invoice",
+            "company_id": company.id,
+            "partner_id": partner.id,
+            "currency_id": self.currency_id[:1].id,
+            "invoice_date": fields.Date.context_today(self),
+            "invoice_origin": ", ".join(self.mapped("name"))[:500],
+            "sepa_mandate_id": mandate.id,
+            "invoice_line_ids": [Command.create({
+                "product_id": product.id,
+                "name": labels[storno.id],
+                "quantity": 1,
+                "sepa_fee_storno_id": storno.id,
+                **({"price_unit": storno.charge_amount} if storno.charge_amount else {}),
+            }) for storno in self],
+        }
+
+    def _fee_labels(self):
+        """``{storno id: label of its fee line}`` in its customer's language: one
+        environment (and prefetch) per language, not one per storno."""
+        by_lang = defaultdict(list)
+        for storno in self:
+            by_lang[storno.partner_id.lang or self.env.lang].append(storno.id)
+        return {storno.id: storno._fee_label()
+                for lang, ids in by_lang.items()
+                for storno in self.browse(ids).with_context(lang=lang)}
+
+    def _fee_label(self):
+        """Invoice line label naming the failed debit, in the context's language."""
+        self.ensure_one()
+        env = self.env
+        product = self.company_id.sepa_storno_fee_product_id
+        return env._(
+            "%(product)s: direct debit %(debit)s of invoice %(invoices)s failed on "
+            "%(date)s (%(code)s %(reason)s)",
+            product=product.display_name, debit=self.end_to_end_id,
+            invoices=", ".join(self.invoice_ids.mapped("name")),
+            date=format_date(env, self.date), code=self.reason_code,
+            reason=self.reason_id.name or "")
+
+    def _sepa_credit_fees(self):
+        """Cancelling stornos: credit their fee lines. One credit note per fee invoice
+        with the cancelled stornos' lines, posted and reconciled with the invoice.
+
+        Refused (nothing changed) while a fee invoice is in an open direct debit batch or
+        paid, fully or partly (its open amount is less than the fees to credit): the
+        customer paid the fee; refund it by hand first. A fee invoice the user already
+        cancelled or reversed is left alone.
+        """
+        lines = self.fee_line_ids.filtered(
+            lambda line: line.move_id.move_type == "out_invoice"
+            and line.move_id.state == "posted" and line.move_id.payment_state != "reversed")
+        if not lines:
+            return self.env["account.move"]
+        by_invoice = defaultdict(lambda: self.env["account.move.line"])
+        for line in lines:
+            by_invoice[line.move_id] += line
+        self._check_fees_creditable(by_invoice)
+        refunds = self.env["account.move"].with_context(
+            mail_create_nolog=True, mail_create_nosubscribe=True,
+        ).create([self._prepare_fee_refund_vals(invoice, invoice_lines)
+                  for invoice, invoice_lines in by_invoice.items()])
+        refunds.action_post()
+        pairs = []
+        for refund, invoice in zip(refunds, by_invoice, strict=True):
+            pairs.append((refund | invoice).line_ids.filtered(
+                lambda line: line.account_id.account_type == "asset_receivable"
+                and not line.reconciled))
+        self.env["account.move.line"]._reconcile_plan(pairs)
+        return refunds
+
+    def _check_fees_creditable(self, by_invoice):
+        summary = self.env["account.move"].browse(
+            invoice.id for invoice in by_invoice)._sepa_batch_line_summary()
+        problems = []
+        for invoice, lines in by_invoice.items():
+            fees = sum(lines.mapped("price_total"))
+            stornos = ", ".join(lines.sepa_fee_storno_id.mapped("name"))
+            if summary[invoice.id][0]:
+                problems.append(_(
+                    "%(stornos)s: fee invoice %(invoice)s is in a direct debit batch; "
+                    "remove it from the batch (cancel the batch) first",
+                    stornos=stornos, invoice=invoice.name))
+            elif invoice.payment_state in ("paid", "in_payment") or \
+                    invoice.currency_id.compare_amounts(invoice.amount_residual, fees) < 0:
+                problems.append(_(
+                    "%(stornos)s: fee invoice %(invoice)s is paid (open %(residual)s of "
+                    "fees %(fees)s); refund the customer by hand first",
+                    stornos=stornos, invoice=invoice.name,
+                    residual=invoice.amount_residual, fees=fees))
+        if problems:
+            raise UserError(_("No storno was cancelled:\n%(list)s",
+                              list="\n".join(problems[:20])))
+
+    def _prepare_fee_refund_vals(self, invoice, lines):
+        return {
+            "move_type": "out_refund",
+            "company_id": invoice.company_id.id,
+            "partner_id": invoice.partner_id.id,
+            "currency_id": invoice.currency_id.id,
+            "fiscal_position_id": invoice.fiscal_position_id.id,
+            "reversed_entry_id": invoice.id,
+            "invoice_date": fields.Date.context_today(self),
+            "invoice_origin": invoice.name,
+            "ref": _("Storno cancelled: %(stornos)s",
+                     stornos=", ".join(lines.sepa_fee_storno_id.mapped("name"))),
+            "invoice_line_ids": [Command.create({
+                "product_id": line.product_id.id,
+                "name": line.name,
+                "quantity": line.quantity,
+                "price_unit": line.price_unit,
+                "tax_ids": [Command.set(line.tax_ids.ids)],
+                "account_id": line.account_id.id,
+                "sepa_fee_storno_id": line.sepa_fee_storno_id.id,
+            }) for line in lines],
+        }
 
     # ------------------------------------------------------------------
     # STORNO SCORE

@@ -248,6 +248,13 @@ bench_stornos() {
     done
 }
 
+bench_storno_report() {
+    setup
+    local db=${BENCH_DB:-sepa_dd_bench}
+    create_db "$db"
+    "$PY" "$ROOT/bench/storno_report.py" -c "$CONF" -d "$db" -n "${1:-100000}"
+}
+
 case "${1:-}" in
     setup) setup ;;
     test) run_tests ;;
@@ -256,6 +263,7 @@ case "${1:-}" in
     pot) export_pot ;;
     bench-batch) bench_batch "${2:-10000}" "${3:-}" ;;
     bench-stornos) shift; bench_stornos "${@:-1000 5000}" ;;
+    bench-storno-report) bench_storno_report "${2:-100000}" ;;
     odoo-tests) shift; odoo_tests "$@" ;;
-    *) die "usage: tools/dev.sh setup|test|run|db NAME|pot|bench-batch N|bench-stornos [R...]|odoo-tests DB [TESTS]" ;;
+    *) die "usage: tools/dev.sh setup|test|run|db NAME|pot|bench-batch N|bench-stornos [R...]|bench-storno-report [N]|odoo-tests DB [TESTS]" ;;
 esac

@@ -1,0 +1,1 @@
+from . import sepa_storno_report
