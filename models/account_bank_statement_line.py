@@ -76,8 +76,14 @@ class AccountBankStatementLine(models.Model):
             with self.env.cr.savepoint():
                 return self._sepa_register_stornos()
         except UserError as error:
-            _logger.warning("Bank debits %s not registered as stornos: %s", self.ids, error)
-            return self.env["sepa.storno"]
+            if len(self) == 1:
+                _logger.warning("Bank debit %s not registered as a storno: %s", self.id, error)
+                return self.env["sepa.storno"]
+        # one refused: the others one by one (the exception, not the rule)
+        stornos = self.env["sepa.storno"]
+        for line in self:
+            stornos |= line._sepa_register_stornos_quietly()
+        return stornos
 
     def _sepa_register_stornos(self, batches=None):
         """Register the stornos these bank debits carry and reconcile the lines.
@@ -112,11 +118,11 @@ class AccountBankStatementLine(models.Model):
             elif not any(row["storno_id"] for row in rows):
                 vals_list += line._sepa_storno_vals(rows, texts[line.id])
         stornos = Storno.register(vals_list) if vals_list else Storno
-        plan = self._sepa_reconcile_plan(stornos, known)
+        plan, reconciled = self._sepa_reconcile_plan(stornos, known)
         if plan:
             self.env["account.move.line"].with_context(**{HOOK_OFF: True})._reconcile_plan(
                 plan)
-        return stornos | Storno.browse(storno.id for _line, group in known for storno in group)
+        return reconciled
 
     def _sepa_storno_vals(self, rows, texts, debited=None):
         """``register`` values of the debits ``rows`` this bank debit returns; none when
@@ -141,7 +147,7 @@ class AccountBankStatementLine(models.Model):
         """Book each bank debit's suspense line on its stornos' outstanding account and
         pair it with their open outstanding lines (those of ``stornos``, registered now,
         and of ``known``: ``[(line, stornos registered before)]``, whose amounts must
-        agree)."""
+        agree). Returns the plan and the stornos in it."""
         AccountMoveLine = self.env["account.move.line"]
         groups = [(storno.statement_line_id, storno) for storno in stornos]
         for line, old in known:
@@ -150,6 +156,7 @@ class AccountBankStatementLine(models.Model):
         for line, group in groups:
             by_line[line] |= group
         plan, by_account, link = [], defaultdict(lambda: AccountMoveLine), []
+        reconciled = self.env["sepa.storno"]
         for line, group in by_line.items():
             counterparts = group.move_id.line_ids.filtered(
                 lambda aml, g=group: aml.sepa_storno_id in g and aml.balance < 0
@@ -160,13 +167,14 @@ class AccountBankStatementLine(models.Model):
                 continue
             by_account[counterparts.account_id] |= suspense
             plan.append(suspense | counterparts)
+            reconciled |= group
             link += [(storno, line) for storno in group if not storno.statement_line_id]
         for account, suspenses in by_account.items():
             suspenses.with_context(skip_account_move_synchronization=True).write(
                 {"account_id": account.id})
         for storno, line in link:
             storno.statement_line_id = line
-        return plan
+        return plan, reconciled
 
     def _sepa_texts(self):
         """The texts of this line a debit's identifiers and reason are looked for in:

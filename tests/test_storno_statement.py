@@ -223,6 +223,29 @@ class TestStornoStatement(StornoCommon):
         self.assert_reconciled(st_line)
         self.assert_failed(self.inv_recurring, 30.0)
 
+    def test_match_bank_statements_without_any_line_says_so(self):
+        batch = self.settled_batch()
+        self.bank_debit(30.0, skip=True, payment_ref="Storno zonder kenmerk")
+        with self.assertRaisesRegex(UserError, "No bank statement line matches"):
+            batch.action_match_statements()
+        self.assertEqual(self.inv_recurring.payment_state, "paid")
+
+    def test_refused_line_does_not_stop_the_import(self):
+        """A storno that cannot be registered (a charge, no charges account) leaves its
+        line to reconcile by hand; the other lines of the import are registered."""
+        self.company.sepa_storno_charge_account_id = False
+        batch = self.settled_batch()
+        lines = self.StLine.create([{
+            "journal_id": self.bank_journal.id, "date": fields.Date.today(),
+            "amount": -amount, "payment_ref": f"{self.e2e(batch, invoice)} AM04"}
+            for amount, invoice in ((32.5, self.inv_recurring), (150.25, self.inv_first_1))])
+        self.assertFalse(self.storno_of(lines[0]))
+        self.assertFalse(lines[0].is_reconciled)
+        self.assertEqual(self.inv_recurring.payment_state, "paid")
+        self.assertEqual(self.storno_of(lines[1]).amount, 150.25)
+        self.assert_reconciled(lines[1])
+        self.assert_failed(self.inv_first_1, 100.0)
+
     def test_already_registered_from_a_return_file_is_not_registered_twice(self):
         batch = self.settled_batch()
         line = self.line_of(batch, self.inv_recurring)
