@@ -107,10 +107,12 @@ class AccountBankStatementLine(models.Model):
         debits = self._sepa_mentioned_debits(lines, texts, batches)
         vals_list, known, taken = [], [], set()
         for line in lines.sorted(lambda line: (line.date, line.id)):
-            _liquidity, suspense, other = line._seek_for_lines()
             rows = [row for row in debits.get(line.id, ())
                     if (row["batch_id"], row["end_to_end_id"]) not in taken]
-            if not rows or other or len(suspense) != 1:
+            if not rows:
+                continue
+            _liquidity, suspense, other = line._seek_for_lines()
+            if other or len(suspense) != 1:
                 continue
             taken.update((row["batch_id"], row["end_to_end_id"]) for row in rows)
             if all(row["storno_id"] for row in rows):
@@ -272,7 +274,13 @@ class AccountBankStatementLine(models.Model):
                                   and aml.move_id.statement_line_id._sepa_is_counterpart(aml))
             others = group - bank
             st_line = bank.move_id.statement_line_id
-            if len(st_line) != 1 or not others or others.sepa_storno_id \
+            if len(st_line) == 1 and others.sepa_storno_id:
+                # paired with a registered storno's line: the storno's bank debit
+                others.sepa_storno_id.filtered(
+                    lambda storno: storno.state == "done" and not storno.statement_line_id
+                ).statement_line_id = st_line
+                continue
+            if len(st_line) != 1 or not others \
                     or len(bank.account_id) != 1 or not bank.account_id.reconcile:
                 continue
             rows = st_line._sepa_debits_picked(others)

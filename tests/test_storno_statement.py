@@ -358,6 +358,20 @@ class TestStornoStatement(StornoCommon):
         self.assert_failed(self.inv_recurring, 30.0)
         self.assertAlmostEqual(self.receivable_owed(self.recurring_partner), 30.0)
 
+    def test_by_hand_with_the_outstanding_line_of_a_registered_storno(self):
+        batch = self.settled_batch()
+        storno = self.register(self.line_of(batch, self.inv_recurring), kind="return",
+                               source="file")
+        outstanding = storno.move_id.line_ids.filtered(lambda aml: aml.balance < 0)
+        st_line = self.bank_debit(30.0, skip=True, payment_ref="Storno")
+        self.reconcile_by_hand(st_line, outstanding)
+        self.assertEqual(self.Storno.search([("batch_id", "=", batch.id)]), storno)
+        self.assertEqual(storno.statement_line_id, st_line)
+        self.assert_reconciled(st_line)
+        self.assertTrue(outstanding.reconciled)
+        self.assert_failed(self.inv_recurring, 30.0)
+        self.assertAlmostEqual(self.receivable_owed(self.recurring_partner), 30.0)
+
     def test_unrelated_reconciliation_is_left_alone(self):
         """A bank debit reconciled with an ordinary vendor bill: no storno."""
         self.settled_batch()
