@@ -21,3 +21,4 @@ from . import test_storno_release
 from . import test_return_import
 from . import test_storno_fees
 from . import test_storno_report
+from . import test_storno_statement
