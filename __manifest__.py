@@ -29,6 +29,7 @@
         "views/account_move_views.xml",
         "views/sepa_menus.xml",
         "wizards/sepa_return_import_views.xml",
+        "wizards/sepa_control_views.xml",
     ],
     "demo": ["demo/sepa_demo_company.xml", "demo/sepa_demo.xml", "demo/sepa_demo_invoices.xml"],
     "assets": {

@@ -98,6 +98,15 @@ class SepaMandate(models.Model):
         help="Sequence type of the next debit of a recurring mandate: First (FRST) until a "
         "debit was collected successfully, Recurring (RCUR) afterwards.",
     )
+    sequence_type_override = fields.Selection(
+        [("first", "First"), ("recurring", "Recurring")],
+        string="Sequence Type Override",
+        copy=False,
+        tracking=True,
+        help="Sequence type of the next debit chosen explicitly (in the control after "
+        "reconciliation, after a failed first debit): the next proposal uses it instead "
+        "of the one derived from the debit history.",
+    )
     company_id = fields.Many2one(
         "res.company",
         required=True,

@@ -106,10 +106,12 @@ class SepaStorno(models.Model):
     raw_data = fields.Json(
         string="Raw Values", help="The transaction's values as read (unmatched ones).")
     release_state = fields.Selection(
-        [("none", "To Release"), ("retry", "Retry"), ("hold", "Hold")],
+        [("none", "To Release"), ("retry", "Retry"), ("hold", "Hold"),
+         ("out", "Out of Direct Debit")],
         string="Release", required=True, default="none", index=True, tracking=True,
         help="To Release: the invoices are not collected again until someone decides. "
-        "Retry: collectable again (next proposal). Hold: kept out, with a note.")
+        "Retry: collectable again (next proposal). Hold: kept out, with a note. Out of "
+        "Direct Debit: the invoices are paid another way (on direct debit hold).")
     hold_note = fields.Char(
         help="Why the invoices of this failed debit are held.")
     points = fields.Integer(
