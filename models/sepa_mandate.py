@@ -98,6 +98,16 @@ class SepaMandate(models.Model):
         help="Sequence type of the next debit of a recurring mandate: First (FRST) until a "
         "debit was collected successfully, Recurring (RCUR) afterwards.",
     )
+    sequence_type_override = fields.Selection(
+        [("first", "First"), ("recurring", "Recurring")],
+        string="Sequence Type Override",
+        copy=False,
+        tracking=True,
+        help="An explicit choice of the sequence type of the next debit (made in the "
+        "control after reconciliation, or by hand): used by the next proposal instead of "
+        "the one derived from the debit history, and cleared once a debit of the mandate "
+        "is settled.",
+    )
     company_id = fields.Many2one(
         "res.company",
         required=True,
@@ -362,6 +372,7 @@ class SepaMandate(models.Model):
         ).write({"last_debit_date": collection_date})
         self.filtered(lambda m: m.mandate_type == "recurring").write(
             {"sequence_type": "recurring"})
+        self.filtered("sequence_type_override").write({"sequence_type_override": False})
         self.filtered(lambda m: m.mandate_type == "one_off" and m.state == "active").write(
             {"state": "closed"})
 
