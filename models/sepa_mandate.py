@@ -103,9 +103,10 @@ class SepaMandate(models.Model):
         string="Sequence Type Override",
         copy=False,
         tracking=True,
-        help="Sequence type of the next debit chosen explicitly (in the control after "
-        "reconciliation, after a failed first debit): the next proposal uses it instead "
-        "of the one derived from the debit history.",
+        help="An explicit choice of the sequence type of the next debit (made in the "
+        "control after reconciliation, or by hand): used by the next proposal instead of "
+        "the one derived from the debit history, and cleared once a debit of the mandate "
+        "is settled.",
     )
     company_id = fields.Many2one(
         "res.company",
@@ -371,6 +372,7 @@ class SepaMandate(models.Model):
         ).write({"last_debit_date": collection_date})
         self.filtered(lambda m: m.mandate_type == "recurring").write(
             {"sequence_type": "recurring"})
+        self.filtered("sequence_type_override").write({"sequence_type_override": False})
         self.filtered(lambda m: m.mandate_type == "one_off" and m.state == "active").write(
             {"state": "closed"})
 

@@ -120,7 +120,8 @@ class SepaBatchProposal(models.TransientModel):
                    COALESCE(m.invoice_date_due, m.invoice_date) AS due_date,
                    m.sepa_hold AS hold, m.sepa_hold_reason AS hold_reason,
                    md.state AS mandate_state, md.mandate_type, md.scheme,
-                   md.sequence_type AS mandate_sequence, md.last_debit_date,
+                   COALESCE(md.sequence_type_override, md.sequence_type) AS mandate_sequence,
+                   md.last_debit_date,
                    md.company_id AS mandate_company_id, bank.acc_number AS iban,
                    open_line.batch_name, storno.storno_date, storno.storno_code,
                    storno.release_state, storno.hold_note
