@@ -105,6 +105,20 @@ class TestStornoControl(StornoCommon):
         self.assertEqual(set(proposed.mapped("sequence_type")), {"FRST"})
         self.assertTrue(all(proposed.mapped("selected")))
 
+    def test_sequence_choice_used_by_next_proposal(self):
+        """The user overrides the pre-filled First of a rejected first debit: the next
+        proposal collects the mandate's invoices as Recurring."""
+        batch = self.send_batch()
+        self.register(self.line_of(batch, self.inv_first_1), kind="reject")
+        control = self.open_control(batch)
+        control.line_ids.sequence_type = "recurring"
+        control.action_process()
+        self.assertEqual(self.mandate_first.sequence_type_override, "recurring")
+        proposed = self.propose().line_ids.filtered(
+            lambda pline: pline.mandate_id == self.mandate_first)
+        self.assertEqual(proposed.invoice_id, self.inv_first_1 | self.inv_first_2)
+        self.assertEqual(set(proposed.mapped("sequence_type")), {"RCUR"})
+
     def test_only_unreleased_failed_debits_of_the_batch(self):
         batch = self.send_batch()
         first = self.register(self.line_of(batch, self.inv_first_1), kind="reject")

@@ -49,7 +49,7 @@ class SepaControl(models.TransientModel):
         "sepa.control.line", "control_id", string="Failed Debits",
         help="Every failed debit whose invoices are not released yet.")
     line_count = fields.Integer(
-        string="Failed Debits", compute="_compute_counts",
+        string="Failed Debits to Release", compute="_compute_counts",
         help="Failed debits to release.")
     retry_count = fields.Integer(
         string="To Retry", compute="_compute_counts",
