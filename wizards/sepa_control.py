@@ -18,7 +18,7 @@ from collections import defaultdict
 from psycopg2.errors import LockNotAvailable
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from ..bulk import insert_records
@@ -154,6 +154,9 @@ class SepaControl(models.TransientModel):
     def _create_lines(self):
         """The lines, pre-filled, in one INSERT."""
         self.ensure_one()
+        if self.company_id not in self.env.companies:  # the read is plain SQL
+            raise AccessError(_("You can only control the failed debits of your active "
+                                "companies."))
         return insert_records(self.env["sepa.control.line"], [
             self._prepare_line_vals(row) for row in self._line_rows()])
 
@@ -178,10 +181,12 @@ class SepaControl(models.TransientModel):
         }
 
     def _inactive_note(self, state):
+        if not state:
+            return self.env._("No mandate: ask the customer for a mandate or another payment")
         labels = dict(self.env["sepa.mandate"]._fields["state"]._description_selection(
             self.env))
         return self.env._("Mandate %(state)s: ask the customer for a new mandate or "
-                          "another payment", state=labels.get(state, state or "").lower())
+                          "another payment", state=labels.get(state, state).lower())
 
     # ------------------------------------------------------------------
     # BUSINESS: process
