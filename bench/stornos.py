@@ -103,7 +103,7 @@ def run_control(env, batch):
     """Control after reconciliation of every failed debit of ``batch``: open, process."""
     timings = {}
     with timed("control open", timings):
-        action = env["sepa.control"].action_open(batch)
+        action = env["sepa.control"]._action_open(batch)
         control = env["sepa.control"].browse(action["res_id"])
         counts = (control.line_count, control.retry_count, control.hold_count)
         env.cr.commit()

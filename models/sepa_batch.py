@@ -565,7 +565,7 @@ class SepaBatch(models.Model):
     def action_open_control(self):
         """Control after reconciliation of this batch's failed debits."""
         self.ensure_one()
-        return self.env["sepa.control"].action_open(self)
+        return self.env["sepa.control"]._action_open(self)
 
     def action_send(self):
         self._check_state(("generated",), _("mark as sent"))

@@ -24,7 +24,7 @@ class TestStornoControl(StornoCommon):
         cls.inv_recurring = cls.invoice(cls.recurring_partner, 30.0)
 
     def open_control(self, batches=None):
-        action = self.Control.action_open(batches)
+        action = self.Control._action_open(batches)
         return self.Control.browse(action["res_id"])
 
     def control_line(self, control, invoice):
@@ -196,7 +196,7 @@ class TestStornoControl(StornoCommon):
         line = (self.propose().excluded_line_ids).filtered(
             lambda pline: pline.invoice_id == self.inv_recurring)
         self.assertIn("paid another way", line.reason)
-        self.assertEqual(self.Control.browse(self.Control.action_open(batch)["res_id"])
+        self.assertEqual(self.Control.browse(self.Control._action_open(batch)["res_id"])
                          .line_ids, self.env["sepa.control.line"])
 
     # ------------------------------------------------------------------

@@ -69,19 +69,27 @@ class SepaControl(models.TransientModel):
 
     @api.depends("line_ids.release")
     def _compute_counts(self):
-        for control in self:  # in memory: the choices being edited count as well
-            releases = control.line_ids.mapped("release")
-            control.retry_count = releases.count("retry")
-            control.hold_count = releases.count("hold")
-            control.out_count = releases.count("out")
-            control.line_count = len(releases)
+        saved = all(isinstance(id_, int) for id_ in self._ids)
+        counts = defaultdict(int)
+        if saved:  # one grouped query for thousands of lines
+            for control, release, count in self.env["sepa.control.line"]._read_group(
+                    [("control_id", "in", self.ids)], ["control_id", "release"], ["__count"]):
+                counts[control.id, release] = count
+        for control in self:
+            if not saved:  # a form being edited: in memory, with the edits
+                for release in control.line_ids.mapped("release"):
+                    counts[control.id, release] += 1
+            control.retry_count = counts[control.id, "retry"]
+            control.hold_count = counts[control.id, "hold"]
+            control.out_count = counts[control.id, "out"]
+            control.line_count = control.retry_count + control.hold_count + control.out_count
 
     # ------------------------------------------------------------------
     # PUBLIC ACTIONS
     # ------------------------------------------------------------------
 
     @api.model
-    def action_open(self, batches=None):
+    def _action_open(self, batches=None):
         """The control of the failed debits of ``batches`` (none: of every batch of the
         company) not released yet, in a dialog."""
         company = batches.company_id[:1] if batches else self.env.company
@@ -218,16 +226,19 @@ class SepaControl(models.TransientModel):
         naming the invoices and mandates."""
         problems = []
         by_mandate = defaultdict(set)
+
+        def debit(row):
+            return _("%(invoices)s (mandate %(mandate)s)", invoices=row["invoice_names"],
+                     mandate=row["mandate_name"] or _("none"))
+
         for row in rows:
-            debit = _("%(invoices)s (mandate %(mandate)s)",
-                      invoices=row["invoice_names"], mandate=row["mandate_name"] or _("none"))
             if row["storno_state"] != "done" or row["release_state"] != "none":
                 problems.append(_("%(debit)s: released or cancelled by another user "
-                                  "meanwhile", debit=debit))
+                                  "meanwhile", debit=debit(row)))
             elif row["release"] == "retry" and row["mandate_state"] != "active":
                 problems.append(_("%(debit)s: cannot be retried, the mandate is not "
                                   "active; hold it or take it out of direct debit",
-                                  debit=debit))
+                                  debit=debit(row)))
             if row["first_debit"] and row["mandate_id"]:
                 by_mandate[row["mandate_id"]].add(row["sequence_type"])
         for row in rows:
@@ -423,8 +434,10 @@ class SepaControlLine(models.TransientModel):
 
     @api.constrains("release", "mandate_id")
     def _check_release(self):
-        blocked = self.filtered(lambda line: line.release == "retry"
-                                and line.mandate_id.state != "active")
+        retry = self.filtered(lambda line: line.release == "retry")
+        active = set(self.env["sepa.mandate"].sudo().search(  # one query for thousands
+            [("id", "in", retry.mandate_id.ids), ("state", "=", "active")]).ids)
+        blocked = retry.filtered(lambda line: line.mandate_id.id not in active)
         if blocked:
             raise ValidationError(_(
                 "These failed debits cannot be retried, their mandate is not active; hold "
