@@ -606,8 +606,10 @@ class SepaBatch(models.Model):
         """The bank credited these batches: their debits are collected.
 
         One read groups the pending lines by collection date; per date one call on the
-        mandates (last debit date, FRST → RCUR, one-off closed). An amendment the
-        settled debit reported is done with (see ``_settle_amendments``).
+        mandates (last debit date, sequence type override done with, one-off closed).
+        The collected lines make the mandates' next debits Recurring (derived, see
+        ``sepa.mandate._sepa_next_sequence_types``). An amendment the settled debit
+        reported is done with (see ``_settle_amendments``).
         """
         if not self:
             return

@@ -76,6 +76,11 @@ class SepaStorno(models.Model):
         help="Reject: refused before settlement (the bank's credit is reduced). Return: "
         "sent back by the debtor's bank after settlement. Refund: the debtor asked his "
         "money back. Reversal: the creditor's side cancelled a settled debit.")
+    after_settlement = fields.Boolean(
+        readonly=True, copy=False,
+        help="The debit failed after it was settled: a return, refund or reversal, or a "
+        "reject of a batch the bank had credited already. For the bank a first debit then "
+        "took place: the mandate's next debit is Recurring.")
     source = fields.Selection(
         SOURCES, required=True, default="manual",
         help="Where the storno came from: a return file, a bank statement line or "
@@ -337,6 +342,7 @@ class SepaStorno(models.Model):
             "reason_code": code,
             "reason_id": reasons[code].id,
             "kind": vals["kind"],
+            "after_settlement": vals["kind"] != "reject" or row["batch_state"] == "done",
             "source": vals.get("source") or "manual",
             "import_ref": vals.get("import_ref"),
             "transaction_ref": vals.get("transaction_ref"),

@@ -21,3 +21,4 @@ from . import test_storno_release
 from . import test_return_import
 from . import test_storno_control
 from . import test_control_tour
+from . import test_sequence_type
