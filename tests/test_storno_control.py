@@ -58,9 +58,9 @@ class TestStornoControl(StornoCommon):
         expected = [
             (self.inv_first_1, "reject", True, "first", "Rejected before settlement"),
             (self.inv_recurring, "return", False, False, False),
-            (debtors["return", "MS03"][2], "return", True, "recurring", "Returned after"),
-            (debtors["refund", "MD06"][2], "refund", True, "recurring", "Returned after"),
-            (debtors["reversal", "MS02"][2], "reversal", True, "recurring", "Returned after"),
+            (debtors["return", "MS03"][2], "return", True, "recurring", "after settlement"),
+            (debtors["refund", "MD06"][2], "refund", True, "recurring", "after settlement"),
+            (debtors["reversal", "MS02"][2], "reversal", True, "recurring", "after settlement"),
             (debtors["reject", "AM05"][2], "reject", True, "recurring", "as a duplicate"),
         ]
         for invoice, kind, first, sequence, note in expected:
@@ -82,6 +82,17 @@ class TestStornoControl(StornoCommon):
         self.assertEqual(line.reason_code, "AM04")
         self.assertTrue(line.reason_name)
         self.assertEqual(line.storno_score, self.mandate_first.storno_score)
+
+    def test_prefill_reject_of_a_settled_batch(self):
+        """A reject registered once the batch was settled: for the bank the first debit
+        took place (Recurring), as the derived sequence type says."""
+        batch = self.send_batch()
+        batch._settle()
+        self.register(self.line_of(batch, self.inv_first_1), kind="reject")
+        line = self.open_control(batch).line_ids.filtered("first_debit")
+        self.assertRecordValues(line, [{"kind": "reject", "after_settlement": True,
+                                        "sequence_type": "recurring"}])
+        self.assertIn("Failed after settlement", line.sequence_note)
 
     def test_merged_first_debit_is_one_line_released_together(self):
         batch = self.send_batch()
@@ -226,6 +237,7 @@ class TestStornoControl(StornoCommon):
         self.assertRecordValues(control, [{"line_count": 5, "retry_count": 2,
                                            "hold_count": 2, "out_count": 1}])
         messages = batch.message_ids
+        untouched = self.mandate_recurring.sequence_type_override  # not a first debit
         writes = []
         original = SepaStorno.write
 
@@ -243,7 +255,7 @@ class TestStornoControl(StornoCommon):
              for invoice in (self.inv_first_1, *invoices)],
             ["retry", "retry", "hold", "hold", "out"])
         self.assertEqual(self.mandate_first.sequence_type_override, "first")
-        self.assertFalse(self.mandate_recurring.sequence_type_override)
+        self.assertEqual(self.mandate_recurring.sequence_type_override, untouched)
         new = batch.message_ids - messages
         self.assertEqual(len(new), 1)
         self.assertIn("5 failed debit(s) released: 2 to retry, 2 held, 1 taken out of "

@@ -143,7 +143,7 @@ class SepaControl(models.TransientModel):
         return self.env.execute_query_dict(SQL(
             """
             SELECT s.id AS storno_id, s.batch_id, s.partner_id, s.mandate_id, s.amount,
-                   s.currency_id, s.kind, s.reason_id,
+                   s.currency_id, s.kind, s.reason_id, s.after_settlement,
                    md.state AS mandate_state,
                    (l.sequence_type = 'FRST' AND md.mandate_type = 'recurring')
                        AS first_debit,
@@ -181,11 +181,12 @@ class SepaControl(models.TransientModel):
             "kind": row["kind"],
             "reason_id": row["reason_id"],
             "keeps_first": row["keeps_first"],
+            "after_settlement": row["after_settlement"],
             "release": "retry" if active else "hold",
             "hold_note": False if active else self._inactive_note(row["mandate_state"]),
             "first_debit": bool(row["first_debit"]),
             "sequence_type": row["first_debit"] and _default_sequence_type(
-                row["kind"], row["keeps_first"]),
+                row["after_settlement"], row["keeps_first"]),
         }
 
     def _inactive_note(self, state):
@@ -387,6 +388,8 @@ class SepaControlLine(models.TransientModel):
         "after settlement.")
     keeps_first = fields.Boolean(
         readonly=True, help="The reason keeps a rejected first debit first.")
+    after_settlement = fields.Boolean(
+        readonly=True, help="The debit failed after the bank had settled it.")
     release = fields.Selection(
         RELEASES, string="Status after Release", required=True, default="retry",
         help="Retry: collectable in the next proposal. Hold: kept out of the proposals "
@@ -411,16 +414,16 @@ class SepaControlLine(models.TransientModel):
     # COMPUTE / CONSTRAINT
     # ------------------------------------------------------------------
 
-    @api.depends("first_debit", "kind", "keeps_first", "sequence_type")
+    @api.depends("first_debit", "after_settlement", "keeps_first", "sequence_type")
     def _compute_sequence_note(self):
         for line in self:
             line.sequence_note = line.first_debit and line._sequence_note()
 
     def _sequence_note(self):
         env = self.env
-        happened = _default_sequence_type(self.kind, self.keeps_first)
-        if self.kind != "reject":
-            text = env._("Returned after settlement: for the bank the first debit took "
+        happened = _default_sequence_type(self.after_settlement, self.keeps_first)
+        if self.after_settlement:
+            text = env._("Failed after settlement: for the bank the first debit took "
                          "place, so the next debit is recurring (RCUR).")
         elif happened == "first":
             text = env._("Rejected before settlement: the bank never saw a first debit, "
@@ -451,7 +454,7 @@ class SepaControlLine(models.TransientModel):
                     for line in blocked[:SHOWN])))
 
 
-def _default_sequence_type(kind, keeps_first):
+def _default_sequence_type(after_settlement, keeps_first):
     """Sequence type after a failed first debit, from what happened: a reject before
     settlement (but a duplicate) leaves it first; after settlement it took place."""
-    return "first" if kind == "reject" and keeps_first else "recurring"
+    return "recurring" if after_settlement or not keeps_first else "first"
