@@ -209,6 +209,13 @@ class TestStornoControl(StornoCommon):
         self.assertIn("paid another way", line.reason)
         self.assertEqual(self.Control.browse(self.Control._action_open(batch)["res_id"])
                          .line_ids, self.env["sepa.control.line"])
+        # Release Direct Debit on the invoice puts it back: what keeps it out now is
+        # its revoked mandate, for its status as for the proposal
+        self.inv_recurring.action_sepa_release()
+        self.assertEqual(self.inv_recurring.sepa_state, "mandate_revoked")
+        line = (self.propose().excluded_line_ids).filtered(
+            lambda pline: pline.invoice_id == self.inv_recurring)
+        self.assertEqual(line.reason, "Mandate revoked")
 
     # ------------------------------------------------------------------
     # process: one transaction, grouped writes, one summary per batch
