@@ -117,12 +117,12 @@ class SepaControl(models.TransientModel):
         if self.processed:
             raise UserError(_("This control was processed already: open it again to see "
                               "what is left to release."))
-        rows = self._process_rows()
-        if not rows:
-            raise UserError(_("There is no failed debit to release."))
-        self._check_rows(rows)
         with self.env.cr.savepoint():
-            self._lock_stornos(rows)
+            self._lock_stornos()
+            rows = self._process_rows()
+            if not rows:
+                raise UserError(_("There is no failed debit to release."))
+            self._check_rows(rows)
             self._release_stornos(rows)
             self._take_out_invoices(rows)
             mandates = self._set_sequence_types(rows)
@@ -251,14 +251,18 @@ class SepaControl(models.TransientModel):
             raise UserError(_("Nothing was processed:\n%(list)s",
                               list="\n".join(problems[:SHOWN])))
 
-    def _lock_stornos(self, rows):
-        """Another user processing the same failed debits at this moment waits for
-        nothing: a clear error instead."""
+    def _lock_stornos(self):
+        """The failed debits of the lines are locked until the end of the transaction,
+        before their state is read and checked: another user processing them at this
+        moment gets a clear error instead of waiting, and then finds them released."""
+        self.env.flush_all()
         try:
             with self.env.cr.savepoint(flush=False):
                 self.env.execute_query(SQL(
-                    "SELECT id FROM sepa_storno WHERE id = ANY(%s) FOR UPDATE NOWAIT",
-                    [row["storno_id"] for row in rows]))
+                    """SELECT s.id FROM sepa_storno s
+                         JOIN sepa_control_line c ON c.storno_id = s.id
+                        WHERE c.control_id = %s
+                          FOR UPDATE OF s NOWAIT""", self.id))
         except LockNotAvailable:
             raise UserError(_("Another user is releasing these failed debits at this "
                               "moment; nothing was processed. Try again.")) from None
