@@ -292,22 +292,33 @@ class SepaMandate(models.Model):
     def _sequence_type_query(self, mandate_ids, override=True, values=None):
         """The query of ``_sepa_next_sequence_types`` (``mandate_ids`` None: of every
         mandate); with ``values``: the ids of the mandates whose type is one of them."""
-        derived = SQL(
-            """CASE WHEN EXISTS (
-                   SELECT FROM sepa_batch_line l
-                    WHERE l.mandate_id = md.id AND l.id > COALESCE(md.sequence_history_start, 0)
-                      AND (l.state = 'collected' OR EXISTS (
-                          SELECT FROM sepa_storno s
-                           WHERE s.batch_line_id = l.id AND s.state = 'done'
-                             AND s.after_settlement)))
-               THEN 'recurring' ELSE 'first' END""")
-        if override:
-            derived = SQL("COALESCE(md.sequence_type_override, %s)", derived)
+        derived = self._sequence_type_sql("md", override=override)
         where = SQL("md.id = ANY(%s)", mandate_ids) if mandate_ids is not None else SQL("TRUE")
         if values is not None:
             return SQL("SELECT md.id FROM sepa_mandate md WHERE %s AND %s = ANY(%s)",
                        where, derived, [v for v in values if v])
         return SQL("SELECT md.id, %s FROM sepa_mandate md WHERE %s", derived, where)
+
+    @api.model
+    def _sequence_type_sql(self, alias, override=True):
+        """SQL expression of the next sequence type ('first' or 'recurring') of the
+        mandate of table alias ``alias``, for queries that read mandates anyway (the
+        proposal's candidates: no list of thousands of ids to send). The caller flushes
+        (``_flush_sequence_history``)."""
+        md = SQL.identifier(alias)
+        derived = SQL(
+            """CASE WHEN EXISTS (
+                   SELECT FROM sepa_batch_line l
+                    WHERE l.mandate_id = %(md)s.id
+                      AND l.id > COALESCE(%(md)s.sequence_history_start, 0)
+                      AND (l.state = 'collected' OR EXISTS (
+                          SELECT FROM sepa_storno s
+                           WHERE s.batch_line_id = l.id AND s.state = 'done'
+                             AND s.after_settlement)))
+               THEN 'recurring' ELSE 'first' END""", md=md)
+        if override:
+            return SQL("COALESCE(%s.sequence_type_override, %s)", md, derived)
+        return derived
 
     def _start_sequence_history(self):
         """These mandates are (re)activated: their next debit is a first one again; only

@@ -120,7 +120,7 @@ class SepaBatchProposal(models.TransientModel):
                    COALESCE(m.invoice_date_due, m.invoice_date) AS due_date,
                    m.sepa_hold AS hold, m.sepa_hold_reason AS hold_reason,
                    md.state AS mandate_state, md.mandate_type, md.scheme,
-                   md.last_debit_date,
+                   %(sequence_type)s AS mandate_sequence, md.last_debit_date,
                    md.company_id AS mandate_company_id, bank.acc_number AS iban,
                    open_line.batch_name, storno.storno_date, storno.storno_code,
                    storno.release_state, storno.hold_note
@@ -152,6 +152,8 @@ class SepaBatchProposal(models.TransientModel):
             """,
             company=self.company_id.id,
             date=self.instruction_date,
+            # FRST or RCUR from the mandate's override or debit history, in this query
+            sequence_type=self.env["sepa.mandate"]._sequence_type_sql("md"),
             filters=SQL(" AND ").join(filters),
         ))
 
@@ -223,8 +225,7 @@ class SepaBatchProposal(models.TransientModel):
     def _sequence_type(self, row, params):
         if row["mandate_type"] == "one_off":
             return "OOFF"
-        if params["sequence_types"].get(row["mandate_id"]) == "first" \
-                and not params["always_rcur"]:
+        if row["mandate_sequence"] == "first" and not params["always_rcur"]:
             return "FRST"
         return "RCUR"
 
@@ -261,12 +262,8 @@ class SepaBatchProposal(models.TransientModel):
         self.company_id._sepa_check_creditor_identifier()
         params = self._check_params()
         (self.line_ids | self.excluded_line_ids).unlink()
-        rows = self._candidate_rows()
-        # FRST or RCUR from the debit history, for all the mandates in one query
-        params["sequence_types"] = self.env["sepa.mandate"]._sepa_next_sequence_types(
-            {row["mandate_id"] for row in rows if row["mandate_type"] == "recurring"})
         insert_records(self.env["sepa.batch.proposal.line"], [
-            self._prepare_line_vals(row, params) for row in rows
+            self._prepare_line_vals(row, params) for row in self._candidate_rows()
         ])
         self.proposed = True
         return self._reopen()
