@@ -1,7 +1,7 @@
 {
     "name": "SEPA Direct Debit",
     "summary": "Collect open customer invoices by SEPA Direct Debit and handle stornos",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Accounting/Accounting",
     "license": "AGPL-3",
     "author": "sepa_direct_debit contributors",
@@ -30,6 +30,7 @@
         "views/account_move_views.xml",
         "views/sepa_menus.xml",
         "wizards/sepa_return_import_views.xml",
+        "wizards/sepa_control_views.xml",
     ],
     "demo": ["demo/sepa_demo_company.xml", "demo/sepa_demo.xml", "demo/sepa_demo_invoices.xml"],
     "assets": {

@@ -75,7 +75,7 @@ CHECK_INVOICES = """
              AND b.sanitized_acc_number = upper(replace(b.acc_number, ' ', ''))),
            count(DISTINCT p.name), count(DISTINCT b.sanitized_acc_number),
            count(DISTINCT m.name), count(DISTINCT a.name), coalesce(sum(a.amount_residual), 0),
-           count(*) FILTER (WHERE m.sequence_type = 'recurring')
+           count(*) FILTER (WHERE m.sequence_type_override = 'recurring')
     FROM account_move a
     JOIN sepa_mandate m ON m.id = a.sepa_mandate_id
     JOIN res_partner p ON p.id = m.partner_id
@@ -165,7 +165,7 @@ def create_seed(env, size):
     mandates = env["sepa.mandate"].create([
         {"partner_id": partner.id, "partner_bank_id": bank.id,
          "signature_date": "2025-01-15", "state": "active",
-         "sequence_type": "recurring" if i % 3 else "first"}
+         "sequence_type_override": "recurring" if i % 3 else False}
         for i, (partner, bank) in enumerate(zip(partners, banks, strict=True))
     ])
     partners.write({"sepa_collect": True})

@@ -8,7 +8,10 @@ reconciliation of the bank's credit does). Then one camt.054.001.04 returns ever
 (one entry per return, mixed reason codes, /RTYP/RTRN). Timed, each step ending with its
 commit as a user's request does: the import preview (read, match, preview lines) and the
 registration (``action_apply``: stornos, storno entry, reconciliation, scores). The last
-line is ``returns=<N> total=<seconds> peak_rss=<MB>``.
+line is ``returns=<N> total=<seconds> peak_rss=<MB>`` (the import only). Then, timed on
+its own line ``control=<N> open=<seconds> process=<seconds>``: the control after
+reconciliation of the N failed debits (``sepa.control``: open with its lines and counts,
+process the pre-filled choices), each step ending with its commit.
 
     python bench/stornos.py -c .build/odoo.conf -d sepa_dd_bench -n 1000
 """
@@ -96,6 +99,26 @@ def run_import(env, data):
     return timings
 
 
+def run_control(env, batch):
+    """Control after reconciliation of every failed debit of ``batch``: open, process."""
+    timings = {}
+    with timed("control open", timings):
+        action = env["sepa.control"]._action_open(batch)
+        control = env["sepa.control"].browse(action["res_id"])
+        counts = (control.line_count, control.retry_count, control.hold_count)
+        env.cr.commit()
+    with timed("control process", timings):
+        control.action_process()
+        env.cr.commit()
+    released = env["sepa.storno"].search_count(
+        [("batch_id", "=", batch.id), ("release_state", "!=", "none")])
+    print(f"control lines={counts[0]} retry={counts[1]} hold={counts[2]} "
+          f"released={released}", flush=True)
+    if released != counts[0]:
+        raise AssertionError(f"{released} failed debits released, {counts[0]} lines")
+    return timings
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-c", "--config", required=True)
@@ -116,6 +139,9 @@ def main():
               f"batch {batch.name} {batch.state} with {batch.debit_count} debits, "
               f"file {len(data) / 1e6:.1f} MB", flush=True)
         timings = run_import(env, data)
+        control = run_control(env, batch)
+    print(f"control={args.n} open={control['control open']:.2f} "
+          f"process={control['control process']:.2f}")
     print(f"returns={args.n} total={sum(timings.values()):.2f} peak_rss={peak_rss_mb():.0f}")
 
 

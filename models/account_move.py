@@ -169,7 +169,10 @@ class AccountMove(models.Model):
         return {row[0]: row[1:] for row in rows}
 
     def _sepa_retried_ids(self):
-        return [id_ for id_, row in self._sepa_last_storno_rows().items() if row[2] == "retry"]
+        """Failed invoices released for collection: retried, or taken out of direct debit
+        (then their direct debit hold keeps them out until it is released)."""
+        return [id_ for id_, row in self._sepa_last_storno_rows().items()
+                if row[2] in ("retry", "out")]
 
     def _sepa_state(self, has_open_line, last_line_state):
         """Direct debit status of ``self`` given a summary of its batch lines."""

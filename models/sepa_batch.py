@@ -147,6 +147,11 @@ class SepaBatch(models.Model):
         help="Entry posted when the batch was sent.")
     sent_date = fields.Date(readonly=True, copy=False, help="Date the batch was sent.")
     settled_date = fields.Date(readonly=True, copy=False, help="Date the batch was settled.")
+    storno_release_count = fields.Integer(
+        string="Failed Debits to Release", compute="_compute_storno_release_count",
+        search="_search_storno_release_count",
+        help="Failed debits of this batch whose invoices are neither retried nor held "
+        "yet: decide in the Control after Reconciliation.")
 
     _sql_constraints = [
         ("name_company_uniq", "unique(name, company_id)",
@@ -176,6 +181,22 @@ class SepaBatch(models.Model):
             batch.debit_count = debits
             batch.collection_date = first_date
             batch.collection_date_last = last_date
+
+    def _compute_storno_release_count(self):
+        counts = dict(self.env["sepa.storno"]._read_group(
+            [("batch_id", "in", self.ids), ("state", "=", "done"),
+             ("release_state", "=", "none")], ["batch_id"], ["__count"]))
+        for batch in self:
+            batch.storno_release_count = counts.get(batch, 0)
+
+    def _search_storno_release_count(self, operator, value):
+        """Batches with (``> 0``, ``!= 0``) or without failed debits to release."""
+        if operator not in (">", "!=", "=") or value not in (0, False):
+            raise UserError(_("Search the failed debits to release with > 0 or = 0."))
+        ids = [batch.id for (batch,) in self.env["sepa.storno"]._read_group(
+            [("state", "=", "done"), ("release_state", "=", "none"),
+             ("batch_id", "!=", False)], ["batch_id"])]
+        return [("id", "in" if operator in (">", "!=") else "not in", ids)]
 
     @api.depends("collection_date", "collection_date_last")
     @api.depends_context("lang")
@@ -541,6 +562,11 @@ class SepaBatch(models.Model):
         self.ensure_one()
         return self.move_id._sepa_action_open_form()
 
+    def action_open_control(self):
+        """Control after reconciliation of this batch's failed debits."""
+        self.ensure_one()
+        return self.env["sepa.control"]._action_open(self)
+
     def action_send(self):
         self._check_state(("generated",), _("mark as sent"))
         for batch in self:
@@ -580,8 +606,10 @@ class SepaBatch(models.Model):
         """The bank credited these batches: their debits are collected.
 
         One read groups the pending lines by collection date; per date one call on the
-        mandates (last debit date, FRST → RCUR, one-off closed). An amendment the
-        settled debit reported is done with (see ``_settle_amendments``).
+        mandates (last debit date, sequence type override done with, one-off closed).
+        The collected lines make the mandates' next debits Recurring (derived, see
+        ``sepa.mandate._sepa_next_sequence_types``). An amendment the settled debit
+        reported is done with (see ``_settle_amendments``).
         """
         if not self:
             return

@@ -92,12 +92,37 @@ class SepaMandate(models.Model):
     sequence_type = fields.Selection(
         [("first", "First"), ("recurring", "Recurring")],
         string="Next Sequence Type",
-        default="first",
+        compute="_compute_sequence_type",
+        inverse="_inverse_sequence_type",
+        search="_search_sequence_type",
+        help="Sequence type of the next debit of a recurring mandate, from its debits since "
+        "it was (re)activated: First (FRST) until one of them was settled, or returned, "
+        "refunded or reversed after settlement (a reject before settlement does not "
+        "count); Recurring (RCUR) afterwards. An override decides instead until the next "
+        "debit is settled.",
+    )
+    sequence_type_override = fields.Selection(
+        [("first", "First"), ("recurring", "Recurring")],
+        string="Sequence Type Override",
         copy=False,
         tracking=True,
-        help="Sequence type of the next debit of a recurring mandate: First (FRST) until a "
-        "debit was collected successfully, Recurring (RCUR) afterwards.",
+        help="An explicit choice of the sequence type of the next debit (made in the "
+        "control after reconciliation, or by hand): used by the next proposal instead of "
+        "the one derived from the debit history, and cleared once a debit of the mandate "
+        "is settled.",
     )
+    sequence_history_start = fields.Integer(
+        string="Debit History Starts After",
+        readonly=True,
+        copy=False,
+        default=0,
+        help="Technical: the last debit (batch line id) of the mandate when it was last "
+        "(re)activated. Only its later debits decide whether the next one is First or "
+        "Recurring.",
+    )
+    batch_line_ids = fields.One2many(
+        "sepa.batch.line", "mandate_id", string="Debits", readonly=True,
+        help="The direct debits (batch lines) collected under this mandate.")
     company_id = fields.Many2one(
         "res.company",
         required=True,
@@ -212,6 +237,112 @@ class SepaMandate(models.Model):
             groupby=["mandate_id"], aggregates=["__count"]))
         for mandate in self:
             mandate.storno_count = counts.get(mandate, 0)
+
+    @api.depends("sequence_type_override", "sequence_history_start",
+                 "batch_line_ids.state")
+    def _compute_sequence_type(self):
+        # batch_line_ids.state: settling, failing and un-failing a debit write its lines'
+        # state, which invalidates the value (only where it is in the cache)
+        values = self._sepa_next_sequence_types(self._origin.ids)
+        for mandate in self:
+            mandate.sequence_type = values.get(
+                mandate._origin.id, mandate.sequence_type_override or "first")
+
+    def _inverse_sequence_type(self):
+        """Setting the sequence type (by hand, an import, data) is an override where it
+        differs from what the debit history says, and clears the override otherwise."""
+        history = self._sepa_next_sequence_types(self.ids, override=False)
+        overrides = defaultdict(list)
+        for mandate in self:
+            value = mandate.sequence_type or False
+            overrides[value if value != history.get(mandate.id) else False].append(
+                mandate.id)
+        for value, ids in overrides.items():
+            records = self.browse(ids).filtered(
+                lambda m, v=value: m.sequence_type_override != v)
+            records.write({"sequence_type_override": value})
+
+    def _search_sequence_type(self, operator, value):
+        if operator not in ("=", "!=", "in", "not in"):
+            raise UserError(_("Operation not supported"))
+        values = [value] if isinstance(value, str) or not value else list(value)
+        self._flush_sequence_history()
+        positive = operator in ("=", "in")
+        return [("id", "in" if positive else "not in",
+                 SQL("(%s)", self._sequence_type_query(None, values=values)))]
+
+    @api.model
+    def _sepa_next_sequence_types(self, mandate_ids, override=True):
+        """``{mandate id: 'first' or 'recurring'}``: the sequence type of the next debit
+        of each mandate of ``mandate_ids``, in one grouped query (a proposal asks it for
+        thousands of mandates). Without ``override``: what the debit history says.
+
+        A recurring mandate is First until one of its debits since its (re)activation
+        (``sequence_history_start``) was settled (a collected batch line) or failed after
+        settlement (a registered storno marked ``after_settlement``: a return, refund or
+        reversal, or a reject of a settled batch). Rejects before settlement, cancelled
+        batches and cancelled stornos do not count: cancelling has nothing to undo.
+        """
+        mandate_ids = list(mandate_ids)
+        if not mandate_ids:
+            return {}
+        self._flush_sequence_history()
+        return dict(self.env.execute_query(
+            self._sequence_type_query(mandate_ids, override=override)))
+
+    @api.model
+    def _flush_sequence_history(self):
+        """Flush what ``_sequence_type_query`` reads."""
+        self.env["sepa.mandate"].flush_model(
+            ["sequence_type_override", "sequence_history_start"])
+        self.env["sepa.batch.line"].flush_model(["mandate_id", "state"])
+        self.env["sepa.storno"].flush_model(["batch_line_id", "state", "after_settlement"])
+
+    @api.model
+    def _sequence_type_query(self, mandate_ids, override=True, values=None):
+        """The query of ``_sepa_next_sequence_types`` (``mandate_ids`` None: of every
+        mandate); with ``values``: the ids of the mandates whose type is one of them."""
+        derived = self._sequence_type_sql("md", override=override)
+        where = SQL("md.id = ANY(%s)", mandate_ids) if mandate_ids is not None else SQL("TRUE")
+        if values is not None:
+            return SQL("SELECT md.id FROM sepa_mandate md WHERE %s AND %s = ANY(%s)",
+                       where, derived, [v for v in values if v])
+        return SQL("SELECT md.id, %s FROM sepa_mandate md WHERE %s", derived, where)
+
+    @api.model
+    def _sequence_type_sql(self, alias, override=True):
+        """SQL expression of the next sequence type ('first' or 'recurring') of the
+        mandate of table alias ``alias``, for queries that read mandates anyway (the
+        proposal's candidates: no list of thousands of ids to send). The caller flushes
+        (``_flush_sequence_history``)."""
+        md = SQL.identifier(alias)
+        derived = SQL(
+            """CASE WHEN EXISTS (
+                   SELECT FROM sepa_batch_line l
+                    WHERE l.mandate_id = %(md)s.id
+                      AND l.id > COALESCE(%(md)s.sequence_history_start, 0)
+                      AND (l.state = 'collected' OR EXISTS (
+                          SELECT FROM sepa_storno s
+                           WHERE s.batch_line_id = l.id AND s.state = 'done'
+                             AND s.after_settlement)))
+               THEN 'recurring' ELSE 'first' END""", md=md)
+        if override:
+            return SQL("COALESCE(%s.sequence_type_override, %s)", md, derived)
+        return derived
+
+    def _start_sequence_history(self):
+        """These mandates are (re)activated: their next debit is a first one again; only
+        debits made from now on count (one query, one write per distinct value)."""
+        self.env["sepa.batch.line"].flush_model(["mandate_id"])
+        last = dict(self.env.execute_query(SQL(
+            """SELECT mandate_id, MAX(id) FROM sepa_batch_line
+                WHERE mandate_id = ANY(%s) GROUP BY mandate_id""", self.ids)))
+        starts = defaultdict(list)
+        for mandate in self:
+            starts[last.get(mandate.id, 0)].append(mandate.id)
+        for start, ids in starts.items():
+            self.browse(ids).write(
+                {"sequence_history_start": start, "sequence_type_override": False})
 
     def _invoice_domain(self):
         return [("move_type", "=", "out_invoice"), "|",
@@ -363,15 +494,16 @@ class SepaMandate(models.Model):
     def _register_successful_debit(self, collection_date):
         """A debit on these mandates collected on ``collection_date`` was settled.
 
-        The last debit date never goes back (batches may settle out of order), FRST
-        switches to RCUR and one-off mandates are closed. Pending amendments are the
-        settlement's business: it clears those the debit reported.
+        The last debit date never goes back (batches may settle out of order), a
+        sequence type override is done with (the settled debit makes the next one
+        Recurring, see ``_sepa_next_sequence_types``) and one-off mandates are closed.
+        Pending amendments are the settlement's business: it clears those the debit
+        reported.
         """
         self.filtered(
             lambda m: not m.last_debit_date or m.last_debit_date < collection_date
         ).write({"last_debit_date": collection_date})
-        self.filtered(lambda m: m.mandate_type == "recurring").write(
-            {"sequence_type": "recurring"})
+        self.filtered("sequence_type_override").write({"sequence_type_override": False})
         self.filtered(lambda m: m.mandate_type == "one_off" and m.state == "active").write(
             {"state": "closed"})
 
@@ -463,10 +595,10 @@ class SepaMandate(models.Model):
                       reference=mandate.name, date=mandate.signature_date)
                 )
         self._reset_storno_score(False, signature_date)
+        self._start_sequence_history()
         self.write({
             "state": "active",
             "signature_date": signature_date,
-            "sequence_type": "first",
             "revocation_date": False,
             "revocation_reason": False,
         })
@@ -478,7 +610,8 @@ class SepaMandate(models.Model):
     def action_activate(self):
         self._check_state(("draft",), _("activate"))
         self._check_can_activate()
-        self.write({"state": "active", "sequence_type": "first"})
+        self._start_sequence_history()
+        self.write({"state": "active"})
 
     def action_revoke(self):
         return self._open_wizard("sepa.mandate.revoke", _("Revoke Mandate"))

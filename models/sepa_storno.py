@@ -79,6 +79,11 @@ class SepaStorno(models.Model):
         help="Reject: refused before settlement (the bank's credit is reduced). Return: "
         "sent back by the debtor's bank after settlement. Refund: the debtor asked his "
         "money back. Reversal: the creditor's side cancelled a settled debit.")
+    after_settlement = fields.Boolean(
+        readonly=True, copy=False,
+        help="The debit failed after it was settled: a return, refund or reversal, or a "
+        "reject of a batch the bank had credited already. For the bank a first debit then "
+        "took place: the mandate's next debit is Recurring.")
     source = fields.Selection(
         SOURCES, required=True, default="manual",
         help="Where the storno came from: a return file, a bank statement line or "
@@ -109,10 +114,12 @@ class SepaStorno(models.Model):
     raw_data = fields.Json(
         string="Raw Values", help="The transaction's values as read (unmatched ones).")
     release_state = fields.Selection(
-        [("none", "To Release"), ("retry", "Retry"), ("hold", "Hold")],
+        [("none", "To Release"), ("retry", "Retry"), ("hold", "Hold"),
+         ("out", "Out of Direct Debit")],
         string="Release", required=True, default="none", index=True, tracking=True,
         help="To Release: the invoices are not collected again until someone decides. "
-        "Retry: collectable again (next proposal). Hold: kept out, with a note.")
+        "Retry: collectable again (next proposal). Hold: kept out, with a note. Out of "
+        "Direct Debit: the invoices are paid another way (on direct debit hold).")
     hold_note = fields.Char(
         help="Why the invoices of this failed debit are held.")
     points = fields.Integer(
@@ -359,6 +366,7 @@ class SepaStorno(models.Model):
             "reason_code": code,
             "reason_id": reasons[code].id,
             "kind": vals["kind"],
+            "after_settlement": vals["kind"] != "reject" or row["batch_state"] == "done",
             "source": vals.get("source") or "manual",
             "import_ref": vals.get("import_ref"),
             "transaction_ref": vals.get("transaction_ref"),

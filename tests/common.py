@@ -128,3 +128,29 @@ class SepaTourCase(HttpCase):
         # static request, so read them now, before the browser's parallel first requests.
         http.root.statics  # noqa: B018
         return super().start_tour(url_path, tour_name, **kwargs)
+
+    def setup_creditor(self, journal_name="Tour Direct Debit Bank", code="TDDB"):
+        """A euro company with a creditor identifier and a bank journal with an IBAN,
+        the only one with an account (the proposal proposes it)."""
+        company = self.env.company
+        eur = self.env.ref("base.EUR")
+        eur.active = True
+        # A euro company, as SEPA creditors are; a database with journal items already
+        # keeps its currency (the invoices are in euro anyway).
+        if company.currency_id != eur and not company.root_id._existing_accounting():
+            company.currency_id = eur
+        company.sepa_creditor_identifier = CREDITOR_ID
+        journal = self.env["account.journal"].create({
+            "name": journal_name,
+            "code": code,
+            "type": "bank",
+            "company_id": company.id,
+            "bank_account_id": self.env["res.partner.bank"].create({
+                "acc_number": CREDITOR_IBAN,
+                "partner_id": company.partner_id.id,
+            }).id,
+        })
+        self.env["account.journal"].search([
+            ("type", "=", "bank"), ("company_id", "=", company.id), ("id", "!=", journal.id),
+        ]).bank_account_id = False
+        return journal

@@ -4,34 +4,14 @@ from odoo import Command, fields
 from odoo.tests import tagged
 
 from ..sepa.calendar import earliest_collection_date
-from .common import CREDITOR_IBAN, CREDITOR_ID, IBAN_B, SepaTourCase
+from .common import IBAN_B, SepaTourCase
 
 
 @tagged("post_install", "-at_install")
 class TestBatchTour(SepaTourCase):
     def setup_cycle_data(self):
-        company = self.env.company
+        journal = self.setup_creditor()
         eur = self.env.ref("base.EUR")
-        eur.active = True
-        # A euro company, as SEPA creditors are; a database with journal items already
-        # keeps its currency (the invoice is in euro anyway).
-        if company.currency_id != eur and not company.root_id._existing_accounting():
-            company.currency_id = eur
-        company.sepa_creditor_identifier = CREDITOR_ID
-        journal = self.env["account.journal"].create({
-            "name": "Tour Direct Debit Bank",
-            "code": "TDDB",
-            "type": "bank",
-            "company_id": company.id,
-            "bank_account_id": self.env["res.partner.bank"].create({
-                "acc_number": CREDITOR_IBAN,
-                "partner_id": company.partner_id.id,
-            }).id,
-        })
-        # The proposal proposes the first bank journal with an account: make it this one.
-        self.env["account.journal"].search([
-            ("type", "=", "bank"), ("company_id", "=", company.id), ("id", "!=", journal.id),
-        ]).bank_account_id = False
         partner = self.env["res.partner"].create({
             "name": "Tour Batch Debtor", "country_id": self.env.ref("base.nl").id})
         bank = self.env["res.partner.bank"].create({

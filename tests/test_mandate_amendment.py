@@ -58,7 +58,6 @@ class TestMandateAmendment(SepaCommon):
             "original_iban": IBAN_A,
             "original_reference": "OLD-REF-2",
             "is_amended": True,
-            "sequence_type": "recurring",
             "last_debit_date": date(2025, 5, 2),
         }])
         # Once cleared, the next change is a new amendment from the new account.

@@ -133,13 +133,18 @@ class TestMandateLifecycle(SepaCommon):
         draft.unlink()
         self.assertFalse(draft.exists())
 
-    def test_successful_debit_makes_recurring_and_closes_one_off(self):
+    def test_successful_debit_closes_one_off_and_clears_override(self):
+        # The next sequence type follows from the settled batch lines (test_sequence_type);
+        # a debit registered on its own only ends an override.
         recurring = self.create_active_mandate()
+        recurring.sequence_type_override = "first"
         one_off = self.create_active_mandate(mandate_type="one_off")
         (recurring | one_off)._register_successful_debit(date(2025, 4, 2))
         self.assertRecordValues(recurring | one_off, [
-            {"state": "active", "sequence_type": "recurring", "last_debit_date": date(2025, 4, 2)},
-            {"state": "closed", "sequence_type": "first", "last_debit_date": date(2025, 4, 2)},
+            {"state": "active", "sequence_type_override": False,
+             "last_debit_date": date(2025, 4, 2)},
+            {"state": "closed", "sequence_type_override": False,
+             "last_debit_date": date(2025, 4, 2)},
         ])
 
     def test_last_debit_date_never_goes_back(self):

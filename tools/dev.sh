@@ -234,7 +234,7 @@ odoo_tests() {
 
 bench_batch() {
     setup
-    local db=sepa_dd_bench
+    local db=${BENCH_DB:-sepa_dd_bench}
     create_db "$db"
     "$PY" "$ROOT/bench/batch_cycle.py" -c "$CONF" -d "$db" -n "${1:-10000}" ${2:+--dump "$2"}
 }

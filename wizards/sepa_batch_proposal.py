@@ -120,7 +120,7 @@ class SepaBatchProposal(models.TransientModel):
                    COALESCE(m.invoice_date_due, m.invoice_date) AS due_date,
                    m.sepa_hold AS hold, m.sepa_hold_reason AS hold_reason,
                    md.state AS mandate_state, md.mandate_type, md.scheme,
-                   md.sequence_type AS mandate_sequence, md.last_debit_date,
+                   %(sequence_type)s AS mandate_sequence, md.last_debit_date,
                    md.company_id AS mandate_company_id, bank.acc_number AS iban,
                    open_line.batch_name, storno.storno_date, storno.storno_code,
                    storno.release_state, storno.hold_note
@@ -152,6 +152,8 @@ class SepaBatchProposal(models.TransientModel):
             """,
             company=self.company_id.id,
             date=self.instruction_date,
+            # FRST or RCUR from the mandate's override or debit history, in this query
+            sequence_type=self.env["sepa.mandate"]._sequence_type_sql("md"),
             filters=SQL(" AND ").join(filters),
         ))
 
