@@ -210,8 +210,15 @@ export_pot() {
     dropdb_if_exists "$db"
     odoo --addons-path="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$copy" -d "$db" -i "$ADDON" \
         --without-demo=all --stop-after-init
+    # Odoo logs a source file it cannot read (e.g. an f-string argument of _()) and goes
+    # on without its terms: that must stop the export.
     odoo --addons-path="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$copy" -d "$db" \
-        --i18n-export="$ROOT/i18n/$ADDON.pot" --modules="$ADDON" --stop-after-init
+        --i18n-export="$ROOT/i18n/$ADDON.pot" --modules="$ADDON" --stop-after-init \
+        2>&1 | tee "$BUILD/pot-export.log"
+    if grep -q "Failed to extract terms" "$BUILD/pot-export.log"; then
+        dropdb_if_exists "$db"
+        die "Terms of some files could not be extracted (see above): fix them and export again"
+    fi
     dropdb_if_exists "$db"
     rm -rf "$copy"
     "$PY" "$ROOT/tools/update_po.py"
