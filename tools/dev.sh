@@ -6,6 +6,8 @@
 #   tools/dev.sh run     setup + demo database sepa_dd_demo + Odoo on 127.0.0.1:8069
 #   tools/dev.sh db NAME create NAME afresh with the addon installed (no demo data)
 #   tools/dev.sh odoo-tests DB [TESTS...]  update the addon in DB, run those Odoo tests
+#   tools/dev.sh oca-tests DB [TESTS...]   same with OCA's bank modules (requirements-oca.txt)
+#                        next to the addon, DB created when missing; default tests/oca
 #   tools/dev.sh pot     export i18n/sepa_direct_debit.pot and merge it into i18n/nl.po
 #
 # Everything it creates lives in .venv/ and .build/ (both ignored by git), except the
@@ -23,6 +25,9 @@ VENV=$ROOT/.venv
 PY=$VENV/bin/python
 CONF=$BUILD/odoo.conf
 TEST_DB=${TEST_DB:-sepa_dd_test}
+OCA_DIR=$BUILD/oca
+OCA_ADDONS=$OCA_DIR/odoo/addons
+OCA_MODULES=account_statement_import_camt,account_reconcile_oca
 DEMO_DB=${DEMO_DB:-sepa_dd_demo}
 ADDON=sepa_direct_debit
 APT_PACKAGES=(libldap2-dev libsasl2-dev libpq-dev postgresql chromium wkhtmltopdf)
@@ -159,6 +164,65 @@ create_db() {
     odoo -d "$db" -i "$ADDON" --without-demo=all --stop-after-init --log-level=warn
 }
 
+# --- OCA bank modules (integration tests only) ---------------------------------------
+# The 18.0 wheels of requirements-oca.txt, installed without dependencies into
+# .build/oca; their addons folder is put on the addons path of the OCA test database only
+# (command line), never in odoo.conf. Installed again only when the pins change.
+ensure_oca() {
+    local want have=""
+    want=$(sha1sum "$ROOT/requirements-oca.txt" | cut -d' ' -f1)
+    [ -f "$OCA_DIR/.requirements.sha1" ] && have=$(cat "$OCA_DIR/.requirements.sha1")
+    [ "$want" = "$have" ] && [ -d "$OCA_ADDONS" ] && return 0
+    say "Installing OCA's bank modules (requirements-oca.txt) into .build/oca"
+    local start=$SECONDS
+    rm -rf "$OCA_DIR"
+    if ! "$PY" -m pip install -q --disable-pip-version-check --no-deps --target "$OCA_DIR" \
+            -r "$ROOT/requirements-oca.txt" 2> >(grep -v "is ignored" >&2); then
+        rm -rf "$OCA_DIR"
+        printf '\033[31m[sepa] %s\033[0m\n' "Could not install the OCA wheels of \
+requirements-oca.txt (no network to PyPI?). The OCA integration tests cannot run: this
+       counts as a failure, not a skip. Offline, point pip at a folder holding those wheels:
+       PIP_NO_INDEX=1 PIP_FIND_LINKS=/path/to/wheels make test (DEVELOPERS.md)." >&2
+        return 1
+    fi
+    echo "$want" > "$OCA_DIR/.requirements.sha1"
+    say "OCA modules installed in $((SECONDS - start)) s"
+}
+
+odoo_oca() { odoo --addons-path="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$ADDONS_DIR,$OCA_ADDONS" "$@"; }
+
+create_oca_db() {
+    local db=$1
+    dropdb_if_exists "$db"
+    odoo_oca -d "$db" -i "$ADDON,$OCA_MODULES" --without-demo=all --stop-after-init \
+        --log-level=warn
+}
+
+# pytest-odoo over the OCA tests against DB (which has the OCA modules), JUnit XML to $2.
+pytest_oca() {
+    local db=$1 junit=$2; shift 2
+    "$PY" -m pytest -q -p no:cacheprovider --rootdir="$ADDONS_DIR/$ADDON" \
+        --odoo-database="$db" --odoo-config="$CONF" --odoo-http \
+        --odoo-addons-path="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$ADDONS_DIR,$OCA_ADDONS" \
+        ${junit:+--junitxml="$junit"} -rs "$@"
+}
+
+# The OCA step of `make test`: a fresh ${TEST_DB}_oca, the tests of tests/oca, no skips.
+run_oca_tests() {
+    local db=${TEST_DB}_oca start=$SECONDS step
+    ensure_oca || return 1
+    step=$SECONDS
+    say "Creating the OCA test database $db (addon + $OCA_MODULES)"
+    create_oca_db "$db" || return 1
+    say "OCA database ready in $((SECONDS - step)) s; OCA integration tests"
+    step=$SECONDS
+    local status=0
+    pytest_oca "$db" "$BUILD/oca-tests.xml" "$ADDONS_DIR/$ADDON/tests/oca" || status=1
+    "$PY" "$ROOT/tools/no_skips.py" "$BUILD/oca-tests.xml" || status=1
+    say "OCA step: $((SECONDS - start)) s (tests $((SECONDS - step)) s)"
+    return $status
+}
+
 run_tests() {
     local start=$SECONDS setup_time tests_start status=0
     setup
@@ -177,9 +241,11 @@ run_tests() {
     # (odoo.addons.sepa_direct_debit) from the folder name.
     "$PY" -m pytest -q -p no:cacheprovider --rootdir="$ADDONS_DIR/$ADDON" \
         --odoo-database="$TEST_DB" --odoo-config="$CONF" --odoo-http \
-        --ignore="$ADDONS_DIR/$ADDON/tests/sepa" --junitxml="$BUILD/odoo-tests.xml" -rs \
-        "$ADDONS_DIR/$ADDON/tests" || status=1
+        --ignore="$ADDONS_DIR/$ADDON/tests/sepa" --ignore="$ADDONS_DIR/$ADDON/tests/oca" \
+        --junitxml="$BUILD/odoo-tests.xml" -rs "$ADDONS_DIR/$ADDON/tests" || status=1
     "$PY" "$ROOT/tools/no_skips.py" "$BUILD/odoo-tests.xml" || status=1
+    say "OCA integration (account_statement_import_camt, account_reconcile_oca)"
+    run_oca_tests || status=1
     say "Timings: set-up $setup_time s, tests $((SECONDS - tests_start)) s"
     [ $status -eq 0 ] && say "All tests passed" || say "TESTS FAILED"
     return $status
@@ -229,7 +295,27 @@ odoo_tests() {
     done
     "$PY" -m pytest -q -p no:cacheprovider --rootdir="$ADDONS_DIR/$ADDON" \
         --odoo-database="$db" --odoo-config="$CONF" --odoo-http \
-        --ignore="$ADDONS_DIR/$ADDON/tests/sepa" "${args[@]}"
+        --ignore="$ADDONS_DIR/$ADDON/tests/sepa" --ignore="$ADDONS_DIR/$ADDON/tests/oca" \
+        "${args[@]}"
+}
+
+# The OCA integration tests against DB (created with the OCA modules when missing, else
+# the addon updated):  tools/dev.sh oca-tests sepa_dd_oca tests/oca/test_camt_import.py
+oca_tests() {
+    setup
+    ensure_oca || exit 1
+    local db=$1; shift
+    if [ "$("$PY" "$ROOT/tools/pgdb.py" "$CONF" exists "$db")" = yes ]; then
+        odoo_oca -d "$db" -u "$ADDON" --stop-after-init --log-level=warn
+    else
+        say "Creating $db with the addon and $OCA_MODULES"
+        create_oca_db "$db"
+    fi
+    local args=() arg
+    for arg in "${@:-tests/oca}"; do
+        case "$arg" in tests/*) args+=("$ADDONS_DIR/$ADDON/$arg") ;; *) args+=("$arg") ;; esac
+    done
+    pytest_oca "$db" "" "${args[@]}"
 }
 
 bench_batch() {
@@ -257,5 +343,6 @@ case "${1:-}" in
     bench-batch) bench_batch "${2:-10000}" "${3:-}" ;;
     bench-stornos) shift; bench_stornos "${@:-1000 5000}" ;;
     odoo-tests) shift; odoo_tests "$@" ;;
-    *) die "usage: tools/dev.sh setup|test|run|db NAME|pot|bench-batch N|bench-stornos [R...]|odoo-tests DB [TESTS]" ;;
+    oca-tests) shift; oca_tests "${@:?database name}" ;;
+    *) die "usage: tools/dev.sh setup|test|run|db NAME|pot|bench-batch N|bench-stornos [R...]|odoo-tests DB [TESTS]|oca-tests DB [TESTS]" ;;
 esac
