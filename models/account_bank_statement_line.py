@@ -1,4 +1,51 @@
+"""Bank statement lines and direct debits.
+
+A line that credits the bank settles a sent batch (``sepa.batch._match_statement_lines``).
+A line that debits the bank and mentions the end-to-end id of a debit of a sent or
+settled batch is that debit's storno (``_sepa_register_stornos``): registered through
+``sepa.storno.register`` and reconciled. A user who reconciles such a line by hand with
+the batch entry, the invoice or its receivable gets the same (``_sepa_reroute_plan``,
+called by ``account.move.line._reconcile_plan``).
+"""
+
+import html
+import logging
+import re
+from collections import defaultdict
+
 from odoo import api, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..sepa.readers.camt import RETURN_TYPES, storno_kind
+from ..sepa.reasons import CATALOGUE
+from .sepa_batch_posting import _mentions
+
+_logger = logging.getLogger(__name__)
+
+#: Context key: the reconciliation hook leaves the plan alone (our own reconciliations).
+HOOK_OFF = "sepa_storno_hook_off"
+#: Context key: ``{statement line id: account id}``, the account a storno registered from
+#: that line books its counterpart on (the one the user chose); default: the company's
+#: stornos outstanding account.
+COUNTERPARTS = "sepa_storno_counterparts"
+
+#: Runs of characters of SEPA identifiers (without the space).
+_ID_RUN = re.compile(r"[0-9A-Za-z/\-?:().,'+]+")
+#: Parts of an identifier between the characters that end a whole word (see ``_mentions``).
+_WORD = re.compile(r"[0-9A-Za-z-]+")
+#: A reason code after its label: camt's ``Rsn/Cd`` (OCA's camt import writes
+#: "Return Reason Code (RtrInf/Rsn/Cd): AM04" in the notes), "reason (code)", "reden".
+_LABELLED_REASON = re.compile(
+    r"(?i:Rsn/(?:Cd|Prtry)\)?|\breason(?:\s+code)?|\bredencode|\breden)\s*[:=]?\s*"
+    r"([A-Z0-9]{4})(?![0-9A-Za-z])")
+#: A catalogued code written alone (upper case, whole word), e.g. "STORNO AM04".
+_CODE_WORD = re.compile(r"(?<![0-9A-Za-z-])([A-Z][A-Z0-9]{3})(?![0-9A-Za-z-])")
+#: ``/RTYP/RFND`` markers some banks write (see ``sepa.readers.camt``).
+_RTYP = re.compile(r"/RTYP/([A-Z]{4})")
+_TAG = re.compile(r"<[^>]*>")
+#: Keys of transaction details (a bank's JSON) holding the reason.
+_REASON_KEYS = ("Rsn", "RtrRsn", "reason", "reason_code", "ReasonCode")
 
 
 class AccountBankStatementLine(models.Model):
@@ -7,7 +54,371 @@ class AccountBankStatementLine(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         lines = super().create(vals_list)
+        if self.env.context.get("sepa_skip_match"):
+            return lines
         incoming = lines.filtered(lambda line: line.amount > 0)
-        if incoming and not self.env.context.get("sepa_skip_match"):
+        if incoming:
             self.env["sepa.batch"]._match_statement_lines(incoming)
+        outgoing = lines.filtered(lambda line: line.amount < 0)
+        if outgoing:
+            outgoing._sepa_register_stornos_quietly()
         return lines
+
+    # ------------------------------------------------------------------
+    # STORNOS FROM BANK DEBITS
+    # ------------------------------------------------------------------
+
+    def _sepa_register_stornos_quietly(self):
+        """``_sepa_register_stornos`` when lines are imported: a refusal (a storno
+        charges account missing, another user registering the same debit) must not stop
+        the import; the lines stay to reconcile by hand."""
+        try:
+            with self.env.cr.savepoint():
+                return self._sepa_register_stornos()
+        except UserError as error:
+            if len(self) == 1:
+                _logger.warning("Bank debit %s not registered as a storno: %s", self.id, error)
+                return self.env["sepa.storno"]
+        # one refused: the others one by one (the exception, not the rule)
+        stornos = self.env["sepa.storno"]
+        for line in self:
+            stornos |= line._sepa_register_stornos_quietly()
+        return stornos
+
+    def _sepa_register_stornos(self, batches=None):
+        """Register the stornos these bank debits carry and reconcile the lines.
+
+        A line that debits the bank, is not reconciled yet and mentions (as a whole word,
+        in its label, reference, notes or transaction details) the end-to-end id of a
+        debit of a sent or settled batch of its company (of ``batches`` when given) is
+        that debit's storno: kind return (refund or reversal when the details say so),
+        reason from the details, else unknown ("NONE"), the debit's amount; what the bank
+        took more is its charge. Registered in one ``register`` call, then each line's
+        suspense line is booked on the storno's outstanding account and reconciled with
+        it. A debit that failed already (a return file) is not registered again: the line
+        is reconciled with that storno's open outstanding line when the amounts agree.
+        Returns the stornos registered or reconciled.
+        """
+        Storno = self.env["sepa.storno"].with_context(**{HOOK_OFF: True})
+        lines = self.filtered(lambda line: line.amount < 0 and not line.is_reconciled)
+        if not lines:
+            return Storno
+        texts = {line.id: line._sepa_texts() for line in lines}
+        debits = self._sepa_mentioned_debits(lines, texts, batches)
+        vals_list, known, taken = [], [], set()
+        for line in lines.sorted(lambda line: (line.date, line.id)):
+            _liquidity, suspense, other = line._seek_for_lines()
+            rows = [row for row in debits.get(line.id, ())
+                    if (row["batch_id"], row["end_to_end_id"]) not in taken]
+            if not rows or other or len(suspense) != 1:
+                continue
+            taken.update((row["batch_id"], row["end_to_end_id"]) for row in rows)
+            if all(row["storno_id"] for row in rows):
+                known.append((line, Storno.browse(row["storno_id"] for row in rows)))
+            elif not any(row["storno_id"] for row in rows):
+                vals_list += line._sepa_storno_vals(rows, texts[line.id])
+        stornos = Storno.register(vals_list) if vals_list else Storno
+        plan, reconciled = self._sepa_reconcile_plan(stornos, known)
+        if plan:
+            self.env["account.move.line"].with_context(**{HOOK_OFF: True})._reconcile_plan(
+                plan)
+        return reconciled
+
+    def _sepa_storno_vals(self, rows, texts, debited=None):
+        """``register`` values of the debits ``rows`` this bank debit returns; none when
+        the bank debited (``debited``, default the line's amount) less than they amount
+        to. The difference is the bank charge (on the first)."""
+        self.ensure_one()
+        currency = self.company_id.currency_id
+        total = sum(row["amount"] for row in rows)
+        charge = currency.round((-self.amount if debited is None else debited) - total)
+        if currency.compare_amounts(charge, 0) < 0:
+            return []
+        code, kind = _reason_and_kind(texts, self.transaction_details)
+        return [{
+            "batch_line_id": row["first_line_id"], "reason_code": code, "kind": kind,
+            "date": self.date, "booking_date": self.date, "amount": row["amount"],
+            "charge_amount": charge if index == 0 else 0.0, "source": "statement",
+            "statement_line_id": self.id,
+        } for index, row in enumerate(rows)]
+
+    @api.model
+    def _sepa_reconcile_plan(self, stornos, known):
+        """Book each bank debit's suspense line on its stornos' outstanding account and
+        pair it with their open outstanding lines (those of ``stornos``, registered now,
+        and of ``known``: ``[(line, stornos registered before)]``, whose amounts must
+        agree). Returns the plan and the stornos in it."""
+        AccountMoveLine = self.env["account.move.line"]
+        groups = [(storno.statement_line_id, storno) for storno in stornos]
+        for line, old in known:
+            groups.append((line, old))
+        by_line = defaultdict(lambda: self.env["sepa.storno"])
+        for line, group in groups:
+            by_line[line] |= group
+        plan, by_account, link = [], defaultdict(lambda: AccountMoveLine), []
+        reconciled = self.env["sepa.storno"]
+        for line, group in by_line.items():
+            counterparts = group.move_id.line_ids.filtered(
+                lambda aml, g=group: aml.sepa_storno_id in g and aml.balance < 0
+                and not aml.reconciled and aml.account_id.reconcile)
+            suspense = line._seek_for_lines()[1]
+            if len(counterparts.account_id) != 1 or line.currency_id.compare_amounts(
+                    sum(counterparts.mapped("amount_residual")), line.amount) != 0:
+                continue
+            by_account[counterparts.account_id] |= suspense
+            plan.append(suspense | counterparts)
+            reconciled |= group
+            link += [(storno, line) for storno in group if not storno.statement_line_id]
+        for account, suspenses in by_account.items():
+            suspenses.with_context(skip_account_move_synchronization=True).write(
+                {"account_id": account.id})
+        for storno, line in link:
+            storno.statement_line_id = line
+        return plan, reconciled
+
+    def _sepa_texts(self):
+        """The texts of this line a debit's identifiers and reason are looked for in:
+        label, reference, notes (without their HTML) and the transaction details' text
+        values."""
+        self.ensure_one()
+        notes = html.unescape(_TAG.sub(" ", self.narration or ""))
+        return [text for text in (self.payment_ref, self.ref, notes,
+                                  *_json_strings(self.transaction_details)) if text]
+
+    @api.model
+    def _sepa_mentioned_debits(self, lines, texts, batches=None):
+        """Per statement line id, the debits of sent or settled batches of its company
+        whose end-to-end id it mentions as a whole word. One query for all lines: the
+        candidate identifiers cut from their texts, looked up by the index of
+        ``sepa_batch_line.end_to_end_id``."""
+        candidates = set()
+        for line_texts in texts.values():
+            for text in line_texts:
+                candidates |= _identifier_candidates(text)
+        if not candidates:
+            return {}
+        candidates |= {candidate.upper() for candidate in candidates}
+        self.env["sepa.batch.line"].flush_model(["batch_id", "end_to_end_id", "amount",
+                                                 "state"])
+        self.env["sepa.batch"].flush_model(["state", "company_id"])
+        self.env["sepa.storno"].flush_model(["batch_line_id", "state"])
+        rows = self.env.execute_query_dict(SQL("""
+            WITH debit AS (
+                SELECT b.id AS batch_id, b.company_id, l.end_to_end_id,
+                       MIN(l.id) AS first_line_id, SUM(l.amount) AS amount,
+                       BOOL_AND(l.state IN ('pending', 'collected')) AS registrable
+                  FROM sepa_batch_line l
+                  JOIN sepa_batch b ON b.id = l.batch_id
+                 WHERE l.end_to_end_id = ANY(%(ids)s) AND b.state IN ('sent', 'done')
+                   AND b.company_id = ANY(%(companies)s) AND %(batches)s
+                 GROUP BY b.id, l.end_to_end_id)
+            SELECT d.*, s.id AS storno_id
+              FROM debit d
+              LEFT JOIN sepa_storno s ON s.batch_line_id = d.first_line_id
+                                     AND s.state = 'done'
+             WHERE d.registrable OR s.id IS NOT NULL
+             ORDER BY d.batch_id, d.first_line_id
+        """, ids=sorted(candidates), companies=lines.company_id.ids,
+            batches=SQL("b.id = ANY(%s)", batches.ids) if batches is not None else SQL("TRUE")))
+        found = {}
+        for line in lines:
+            line_rows = [row for row in rows if row["company_id"] == line.company_id.id
+                         and any(_mentions(text, row["end_to_end_id"])
+                                 for text in texts[line.id])]
+            if line_rows:
+                found[line.id] = line_rows
+        return found
+
+    # ------------------------------------------------------------------
+    # RECONCILIATION BY HAND
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _sepa_reroute_plan(self, plan):
+        """Stornos reconciled by hand: a reconciliation plan (``_reconcile_plan``) that
+        pairs the counterpart of a bank debit with a line of a direct debit (the batch
+        credit, a transit line of its batch entry, its invoice's receivable) registers
+        that debit's storno, its counterpart booked on the account the user chose, and
+        pairs the bank debit with it instead. Whatever was picked: the invoice is open
+        again, the statement line reconciled, the customer owes the invoice once.
+
+        One indexed query when no bank debit is in the plan.
+        """
+        groups = list(_recordsets(plan))
+        ids = [aml_id for group in groups for aml_id in group.ids]
+        if not ids:
+            return plan
+        self.env["account.move.line"].flush_model(["move_id"])
+        self.flush_model(["amount", "move_id"])
+        st_ids = {row[0] for row in self.env.execute_query(SQL(
+            """SELECT DISTINCT st.id FROM account_move_line aml
+                 JOIN account_bank_statement_line st ON st.move_id = aml.move_id
+                WHERE aml.id = ANY(%s) AND st.amount < 0""", ids))}
+        if not st_ids:
+            return plan
+        rerouted = self._sepa_storno_by_hand(groups, self.browse(st_ids))
+        if not rerouted:
+            return plan
+        return _replace(plan, rerouted)
+
+    @api.model
+    def _sepa_storno_by_hand(self, groups, st_lines):
+        """Register the stornos of the groups of a plan that pair a bank debit of
+        ``st_lines`` with a debit's line; returns ``{id(group): new group}``."""
+        Storno = self.env["sepa.storno"].with_context(**{HOOK_OFF: True})
+        vals_list, todo, counterparts = [], [], {}
+        for group in groups:
+            bank = group.filtered(lambda aml: aml.move_id.statement_line_id in st_lines
+                                  and aml.move_id.statement_line_id._sepa_is_counterpart(aml))
+            others = group - bank
+            st_line = bank.move_id.statement_line_id
+            if len(st_line) != 1 or not others or others.sepa_storno_id \
+                    or len(bank.account_id) != 1 or not bank.account_id.reconcile:
+                continue
+            rows = st_line._sepa_debits_picked(others)
+            if not rows or any(row["storno_id"] for row in rows):
+                continue
+            vals = st_line._sepa_storno_vals(rows, st_line._sepa_texts(),
+                                             debited=sum(bank.mapped("amount_residual")))
+            if not vals:
+                continue
+            vals_list += vals
+            counterparts[st_line.id] = bank.account_id.id
+            todo.append((group, bank, st_line))
+        if not vals_list:
+            return {}
+        stornos = Storno.with_context(**{COUNTERPARTS: counterparts}).register(vals_list)
+        rerouted = {}
+        for group, bank, st_line in todo:
+            mine = stornos.filtered(lambda s, line=st_line: s.statement_line_id == line)
+            rerouted[id(group)] = bank | mine.move_id.line_ids.filtered(
+                lambda aml, m=mine, b=bank: aml.sepa_storno_id in m and aml.balance < 0
+                and aml.account_id == b.account_id)
+        return rerouted
+
+    def _sepa_is_counterpart(self, aml):
+        """Whether ``aml`` is a counterpart of this statement line (not its liquidity)."""
+        return aml.account_id != self.journal_id.default_account_id \
+            and aml.account_id.account_type not in ("asset_cash", "liability_credit_card")
+
+    def _sepa_debits_picked(self, amls):
+        """The debits (rows like ``_sepa_mentioned_debits``') of sent or settled batches
+        the user picked with ``amls``: a batch credit, an invoice's receivable, or a
+        transit line of a batch entry (then the debit this line mentions, else the only
+        one of that payment block with this line's amount)."""
+        self.ensure_one()
+        BatchLine = self.env["sepa.batch.line"]
+        lines = amls.sepa_batch_line_id
+        invoices = amls.move_id.filtered(lambda move: move.is_invoice())
+        if invoices:
+            lines |= BatchLine.search([
+                ("invoice_id", "in", invoices.ids), ("state", "in", ("pending", "collected")),
+                ("batch_id.state", "in", ("sent", "done"))])
+        transit = amls.filtered(lambda aml: aml.move_id.sepa_batch_id
+                                and not aml.sepa_batch_line_id and aml.balance > 0)
+        for batch in transit.move_id.sepa_batch_id:
+            rows = self._sepa_mentioned_debits(self, {self.id: self._sepa_texts()}, batch)
+            if rows:
+                lines |= BatchLine.browse(row["first_line_id"] for row in rows[self.id])
+                continue
+            blocks = [block for block in set(batch.line_ids.mapped("pmt_inf_id"))
+                      if any(_mentions(aml.name, block) for aml in transit)]
+            same = batch.line_ids.filtered(
+                lambda line, b=blocks: line.pmt_inf_id in b
+                and line.state in ("pending", "collected")
+                and not self.currency_id.compare_amounts(line.amount, -self.amount))
+            if len(set(same.mapped("end_to_end_id"))) == 1:
+                lines |= same[:1]
+        lines = lines.filtered(lambda line: line.batch_id.company_id == self.company_id)
+        if not lines:
+            return []
+        rows = self.env["sepa.storno"]._debit_rows(lines.ids)
+        unique = {row["first_line_id"]: row for row in rows.values()
+                  if row["batch_state"] in ("sent", "done")}
+        done = {storno.batch_line_id.id: storno.id for storno in self.env["sepa.storno"].search(
+            [("batch_line_id", "in", list(unique)), ("state", "=", "done")])}
+        return [dict(row, storno_id=done.get(first_id, False))
+                for first_id, row in sorted(unique.items())
+                if row["registrable"] or first_id in done]
+
+
+def _reason_and_kind(texts, details):
+    """The reason code and storno kind a bank debit's details give: the code under a
+    ``Rsn`` key of the transaction details, else after a label in the texts ("Rsn/Cd:",
+    "reason"), else a catalogued code written alone; none: unknown ("NONE", to
+    complete). Kind: refund (MD06, ``/RTYP/RFND``), reversal (``/RTYP/RVSL``), else
+    return; never reject: a reject is not debited, the bank credits less."""
+    code = _json_reason(details)
+    if not code:
+        for text in texts:
+            match = _LABELLED_REASON.search(text)
+            if match:
+                code = match.group(1).upper()
+                break
+    if not code:
+        code = next((match.group(1) for text in texts for match in _CODE_WORD.finditer(text)
+                     if match.group(1) in CATALOGUE), None)
+    return_type = next((match.group(1) for text in texts for match in _RTYP.finditer(text)
+                        if match.group(1) in RETURN_TYPES), None)
+    kind = storno_kind(code, return_type)
+    return code, "return" if kind == "reject" else kind
+
+
+def _json_reason(details):
+    """The code under a reason key of a bank's JSON transaction details."""
+    if isinstance(details, dict):
+        for key, value in details.items():
+            if key in _REASON_KEYS:
+                code = value.get("Cd") or value.get("Prtry") if isinstance(value, dict) \
+                    else value
+                if isinstance(code, str) and 0 < len(code.strip()) <= 4:
+                    return code.strip().upper()
+            found = _json_reason(value)
+            if found:
+                return found
+    elif isinstance(details, list):
+        for value in details:
+            found = _json_reason(value)
+            if found:
+                return found
+    return None
+
+
+def _json_strings(details):
+    """Every text value of a JSON document."""
+    if isinstance(details, str):
+        yield details
+    elif isinstance(details, dict):
+        for value in details.values():
+            yield from _json_strings(value)
+    elif isinstance(details, list):
+        for value in details:
+            yield from _json_strings(value)
+
+
+def _identifier_candidates(text):
+    """Every piece of ``text`` that could be an end-to-end id mentioned as a whole word:
+    runs of identifier characters cut where a word ends, at most 35 characters."""
+    found = set()
+    for run in _ID_RUN.finditer(text):
+        token = run.group()
+        parts = [(match.start(), match.end()) for match in _WORD.finditer(token)]
+        for index, (start, _end) in enumerate(parts):
+            for _start, end in parts[index:]:
+                if end - start > 35:
+                    break
+                found.add(token[start:end])
+    return found
+
+
+def _recordsets(plan):
+    for item in plan:
+        if isinstance(item, list | tuple):
+            yield from _recordsets(item)
+        else:
+            yield item
+
+
+def _replace(plan, rerouted):
+    return [_replace(item, rerouted) if isinstance(item, list | tuple)
+            else rerouted.get(id(item), item) for item in plan]

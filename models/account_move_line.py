@@ -1,5 +1,7 @@
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
+
+from .account_bank_statement_line import HOOK_OFF
 
 
 class AccountMoveLine(models.Model):
@@ -22,6 +24,22 @@ class AccountMoveLine(models.Model):
         readonly=True,
         help="The failed debit this line of a storno entry books.",
     )
+
+    @api.model
+    def _reconcile_plan(self, reconciliation_plan):
+        """A bank debit reconciled by hand with a direct debit's line (its batch entry,
+        its invoice) is that debit's storno: registered first, the bank debit then paired
+        with the storno (``account.bank.statement.line._sepa_reroute_plan``).
+
+        Hooked here, before Odoo checks the lines: every reconciliation goes through it
+        (``reconcile()``, OCA's account_reconcile_oca, Enterprise's widget), and the
+        lines a user picks are often reconciled already (the invoice with the batch
+        credit), which Odoo would refuse. One indexed query when no bank debit is in it.
+        """
+        if not self.env.context.get(HOOK_OFF):
+            reconciliation_plan = self.env["account.bank.statement.line"] \
+                ._sepa_reroute_plan(reconciliation_plan)
+        return super()._reconcile_plan(reconciliation_plan)
 
     def _reconcile_post_hook(self, data):
         """Settle a sent batch once the bank's credit is reconciled with its transit lines.

@@ -740,17 +740,24 @@ class SepaBatch(models.Model):
         return True
 
     def action_match_statements(self):
-        self._check_state(("sent",), _("match bank statements of"))
+        """Reconcile the open bank statement lines of the batches' journals: credits of
+        the sent batches settle them, debits that mention an end-to-end id of these
+        batches are their stornos (``_sepa_register_stornos``)."""
+        self._check_state(("sent", "done"), _("match bank statements of"))
         st_lines = self.env["account.bank.statement.line"].search([
             ("journal_id", "in", self.journal_id.ids),
             ("is_reconciled", "=", False),
-            ("amount", ">", 0),
+            ("amount", "!=", 0),
         ])
-        matched = self._match_statement_lines(st_lines)
-        if not matched:
-            raise UserError(_("No bank statement line matches these batches yet: the line "
+        matched = self._match_statement_lines(
+            st_lines.filtered(lambda line: line.amount > 0))
+        stornos = st_lines.filtered(lambda line: line.amount < 0)._sepa_register_stornos(
+            batches=self)
+        if not matched and not stornos:
+            raise UserError(_("No bank statement line matches these batches yet: a credit "
                               "must mention the batch reference or a payment information id "
-                              "and have the same amount."))
+                              "and have the same amount; a debit (storno) must mention the "
+                              "end-to-end id of one of their debits."))
         return True
 
     # ------------------------------------------------------------------

@@ -311,11 +311,24 @@ class SepaBatchPosting(models.AbstractModel):
     @api.model
     def _storno_counterpart(self, storno, journal):
         """Transit for a reject of a batch not yet settled, else the stornos
-        outstanding account."""
+        outstanding account; for a storno a user reconciled by hand with a bank debit,
+        the account the user booked the bank debit on (context key
+        ``sepa_storno_counterparts``: ``{statement line id: account id}``)."""
         company = storno.company_id
+        chosen = self._storno_chosen_account(storno)
+        if chosen:
+            return chosen
         if storno.kind == "reject" and storno.batch_id.state == "sent":
             return company._sepa_transit_account(journal)
         return company._sepa_storno_account(journal)
+
+    @api.model
+    def _storno_chosen_account(self, storno):
+        """The account a user booked the bank's debit of ``storno`` on, when reconciled
+        by hand (``sepa_storno_counterparts``), else an empty recordset."""
+        chosen = self.env.context.get("sepa_storno_counterparts", {}).get(
+            storno.statement_line_id.id)
+        return self.env["account.account"].browse(chosen or [])
 
     @api.model
     def _storno_move_vals(self, journal, date, stornos, line_of, credit_of):
@@ -341,7 +354,8 @@ class SepaBatchPosting(models.AbstractModel):
                     "currency_id": credit.currency_id.id,
                     "sepa_storno_id": storno.id,
                 })
-            key = (storno.company_id, storno.kind == "reject" and storno.batch_id.state)
+            key = (storno.company_id, storno.kind == "reject" and storno.batch_id.state,
+                   storno.statement_line_id.id)
             if key not in counterparts:
                 counterparts[key] = self._storno_counterpart(storno, journal)
             counterpart = counterparts[key]
@@ -367,6 +381,8 @@ class SepaBatchPosting(models.AbstractModel):
 
     @api.model
     def _storno_charge_vals(self, storno, journal, label):
+        """The bank charge: charges account against the outstanding account (or the
+        account the user booked the bank's debit on, reconciled by hand)."""
         company = storno.company_id
         if not company.sepa_storno_charge_account_id:
             raise UserError(_(
@@ -380,7 +396,8 @@ class SepaBatchPosting(models.AbstractModel):
         return [
             dict(common, account_id=company.sepa_storno_charge_account_id.id, balance=charge,
                  amount_currency=charge),
-            dict(common, account_id=company._sepa_storno_account(journal).id,
+            dict(common, account_id=(self._storno_chosen_account(storno)
+                                     or company._sepa_storno_account(journal)).id,
                  balance=-charge, amount_currency=-charge),
         ]
 
@@ -460,9 +477,10 @@ class SepaBatchPosting(models.AbstractModel):
         problems = []
         batch_lines = stornos._batch_lines()
         for storno in stornos:
+            # its counterpart credits (the invoices' receivables are debits; a storno
+            # reconciled by hand may have its counterpart on the receivable)
             amls = storno.move_id.line_ids.filtered(
-                lambda aml, s=storno: aml.sepa_storno_id == s
-                and aml.account_id.account_type != "asset_receivable" and aml.balance < 0)
+                lambda aml, s=storno: aml.sepa_storno_id == s and aml.balance < 0)
             transit = amls.matched_debit_ids.debit_move_id.filtered(
                 lambda aml, s=storno: aml.move_id == s.batch_id.move_id)
             if transit:

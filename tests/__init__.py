@@ -19,3 +19,4 @@ from . import test_storno_accounting
 from . import test_storno_score
 from . import test_storno_release
 from . import test_return_import
+from . import test_storno_statement
