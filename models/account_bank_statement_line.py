@@ -107,10 +107,12 @@ class AccountBankStatementLine(models.Model):
         debits = self._sepa_mentioned_debits(lines, texts, batches)
         vals_list, known, taken = [], [], set()
         for line in lines.sorted(lambda line: (line.date, line.id)):
-            _liquidity, suspense, other = line._seek_for_lines()
             rows = [row for row in debits.get(line.id, ())
                     if (row["batch_id"], row["end_to_end_id"]) not in taken]
-            if not rows or other or len(suspense) != 1:
+            if not rows:
+                continue
+            _liquidity, suspense, other = line._seek_for_lines()
+            if other or len(suspense) != 1:
                 continue
             taken.update((row["batch_id"], row["end_to_end_id"]) for row in rows)
             if all(row["storno_id"] for row in rows):
@@ -272,7 +274,13 @@ class AccountBankStatementLine(models.Model):
                                   and aml.move_id.statement_line_id._sepa_is_counterpart(aml))
             others = group - bank
             st_line = bank.move_id.statement_line_id
-            if len(st_line) != 1 or not others or others.sepa_storno_id \
+            if len(st_line) == 1 and others.sepa_storno_id:
+                # paired with a registered storno's line: the storno's bank debit
+                others.sepa_storno_id.filtered(
+                    lambda storno: storno.state == "done" and not storno.statement_line_id
+                ).statement_line_id = st_line
+                continue
+            if len(st_line) != 1 or not others or st_line.id in counterparts \
                     or len(bank.account_id) != 1 or not bank.account_id.reconcile:
                 continue
             rows = st_line._sepa_debits_picked(others)
@@ -323,12 +331,15 @@ class AccountBankStatementLine(models.Model):
                 continue
             blocks = [block for block in set(batch.line_ids.mapped("pmt_inf_id"))
                       if any(_mentions(aml.name, block) for aml in transit)]
-            same = batch.line_ids.filtered(
-                lambda line, b=blocks: line.pmt_inf_id in b
-                and line.state in ("pending", "collected")
-                and not self.currency_id.compare_amounts(line.amount, -self.amount))
-            if len(set(same.mapped("end_to_end_id"))) == 1:
-                lines |= same[:1]
+            debits = defaultdict(lambda: BatchLine)  # end-to-end id: its lines
+            for line in batch.line_ids.filtered(
+                    lambda line, b=blocks: line.pmt_inf_id in b
+                    and line.state in ("pending", "collected")):
+                debits[line.end_to_end_id] |= line
+            same = [debit for debit in debits.values() if not self.currency_id.compare_amounts(
+                sum(debit.mapped("amount")), -self.amount)]
+            if len(same) == 1:
+                lines |= same[0][:1]
         lines = lines.filtered(lambda line: line.batch_id.company_id == self.company_id)
         if not lines:
             return []

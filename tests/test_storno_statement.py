@@ -311,15 +311,16 @@ class TestStornoStatement(StornoCommon):
 
     def test_by_hand_with_transit_without_end_to_end_id(self):
         """No id in the texts: the only debit of the transit line's block with the bank
-        debit's amount."""
+        debit's amount (a merged debit: the sum of its invoices)."""
         batch = self.send_batch()
-        line = self.line_of(batch, self.inv_recurring)
-        st_line = self.bank_debit(30.0, skip=True, payment_ref="Terugboeking incasso")
+        line = self.line_of(batch, self.inv_first_1)
+        st_line = self.bank_debit(150.25, skip=True, payment_ref="Terugboeking incasso")
         transit = batch._transit_lines().filtered(lambda aml: line.pmt_inf_id in aml.name)
         self.reconcile_by_hand(st_line, transit)
         self.assertEqual(self.storno_of(st_line).batch_line_id, line)
         self.assert_reconciled(st_line)
-        self.assert_failed(self.inv_recurring, 30.0)
+        self.assert_failed(self.inv_first_1, 100.0)
+        self.assert_failed(self.inv_first_2, 50.25)
         self.assertAlmostEqual(self.transit_residual(batch), 180.25)
 
     def test_by_hand_with_the_customers_receivable_of_a_settled_batch(self):
@@ -355,6 +356,20 @@ class TestStornoStatement(StornoCommon):
         self.assertAlmostEqual(sum(storno.move_id.line_ids.filtered(
             lambda aml: aml.account_id == expense).mapped("balance")), 2.5)
         self.assert_reconciled(st_line)
+        self.assert_failed(self.inv_recurring, 30.0)
+        self.assertAlmostEqual(self.receivable_owed(self.recurring_partner), 30.0)
+
+    def test_by_hand_with_the_outstanding_line_of_a_registered_storno(self):
+        batch = self.settled_batch()
+        storno = self.register(self.line_of(batch, self.inv_recurring), kind="return",
+                               source="file")
+        outstanding = storno.move_id.line_ids.filtered(lambda aml: aml.balance < 0)
+        st_line = self.bank_debit(30.0, skip=True, payment_ref="Storno")
+        self.reconcile_by_hand(st_line, outstanding)
+        self.assertEqual(self.Storno.search([("batch_id", "=", batch.id)]), storno)
+        self.assertEqual(storno.statement_line_id, st_line)
+        self.assert_reconciled(st_line)
+        self.assertTrue(outstanding.reconciled)
         self.assert_failed(self.inv_recurring, 30.0)
         self.assertAlmostEqual(self.receivable_owed(self.recurring_partner), 30.0)
 
