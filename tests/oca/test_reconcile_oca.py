@@ -75,6 +75,7 @@ class TestReconcileOca(ReconcileOcaCommon):
         self.assertTrue(outstanding.reconciled)
         self.assertEqual(self.env["sepa.storno"].search(
             [("batch_line_id", "in", batch.line_ids.ids)]), storno)
+        self.assertEqual(storno.statement_line_id, st_line)
         self.assert_reopened(storno, st_line)
 
     def test_unrecognised_return_reconciled_with_the_batch_entry(self):
