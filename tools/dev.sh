@@ -232,6 +232,7 @@ pytest_oca() {
 run_oca_tests() {
     local step=$SECONDS status=0
     say "OCA integration tests (account_statement_import_camt, account_reconcile_oca)"
+    rm -f "$BUILD/oca-tests.xml"
     pytest_oca "${TEST_DB}_oca" "$BUILD/oca-tests.xml" "$ADDONS_DIR/$ADDON/tests/oca" \
         || status=1
     "$PY" "$ROOT/tools/no_skips.py" "$BUILD/oca-tests.xml" || status=1
