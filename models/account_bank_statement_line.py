@@ -275,8 +275,9 @@ class AccountBankStatementLine(models.Model):
             others = group - bank
             st_line = bank.move_id.statement_line_id
             if len(st_line) == 1 and others.sepa_storno_id:
-                # paired with a registered storno's line: the storno's bank debit
-                others.sepa_storno_id.filtered(
+                # paired with a registered storno's line: the storno's bank debit (linked
+                # whoever reconciles: an accountant without direct debit rights may)
+                others.sepa_storno_id.sudo().filtered(
                     lambda storno: storno.state == "done" and not storno.statement_line_id
                 ).statement_line_id = st_line
                 continue
@@ -313,10 +314,14 @@ class AccountBankStatementLine(models.Model):
         """The debits (rows like ``_sepa_mentioned_debits``') of sent or settled batches
         the user picked with ``amls``: a batch credit, an invoice's receivable, or a
         transit line of a batch entry (then the debit this line mentions, else the only
-        one of that payment block with this line's amount)."""
+        one of that payment block with this line's amount).
+
+        Looked up as superuser: a user without direct debit rights reconciling a bank
+        debit with anything else must not be stopped; registering the storno (the
+        caller) checks the user's rights."""
         self.ensure_one()
-        BatchLine = self.env["sepa.batch.line"]
-        lines = amls.sepa_batch_line_id
+        BatchLine = self.env["sepa.batch.line"].sudo()
+        lines = amls.sepa_batch_line_id.sudo()
         invoices = amls.move_id.filtered(lambda move: move.is_invoice())
         if invoices:
             lines |= BatchLine.search([
@@ -324,7 +329,7 @@ class AccountBankStatementLine(models.Model):
                 ("batch_id.state", "in", ("sent", "done"))])
         transit = amls.filtered(lambda aml: aml.move_id.sepa_batch_id
                                 and not aml.sepa_batch_line_id and aml.balance > 0)
-        for batch in transit.move_id.sepa_batch_id:
+        for batch in transit.move_id.sepa_batch_id.sudo():
             rows = self._sepa_mentioned_debits(self, {self.id: self._sepa_texts()}, batch)
             if rows:
                 lines |= BatchLine.browse(row["first_line_id"] for row in rows[self.id])
@@ -346,8 +351,9 @@ class AccountBankStatementLine(models.Model):
         rows = self.env["sepa.storno"]._debit_rows(lines.ids)
         unique = {row["first_line_id"]: row for row in rows.values()
                   if row["batch_state"] in ("sent", "done")}
-        done = {storno.batch_line_id.id: storno.id for storno in self.env["sepa.storno"].search(
-            [("batch_line_id", "in", list(unique)), ("state", "=", "done")])}
+        stornos = self.env["sepa.storno"].sudo().search(
+            [("batch_line_id", "in", list(unique)), ("state", "=", "done")])
+        done = {storno.batch_line_id.id: storno.id for storno in stornos}
         return [dict(row, storno_id=done.get(first_id, False))
                 for first_id, row in sorted(unique.items())
                 if row["registrable"] or first_id in done]

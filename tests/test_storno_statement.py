@@ -385,3 +385,26 @@ class TestStornoStatement(StornoCommon):
         self.assertFalse(self.storno_of(st_line))
         self.assertEqual(bill.payment_state, "paid")
         self.assertEqual(self.inv_recurring.payment_state, "paid")
+
+    def test_hook_costs_one_query_without_bank_debit(self):
+        """A reconciliation without a bank debit pays one query for the storno hook."""
+        def pair():
+            invoice = self.invoice(self.recurring_partner, 10.0)
+            refund = self.init_invoice("out_refund", partner=self.recurring_partner,
+                                       amounts=[10.0], taxes=[], post=True)
+            return (invoice | refund).line_ids.filtered(
+                lambda aml: aml.account_id.account_type == "asset_receivable")
+
+        def count(lines, **context):
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            lines.with_context(**context).reconcile()
+            self.env.flush_all()
+            return self.env.cr.sql_log_count - before
+
+        count(pair(), sepa_storno_hook_off=True)  # warm-up: first-time reads
+        without_hook = count(pair(), sepa_storno_hook_off=True)
+        lines = pair()
+        self.assertLessEqual(count(lines), without_hook + 1)
+        self.assertTrue(all(lines.mapped("reconciled")))
