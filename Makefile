@@ -3,10 +3,14 @@ SHELL := /bin/bash
 N ?= 10000
 R ?= 1000 5000
 
-.PHONY: test run setup lint bench-sepa bench-batch bench-stornos bench-storno-report pot clean
+.PHONY: test test-oca run setup lint bench-sepa bench-batch bench-stornos bench-storno-report pot clean
 
 test:
 	@tools/dev.sh test
+
+# Only the OCA integration step of `make test` (fresh database ${TEST_DB}_oca).
+test-oca:
+	@tools/dev.sh test-oca
 
 run:
 	@tools/dev.sh run

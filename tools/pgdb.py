@@ -1,4 +1,6 @@
-"""Small database chores for tools/dev.sh: `exists NAME` and `drop NAME`.
+"""Small database chores for tools/dev.sh: `exists NAME`, `drop NAME` and
+`clone NAME TEMPLATE` (a new database NAME copied from TEMPLATE, which nobody may be
+connected to).
 
 Reads the connection settings from the Odoo configuration file given first.
 """
@@ -24,7 +26,7 @@ def connect(config_path):
     return connection
 
 
-def main(config_path, command, name):
+def main(config_path, command, name, template=None):
     connection = connect(config_path)
     with connection.cursor() as cr:
         if command == "exists":
@@ -35,10 +37,13 @@ def main(config_path, command, name):
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
                 (name,))
             cr.execute('DROP DATABASE IF EXISTS "%s"' % name.replace('"', ""))
+        elif command == "clone" and template:
+            cr.execute('CREATE DATABASE "%s" TEMPLATE "%s"' % (
+                name.replace('"', ""), template.replace('"', "")))
         else:
             raise SystemExit(f"unknown command {command}")
     connection.close()
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])
