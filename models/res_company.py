@@ -16,9 +16,9 @@ class ResCompany(models.Model):
     )
     sepa_oneoff_reuse_after_storno = fields.Boolean(
         string="Reuse One-off Mandate After Storno",
-        help="For the storno handling (not available yet, so no effect for now): when a "
-        "debit on a one-off mandate fails, the mandate would stay usable for one more "
-        "attempt instead of being closed.",
+        help="When the debit of a one-off mandate fails after settlement (a return, "
+        "refund or reversal), the mandate is active again for one more attempt instead "
+        "of staying closed (once: a second failure closes it).",
     )
 
     sepa_transit_account_id = fields.Many2one(

@@ -14,8 +14,8 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.sepa_oneoff_reuse_after_storno",
         readonly=False,
         string="Reuse One-off Mandate After Storno",
-        help="For the storno handling (not available yet, so no effect for now): a one-off "
-        "mandate whose debit failed would stay usable for one more attempt.",
+        help="A one-off mandate whose debit failed after settlement is active again for "
+        "one more attempt instead of staying closed.",
     )
     sepa_transit_account_id = fields.Many2one(
         related="company_id.sepa_transit_account_id",

@@ -199,6 +199,7 @@ class SepaStorno(models.Model):
         self.env["sepa.batch.posting"].book_stornos(stornos)
         stornos._add_to_score()
         stornos._sepa_invoice_fees()
+        stornos._update_one_off_mandates()
         return stornos
 
     @api.model
@@ -399,7 +400,41 @@ class SepaStorno(models.Model):
         self._sepa_credit_fees()
         self.env["sepa.batch.posting"].cancel_stornos(self)
         self._remove_from_score()
+        self._update_one_off_mandates()
         return True
+
+    def _update_one_off_mandates(self):
+        """The state of the one-off mandates of these stornos (registered or cancelled).
+
+        A one-off mandate is used once its debit was collected: closed. A debit that
+        failed after settlement was used too, unless the company reuses one-off mandates
+        after a storno (setting *Reuse One-off Mandate After Storno*): then the mandate is
+        active again for one more attempt, after its first such storno only. A reject
+        before settlement never used it. Revoked and expired mandates are left alone.
+        """
+        mandates = self.mandate_id.filtered(
+            lambda m: m.mandate_type == "one_off" and m.state in ("active", "closed"))
+        if not mandates:
+            return
+        self.env.flush_all()
+        rows = self.env.execute_query(SQL(
+            """SELECT md.id,
+                      EXISTS (SELECT 1 FROM sepa_batch_line l
+                               WHERE l.mandate_id = md.id AND l.state = 'collected'),
+                      (SELECT COUNT(*) FROM sepa_storno s
+                        WHERE s.mandate_id = md.id AND s.state = 'done'
+                          AND s.after_settlement)
+                 FROM sepa_mandate md WHERE md.id = ANY(%s)""", mandates.ids))
+        closed = []
+        for mandate_id, collected, failed in rows:
+            mandate = mandates.browse(mandate_id)
+            reuse = mandate.company_id.sepa_oneoff_reuse_after_storno
+            if collected or failed > (1 if reuse else 0):
+                closed.append(mandate_id)
+        to_close = mandates.browse(closed).filtered(lambda m: m.state == "active")
+        to_open = (mandates - mandates.browse(closed)).filtered(lambda m: m.state == "closed")
+        to_close.write({"state": "closed"})
+        to_open.write({"state": "active"})
 
     # ------------------------------------------------------------------
     # STORNO FEES (company setting "Re-invoice storno fees to the customer")

@@ -36,8 +36,6 @@ class TestCompanySettings(SepaCommon):
             "views"]["form"]["arch"]
         # The settings fields have the names of the company's.
         self.assertEqual({fname for fname in options if f'name="{fname}"' in arch}, options)
-        help_text = self.company._fields["sepa_oneoff_reuse_after_storno"].help
-        self.assertIn("not available yet", help_text)
 
     def test_journal_form_shows_pain_version(self):
         arch = self.env["account.journal"].get_views([(False, "form")])["views"]["form"]["arch"]

@@ -120,7 +120,11 @@ class SepaBatchProposal(models.TransientModel):
                    COALESCE(m.invoice_date_due, m.invoice_date) AS due_date,
                    m.sepa_hold AS hold, m.sepa_hold_reason AS hold_reason,
                    md.state AS mandate_state, md.mandate_type, md.scheme,
-                   %(sequence_type)s AS mandate_sequence, md.last_debit_date,
+                   %(sequence_type)s AS mandate_sequence,
+                   md.mandate_type = 'one_off' AND EXISTS (
+                       SELECT 1 FROM sepa_batch_line used
+                        WHERE used.mandate_id = md.id AND used.state = 'collected'
+                   ) AS one_off_used,
                    md.company_id AS mandate_company_id, bank.acc_number AS iban,
                    open_line.batch_name, storno.storno_date, storno.storno_code,
                    storno.release_state, storno.hold_note
@@ -204,7 +208,7 @@ class SepaBatchProposal(models.TransientModel):
              lambda: env._("Mandate of another company")),
             (row["scheme"] and row["scheme"] != params["scheme"],
              lambda: env._("Mandate scheme is %s", row["scheme"])),
-            (row["mandate_type"] == "one_off" and row["last_debit_date"],
+            (row["one_off_used"],
              lambda: env._("One-off mandate already used")),
             (row["mandate_id"] in params["pending_first"],
              lambda: env._("First debit of the mandate still pending in another batch")),
