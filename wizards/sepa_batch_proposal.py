@@ -121,9 +121,12 @@ class SepaBatchProposal(models.TransientModel):
                    m.sepa_hold AS hold, m.sepa_hold_reason AS hold_reason,
                    md.state AS mandate_state, md.mandate_type, md.scheme,
                    %(sequence_type)s AS mandate_sequence,
-                   md.mandate_type = 'one_off' AND EXISTS (
-                       SELECT 1 FROM sepa_batch_line used
-                        WHERE used.mandate_id = md.id AND used.state = 'collected'
+                   md.mandate_type = 'one_off' AND (
+                       EXISTS (SELECT 1 FROM sepa_batch_line used
+                                WHERE used.mandate_id = md.id AND used.state = 'collected')
+                       -- a debit before this addon (a last debit date and no batch line)
+                       OR md.last_debit_date IS NOT NULL AND NOT EXISTS (
+                           SELECT 1 FROM sepa_batch_line l WHERE l.mandate_id = md.id)
                    ) AS one_off_used,
                    md.company_id AS mandate_company_id, bank.acc_number AS iban,
                    open_line.batch_name, storno.storno_date, storno.storno_code,
