@@ -163,12 +163,29 @@ class SepaStorno(models.Model):
         self._check_registrable(vals_list, debits)
         reasons = self.env["sepa.return.reason"]._get_or_create(
             vals.get("reason_code") for vals in vals_list)
-        stornos = self._create_guarded([
-            self._prepare_vals(vals, debits[vals["batch_line_id"]], reasons)
-            for vals in vals_list], bulk=True)
+        create_list = [self._prepare_vals(vals, debits[vals["batch_line_id"]], reasons)
+                       for vals in vals_list]
+        self._prepare_points(create_list)
+        stornos = self._create_guarded(create_list, bulk=True)
         self.env["sepa.batch.posting"].book_stornos(stornos)
         stornos._add_to_score()
         return stornos
+
+    @api.model
+    def _prepare_points(self, create_list):
+        """Set in ``create_list`` the points each storno adds to its mandate's score (as
+        ``_add_to_score`` counts them): written when they are created, not updated
+        after (an UPDATE costs about 0.2 ms a storno)."""
+        reason_ids = defaultdict(set)
+        for vals in create_list:
+            if vals.get("mandate_id"):
+                reason_ids[vals["company_id"]].add(vals["reason_id"])
+        points = {company_id: self.env["sepa.return.reason"].browse(ids)._score_points(
+                      self.env["res.company"].browse(company_id))
+                  for company_id, ids in reason_ids.items()}
+        for vals in create_list:
+            if vals.get("mandate_id"):
+                vals["points"] = points[vals["company_id"]][vals["reason_id"]]
 
     @api.model
     def register_unmatched(self, vals_list):
@@ -408,7 +425,8 @@ class SepaStorno(models.Model):
             })
             by_points[added].append(storno.id)
         for added, ids in by_points.items():  # not tracked: no tracking to prepare
-            self.browse(ids).with_context(tracking_disable=True).write({"points": added})
+            self.browse(ids).filtered(lambda s, a=added: s.points != a).with_context(
+                tracking_disable=True).write({"points": added})
         company_of = {storno.mandate_id.id: storno.mandate_id.company_id.id
                       for storno in stornos}
         insert_records(self.env["sepa.storno.event"], [
