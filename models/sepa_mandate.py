@@ -532,8 +532,8 @@ class SepaMandate(models.Model):
         by_score = defaultdict(list)
         for mandate_id, score in scores.items():
             by_score[score].append(mandate_id)
-        for score, ids in by_score.items():
-            self.browse(ids).write({"storno_score": score})
+        for score, ids in by_score.items():  # not tracked: no tracking to prepare
+            self.browse(ids).with_context(tracking_disable=True).write({"storno_score": score})
 
     def _reset_storno_score(self, batch, date):
         """A debit of these mandates in ``batch`` was settled without storno (or, without

@@ -193,14 +193,31 @@ class SepaStorno(models.Model):
         self._check_registrable(vals_list, debits)
         reasons = self.env["sepa.return.reason"]._get_or_create(
             vals.get("reason_code") for vals in vals_list)
-        stornos = self._create_guarded([
-            self._prepare_vals(vals, debits[vals["batch_line_id"]], reasons)
-            for vals in vals_list], bulk=True)
+        create_list = [self._prepare_vals(vals, debits[vals["batch_line_id"]], reasons)
+                       for vals in vals_list]
+        self._prepare_points(create_list)
+        stornos = self._create_guarded(create_list, bulk=True)
         self.env["sepa.batch.posting"].book_stornos(stornos)
         stornos._add_to_score()
         stornos._sepa_invoice_fees()
         stornos._update_one_off_mandates()
         return stornos
+
+    @api.model
+    def _prepare_points(self, create_list):
+        """Set in ``create_list`` the points each storno adds to its mandate's score (as
+        ``_add_to_score`` counts them): written when they are created, not updated
+        after (an UPDATE costs about 0.2 ms a storno)."""
+        reason_ids = defaultdict(set)
+        for vals in create_list:
+            if vals.get("mandate_id"):
+                reason_ids[vals["company_id"]].add(vals["reason_id"])
+        points = {company_id: self.env["sepa.return.reason"].browse(ids)._score_points(
+                      self.env["res.company"].browse(company_id))
+                  for company_id, ids in reason_ids.items()}
+        for vals in create_list:
+            if vals.get("mandate_id"):
+                vals["points"] = points[vals["company_id"]][vals["reason_id"]]
 
     @api.model
     def register_unmatched(self, vals_list):
@@ -322,24 +339,26 @@ class SepaStorno(models.Model):
         states = dict(self.env["sepa.batch"]._fields["state"]._description_selection(
             self.env))
         problems, seen = [], set()
+        kinds = dict(KINDS)
         for vals in vals_list:
             row = debits[vals["batch_line_id"]]
-            debit = _("%(debit)s (%(invoices)s, batch %(batch)s)",
-                      debit=row["end_to_end_id"], invoices=row["invoice_names"],
-                      batch=row["batch_name"])
             currency = self.env["res.currency"].browse(row["currency_id"])
+            # the debit is named only when it cannot fail (``_`` costs about 1 ms a call)
+            debit = lambda row=row: _(  # noqa: E731
+                "%(debit)s (%(invoices)s, batch %(batch)s)", debit=row["end_to_end_id"],
+                invoices=row["invoice_names"], batch=row["batch_name"])
             if row["batch_state"] not in ("sent", "done"):
                 problems.append(_("%(debit)s: the batch is %(state)s, not sent or settled",
-                                  debit=debit, state=states[row["batch_state"]]))
+                                  debit=debit(), state=states[row["batch_state"]]))
             elif not row["registrable"] or row["first_line_id"] in seen:
-                problems.append(_("%(debit)s: registered as failed already", debit=debit))
+                problems.append(_("%(debit)s: registered as failed already", debit=debit()))
             elif vals.get("amount") is not None and currency.compare_amounts(
                     vals["amount"], row["amount"]) != 0:
                 problems.append(_("%(debit)s: amount %(amount)s is not the debit's "
-                                  "%(debit_amount)s", debit=debit, amount=vals["amount"],
+                                  "%(debit_amount)s", debit=debit(), amount=vals["amount"],
                                   debit_amount=row["amount"]))
-            if vals.get("kind") not in dict(KINDS):
-                problems.append(_("%(debit)s: unknown kind %(kind)s", debit=debit,
+            if vals.get("kind") not in kinds:
+                problems.append(_("%(debit)s: unknown kind %(kind)s", debit=debit(),
                                   kind=vals.get("kind")))
             seen.add(row["first_line_id"])
         if problems:
@@ -644,7 +663,13 @@ class SepaStorno(models.Model):
         for company in stornos.company_id:
             points[company.id] = stornos.reason_id._score_points(company)
         last_reset = stornos.mandate_id._last_events()
-        scores = {mandate.id: mandate.storno_score for mandate in stornos.mandate_id}
+        # one column read: reading the mandates through the ORM fetches all their fields
+        # (14 s for 50,000 under cProfile)
+        stornos.mandate_id.flush_recordset(["storno_score"])
+        found = dict(self.env.execute_query(SQL(
+            "SELECT id, storno_score FROM sepa_mandate WHERE id = ANY(%s)",
+            stornos.mandate_id.ids)))
+        scores = {mandate_id: found[mandate_id] for mandate_id in stornos.mandate_id.ids}
         events, by_mandate, by_points = [], defaultdict(lambda: self.browse()), defaultdict(list)
         for storno in stornos:
             mandate_id = storno.mandate_id.id
@@ -662,21 +687,23 @@ class SepaStorno(models.Model):
                 "score": scores[mandate_id], "date": storno.date,
             })
             by_points[added].append(storno.id)
-        for added, ids in by_points.items():
-            self.browse(ids).write({"points": added})
-        self.env["sepa.storno.event"].create(events)
+        for added, ids in by_points.items():  # not tracked: no tracking to prepare
+            self.browse(ids).filtered(lambda s, a=added: s.points != a).with_context(
+                tracking_disable=True).write({"points": added})
+        company_of = {storno.mandate_id.id: storno.mandate_id.company_id.id
+                      for storno in stornos}
+        insert_records(self.env["sepa.storno.event"], [
+            dict(event, company_id=company_of[event["mandate_id"]]) for event in events])
         self.env["sepa.mandate"]._write_scores(scores)
         self._revoke_at_threshold(scores, by_mandate)
 
     def _revoke_at_threshold(self, scores, by_mandate):
         """Revoke the active mandates whose score reached their company's threshold
         (automatic revocation on): one chatter message each naming its stornos."""
-        Mandate = self.env["sepa.mandate"]
-        revoke = Mandate.browse(
-            mandate_id for mandate_id, score in scores.items()
-            if score >= Mandate.browse(mandate_id).company_id.sepa_storno_threshold > 0
-            and Mandate.browse(mandate_id).company_id.sepa_storno_auto_revoke
-            and Mandate.browse(mandate_id).state in ("draft", "active"))
+        revoke = self.env["sepa.mandate"].browse(scores).filtered(
+            lambda mandate: scores[mandate.id] >= mandate.company_id.sepa_storno_threshold > 0
+            and mandate.company_id.sepa_storno_auto_revoke
+            and mandate.state in ("draft", "active"))
         events = []
         for mandate in revoke:
             stornos = mandate._scored_stornos() | by_mandate[mandate.id]
