@@ -50,7 +50,9 @@ def storno_account(env, company):
 
 
 def settled_batch(env, journal):
-    """Collect every invoice in one batch, send it and settle it (not timed)."""
+    """Collect every invoice in one batch, send it and settle it (not timed). Without
+    the mandates' tracking messages (one INSERT each: 6 minutes for 50,000 mandates)."""
+    plain, env = env, env(context=dict(env.context, tracking_disable=True))
     wizard = env["sepa.batch.proposal"].create({"journal_id": journal.id})
     wizard.action_propose()
     batch = env["sepa.batch"].browse(wizard.action_create_batch()["res_id"])
@@ -58,7 +60,7 @@ def settled_batch(env, journal):
     batch.action_send()
     batch._settle()
     env.cr.commit()
-    return batch
+    return batch.with_env(plain)
 
 
 def return_file(env, batch):
