@@ -24,6 +24,10 @@ BULK_CONTEXT = {"skip_invoice_sync": True, "check_move_validity": False, "mail_n
 BULK_RANK = "sepa_bulk_rank"
 #: Context key: never the set-wise path, every invoice through Odoo's reconciliation.
 ORM_ONLY = "sepa_posting_orm_only"
+#: Keys of a storno entry's receivable debit values (never given to the ORM): the id of
+#: the batch credit it reverses, the full reconcile it is inserted with.
+CREDIT_KEY = "_sepa_batch_credit_id"
+FULL_KEY = "_sepa_full_reconcile_id"
 
 
 class SepaBatchPosting(models.AbstractModel):
@@ -140,7 +144,15 @@ class SepaBatchPosting(models.AbstractModel):
         batch_lines = stornos._batch_lines()
         rows = self._credit_rows(batch_lines)
         self._check_no_open_receivable_match(batch_lines, rows)
-        self.with_context(mail_notrack=True)._unreconcile_credit_rows(batch_lines, rows)
+        # All set-wise: each credit keeps its full reconcile (and reconciled state), which
+        # its storno debit joins: only the invoices' side is reopened here.
+        kept = {}
+        if all(row["simple"] for row in rows) and all(
+                self._setwise_allowed(batch) for batch in stornos.batch_id):
+            kept = {row["credit_id"]: row["full_id"] for row in rows}
+            self.with_context(mail_notrack=True)._unreconcile_setwise(rows, keep_credits=True)
+        else:
+            self.with_context(mail_notrack=True)._unreconcile_credit_rows(batch_lines, rows)
         batch_lines.write({"state": "failed", "is_open": False})
         info = self._storno_rows(stornos, batch_lines)
         groups = defaultdict(list)
@@ -148,21 +160,24 @@ class SepaBatchPosting(models.AbstractModel):
             groups[(row["journal_id"], row["booking_date"])].append(storno_id)
         plan, transit_plan = [], defaultdict(list)
         env = self.with_context(mail_notrack=True, skip_invoice_sync=True).env
-        pairs = []
+        reconciled = []
         for (journal_id, date), ids in groups.items():
             group = stornos.browse(ids)
             journal = self.env["account.journal"].browse(journal_id)
             vals = self._storno_move_vals(journal, date, group, info)
             if all(self._setwise_allowed(batch) for batch in group.batch_id):
+                reconciled += self._storno_full_reconciles(vals, kept)
                 move = self._create_summarised(env, vals)
-                self._storno_plan(move, group, info, pairs, transit_plan)
+                self._storno_plan(move, group, info, [], transit_plan)
             else:
+                for command in vals["line_ids"]:
+                    command[2].pop(CREDIT_KEY, None)
                 move = env["account.move"].create(vals)
                 move._post(soft=False)
                 self._storno_plan(move, group, info, plan, transit_plan)
             self._set_storno_move(group, move)
         moves = stornos.move_id | batch_lines.batch_id.move_id
-        self._reconcile_pairs_setwise(pairs, moves)
+        self._reconcile_storno_debits(reconciled, moves, kept)
         transit_groups = list(transit_plan.values())
         if all(self._setwise_allowed(batch) for batch in stornos.batch_id):
             transit_groups = self._reconcile_transit_setwise(transit_groups, moves)
@@ -261,6 +276,9 @@ class SepaBatchPosting(models.AbstractModel):
                         amount_currency=currency.round(
                             sum(r["amount_currency"] for r in group)))
                    for group in groups.values()]
+        for row in summary:
+            row.pop(CREDIT_KEY, None)
+            row.pop(FULL_KEY, None)
         move = env["account.move"].create(
             dict(vals, line_ids=[Command.create(row) for row in summary]))
         move._post(soft=False)
@@ -282,39 +300,83 @@ class SepaBatchPosting(models.AbstractModel):
             "amount_residual": balance if reconcilable else 0.0,
             "amount_residual_currency": amount if reconcilable else 0.0,
             "sepa_storno_id": row["sepa_storno_id"],
+            # a receivable debit of a storno is inserted reconciled with its batch
+            # credit already (``_reconcile_storno_debits`` writes the rest)
+            "full_reconcile_id": row.get(FULL_KEY),
+            "matching_number": str(row[FULL_KEY]) if row.get(FULL_KEY) else None,
+            "reconciled": bool(row.get(FULL_KEY)),
         }
+        if row.get(FULL_KEY):
+            values.update(amount_residual=0.0, amount_residual_currency=0.0)
         if vary_price:
             values.update(price_subtotal=amount, price_total=amount)
         return values
 
     @api.model
-    def _reconcile_pairs_setwise(self, pairs, moves):
-        """Fully reconcile each open batch credit with the opposite storno debit, in SQL:
-        one partial and one full reconcile per pair, as Odoo's reconciliation of two
-        opposite lines in company currency on entries gives; checked in one query.
-        ``pairs``: recordsets ``credit | debit``."""
-        pairs = [pair for pair in pairs if len(pair) == 2]
-        if not pairs:
+    def _storno_full_reconciles(self, vals, kept):
+        """A full reconcile for each receivable debit of the storno entry ``vals`` (the
+        lines holding their batch credit's id, ``CREDIT_KEY``), kept in the line
+        (``FULL_KEY``): the debit is inserted reconciled. The credit's own when in
+        ``kept`` (``{credit id: its full reconcile id}``), else a new one. Returns
+        ``[(credit id, full reconcile id), ...]``."""
+        rows = [command[2] for command in vals["line_ids"] if CREDIT_KEY in command[2]]
+        if not rows:
+            return []
+        new = iter(self._new_full_reconciles(
+            len([row for row in rows if row[CREDIT_KEY] not in kept])))
+        for row in rows:
+            row[FULL_KEY] = kept.get(row[CREDIT_KEY]) or next(new)
+        return [(row.pop(CREDIT_KEY), row[FULL_KEY]) for row in rows]
+
+    @api.model
+    def _reconcile_storno_debits(self, reconciled, moves, kept):
+        """Fully reconcile each open batch credit with the storno debit inserted with its
+        full reconcile (``_storno_full_reconciles``), in SQL: one partial per pair and the
+        credit reconciled, as Odoo's reconciliation of two opposite lines in company
+        currency on entries gives; checked in one query. ``reconciled``: ``[(credit id,
+        full reconcile id), ...]``; ``kept``: the credits still reconciled with their full
+        reconcile (``_unreconcile_setwise`` with ``keep_credits``), not written again."""
+        if not reconciled:
             return
         self.env.flush_all()
-        balance = dict(self.env.execute_query(SQL(
-            "SELECT id, balance FROM account_move_line WHERE id = ANY(%s)",
-            [line_id for pair in pairs for line_id in pair.ids])))
-        debit_ids = [next(i for i in pair.ids if balance[i] > 0) for pair in pairs]
-        credit_ids = [next(i for i in pair.ids if balance[i] < 0) for pair in pairs]
-        full_ids = self._new_full_reconciles(len(pairs))
-        self._insert_partials(debit_ids, credit_ids, full_ids)
-        line_ids = debit_ids + credit_ids
+        credit_ids = [credit_id for credit_id, _full in reconciled]
+        full_ids = [full_id for _credit, full_id in reconciled]
+        debit_of = dict(self.env.execute_query(SQL(
+            """SELECT full_reconcile_id, id FROM account_move_line
+                WHERE full_reconcile_id = ANY(%s) AND move_id = ANY(%s)
+                  AND id != ALL(%s)""", full_ids, moves.ids, credit_ids)))
+        debit_ids = [debit_of.get(full_id) for full_id in full_ids]
+        stamp = SQL("%s, %s, %s, %s", self.env.uid, self.env.cr.now(), self.env.uid,
+                    self.env.cr.now())
+        self.env.execute_query(SQL(
+            """INSERT INTO account_partial_reconcile (
+                   debit_move_id, credit_move_id, full_reconcile_id, debit_currency_id,
+                   credit_currency_id, company_id, amount, debit_amount_currency,
+                   credit_amount_currency, max_date, create_uid, create_date, write_uid,
+                   write_date)
+               SELECT d.id, c.id, p.full_id, d.currency_id, c.currency_id, d.company_id,
+                      d.balance, d.amount_currency, d.amount_currency,
+                      GREATEST(d.date, c.date), %(stamp)s
+                 FROM unnest(%(debits)s::int[], %(credits)s::int[], %(fulls)s::int[])
+                      AS p(debit_id, credit_id, full_id)
+                 JOIN account_move_line d ON d.id = p.debit_id
+                 JOIN account_move_line c ON c.id = p.credit_id""",
+            stamp=stamp, debits=debit_ids, credits=credit_ids, fulls=full_ids))
         self.env.execute_query(SQL(
             """UPDATE account_move_line l
                   SET full_reconcile_id = p.full_id, matching_number = p.full_id::text,
                       amount_residual = 0, amount_residual_currency = 0, reconciled = TRUE,
                       write_uid = %s, write_date = %s
                  FROM unnest(%s::int[], %s::int[]) AS p(line_id, full_id)
-                WHERE l.id = p.line_id""", self.env.uid, self.env.cr.now(), line_ids,
-            full_ids + full_ids))
-        lines = self.env["account.move.line"].browse(line_ids)
+                WHERE l.id = p.line_id""", self.env.uid, self.env.cr.now(),
+            [credit_id for credit_id in credit_ids if credit_id not in kept],
+            [full_id for credit_id, full_id in reconciled if credit_id not in kept]))
+        lines = self.env["account.move.line"].browse(
+            credit_ids + [debit_id for debit_id in debit_ids if debit_id])
         self._invalidate_reconciliation(lines, self.env["account.move"])
+        if None in debit_ids:
+            raise UserError(_("A storno debit is missing on its entry; nothing was saved. "
+                              "Please report it to your administrator."))
         self._check_reconciliation(moves, lines, self.env["account.move"], paid=False)
 
     @api.model
@@ -397,6 +459,7 @@ class SepaBatchPosting(models.AbstractModel):
                 total -= line["balance"]
                 total_currency -= line["amount_currency"]
                 line_vals.append({
+                    CREDIT_KEY: line["credit_id"],
                     "name": invoice_label % {"debit": label, "invoice": line["invoice_name"]},
                     "account_id": line["account_id"],
                     "partner_id": line["partner_id"],
@@ -931,13 +994,17 @@ class SepaBatchPosting(models.AbstractModel):
              ORDER BY base.credit_id""", list(batch_lines.ids)))
 
     @api.model
-    def _unreconcile_setwise(self, rows):
+    def _unreconcile_setwise(self, rows, keep_credits=False):
         """Remove the full reconciles of ``rows`` (``_credit_rows``) and their partials in
         SQL; every line is open again for its balance, every invoice not paid for its
-        original residual. Checked; the ORM recomputes what depends on it."""
+        original residual. Checked; the ORM recomputes what depends on it.
+        ``keep_credits``: the credits keep their full reconcile and stay reconciled
+        (without partial: the caller reconciles each with a new line at once, see
+        ``book_stornos``); only the invoices' side is reopened."""
         if not rows:
             return
         full_ids = [row["full_id"] for row in rows]
+        kept = [row["credit_id"] for row in rows] if keep_credits else []
         uid, now = self.env.uid, self.env.cr.now()
         self.env.execute_query(SQL(
             "DELETE FROM account_partial_reconcile WHERE full_reconcile_id = ANY(%s)",
@@ -947,10 +1014,11 @@ class SepaBatchPosting(models.AbstractModel):
                   SET full_reconcile_id = NULL, matching_number = NULL, reconciled = FALSE,
                       amount_residual = balance, amount_residual_currency = amount_currency,
                       write_uid = %s, write_date = %s
-                WHERE full_reconcile_id = ANY(%s)
-            RETURNING id""", uid, now, full_ids))
-        self.env.execute_query(SQL(
-            "DELETE FROM account_full_reconcile WHERE id = ANY(%s)", full_ids))
+                WHERE full_reconcile_id = ANY(%s) AND id != ALL(%s)
+            RETURNING id""", uid, now, full_ids, kept))
+        if not keep_credits:
+            self.env.execute_query(SQL(
+                "DELETE FROM account_full_reconcile WHERE id = ANY(%s)", full_ids))
         invoice_ids = [row["invoice_id"] for row in rows]
         self.env.execute_query(SQL(
             """UPDATE account_move inv
@@ -964,7 +1032,7 @@ class SepaBatchPosting(models.AbstractModel):
                 WHERE inv.id = r.move_id""", uid, now, invoice_ids))
         lines = self.env["account.move.line"].browse(row[0] for row in line_rows)
         invoices = self.env["account.move"].browse(invoice_ids)
-        self._invalidate_reconciliation(lines, invoices)
+        self._invalidate_reconciliation(lines + lines.browse(kept), invoices)
         # The entries' stored fields do not depend on their credits' residual (their
         # totals count their debits only, their payment state is always 'not_paid').
         self._check_reconciliation(

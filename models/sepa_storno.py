@@ -396,6 +396,8 @@ class SepaStorno(models.Model):
             "state": "done",
             "release_state": "none",
             "batch_id": row["batch_id"],
+            # no fee line yet (the fee invoices follow): not recomputed for each storno
+            "fee_invoice_id": False,
         }
 
     def _batch_lines(self):
