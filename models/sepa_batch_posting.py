@@ -346,22 +346,7 @@ class SepaBatchPosting(models.AbstractModel):
                 WHERE full_reconcile_id = ANY(%s) AND move_id = ANY(%s)
                   AND id != ALL(%s)""", full_ids, moves.ids, credit_ids)))
         debit_ids = [debit_of.get(full_id) for full_id in full_ids]
-        stamp = SQL("%s, %s, %s, %s", self.env.uid, self.env.cr.now(), self.env.uid,
-                    self.env.cr.now())
-        self.env.execute_query(SQL(
-            """INSERT INTO account_partial_reconcile (
-                   debit_move_id, credit_move_id, full_reconcile_id, debit_currency_id,
-                   credit_currency_id, company_id, amount, debit_amount_currency,
-                   credit_amount_currency, max_date, create_uid, create_date, write_uid,
-                   write_date)
-               SELECT d.id, c.id, p.full_id, d.currency_id, c.currency_id, d.company_id,
-                      d.balance, d.amount_currency, d.amount_currency,
-                      GREATEST(d.date, c.date), %(stamp)s
-                 FROM unnest(%(debits)s::int[], %(credits)s::int[], %(fulls)s::int[])
-                      AS p(debit_id, credit_id, full_id)
-                 JOIN account_move_line d ON d.id = p.debit_id
-                 JOIN account_move_line c ON c.id = p.credit_id""",
-            stamp=stamp, debits=debit_ids, credits=credit_ids, fulls=full_ids))
+        self._insert_partials(debit_ids, credit_ids, full_ids, residual=False)
         self.env.execute_query(SQL(
             """UPDATE account_move_line l
                   SET full_reconcile_id = p.full_id, matching_number = p.full_id::text,
@@ -1165,9 +1150,14 @@ class SepaBatchPosting(models.AbstractModel):
                                        "payment_state"])
 
     @api.model
-    def _insert_partials(self, debit_ids, credit_ids, full_ids):
+    def _insert_partials(self, debit_ids, credit_ids, full_ids, residual=True):
+        """One partial per (debit, credit, full reconcile) of the debit's amount: its
+        open residual, or (``residual=False``) its whole balance."""
         stamp = SQL("%s, %s, %s, %s", self.env.uid, self.env.cr.now(), self.env.uid,
                     self.env.cr.now())
+        amounts = (SQL("d.amount_residual, d.amount_residual_currency, "
+                       "d.amount_residual_currency") if residual else
+                   SQL("d.balance, d.amount_currency, d.amount_currency"))
         self.env.execute_query(SQL(
             """INSERT INTO account_partial_reconcile (
                    debit_move_id, credit_move_id, full_reconcile_id, debit_currency_id,
@@ -1175,13 +1165,13 @@ class SepaBatchPosting(models.AbstractModel):
                    credit_amount_currency, max_date, create_uid, create_date, write_uid,
                    write_date)
                SELECT d.id, c.id, p.full_id, d.currency_id, c.currency_id, d.company_id,
-                      d.amount_residual, d.amount_residual_currency,
-                      d.amount_residual_currency, GREATEST(d.date, c.date), %(stamp)s
+                      %(amounts)s, GREATEST(d.date, c.date), %(stamp)s
                  FROM unnest(%(debits)s::int[], %(credits)s::int[], %(fulls)s::int[])
                       AS p(debit_id, credit_id, full_id)
                  JOIN account_move_line d ON d.id = p.debit_id
                  JOIN account_move_line c ON c.id = p.credit_id""",
-            stamp=stamp, debits=debit_ids, credits=credit_ids, fulls=full_ids))
+            stamp=stamp, amounts=amounts, debits=debit_ids, credits=credit_ids,
+            fulls=full_ids))
 
     @api.model
     def _check_reconciliation(self, moves, lines, invoices, paid):
