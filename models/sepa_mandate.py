@@ -508,13 +508,14 @@ class SepaMandate(models.Model):
             {"state": "closed"})
 
     def _last_events(self):
-        """``{mandate id: its last storno score event}`` (one query)."""
+        """``{mandate id: {"kind", "batch_id", "points"} of its last storno score event}``
+        (one query)."""
         self.env["sepa.storno.event"].flush_model()
-        rows = self.env.execute_query(SQL(
-            """SELECT DISTINCT ON (mandate_id) mandate_id, id FROM sepa_storno_event
+        rows = self.env.execute_query_dict(SQL(
+            """SELECT DISTINCT ON (mandate_id) mandate_id, kind, batch_id, points
+                 FROM sepa_storno_event
                 WHERE mandate_id = ANY(%s) ORDER BY mandate_id, id DESC""", self.ids))
-        Event = self.env["sepa.storno.event"]
-        return {mandate_id: Event.browse(event_id) for mandate_id, event_id in rows}
+        return {row.pop("mandate_id"): row for row in rows}
 
     def _scored_stornos(self):
         """The registered stornos counted in the score of this mandate: those since its
@@ -528,12 +529,21 @@ class SepaMandate(models.Model):
 
     @api.model
     def _write_scores(self, scores):
-        """``scores``: ``{mandate id: score}``; one write per distinct score."""
-        by_score = defaultdict(list)
-        for mandate_id, score in scores.items():
-            by_score[score].append(mandate_id)
-        for score, ids in by_score.items():  # not tracked: no tracking to prepare
-            self.browse(ids).with_context(tracking_disable=True).write({"storno_score": score})
+        """``scores``: ``{mandate id: score}``, written in one UPDATE (the score is not
+        tracked and nothing stored depends on it; the ORM writes a hundred rows at a
+        time)."""
+        if not scores:
+            return
+        mandates = self.browse(scores)
+        mandates.flush_recordset(["storno_score"])
+        self.env.execute_query(SQL(
+            """UPDATE sepa_mandate md SET storno_score = s.score, write_uid = %s,
+                      write_date = %s
+                 FROM unnest(%s::int[], %s::int[]) AS s(id, score)
+                WHERE md.id = s.id AND md.storno_score IS DISTINCT FROM s.score""",
+            self.env.uid, self.env.cr.now(), list(scores), list(scores.values())))
+        mandates.invalidate_recordset(["storno_score", "write_uid", "write_date"])
+        mandates.modified(["storno_score"])
 
     def _reset_storno_score(self, batch, date):
         """A debit of these mandates in ``batch`` was settled without storno (or, without
