@@ -133,8 +133,9 @@ class SepaReturnImport(models.TransientModel):
         same moment.
         """
         self.ensure_one()
-        data = self._file_bytes()
-        if self.state == "preview" and hashlib.sha256(data).hexdigest() == self.file_sha256:
+        unchanged = self.state == "preview" and hashlib.sha256(
+            self._file_bytes()).hexdigest() == self.file_sha256
+        if unchanged:
             self._refresh_registered()
         else:
             self._preview()
@@ -168,8 +169,10 @@ class SepaReturnImport(models.TransientModel):
         if self.company_id not in self.env.companies:  # the reads below are plain SQL
             raise AccessError(_("You can only import return files of your active companies."))
         data = self._file_bytes()
+        sha256 = hashlib.sha256(data).hexdigest()
         result = self._read_file(data)
-        self.file_sha256 = hashlib.sha256(data).hexdigest()
+        del data  # read: not kept while the preview is built
+        self.file_sha256 = sha256
         rows = self._prepare_line_vals(result)
         self.line_ids.unlink()
         insert_records(self.env["sepa.return.import.line"], rows)
@@ -197,9 +200,12 @@ class SepaReturnImport(models.TransientModel):
         self.previous_import = self._previous_import()
 
     def _file_bytes(self):
-        if not self.data_file:
+        value = self.data_file
+        if not value:
             raise UserError(_("Choose the bank's return file first."))
-        return base64.b64decode(self.data_file)
+        # not kept in the cache: tens of megabytes for a large file
+        self.invalidate_recordset(["data_file"])
+        return base64.b64decode(value)
 
     def _read_file(self, data):
         """The file's ReadResult; a UserError for anything that is not a return file."""
