@@ -55,6 +55,11 @@ Failed debits           billing    A     A       A           A       A      -   
 Failed debits           manager    A     A       A           A       A      A       A
 Failed debits           portal     -     -       -           -       -      -       -
 Failed debits           A+B, A on  A     A       A           A       A      -       A
+Storno analysis         internal   -     -       -           -       -      -       -
+Storno analysis         billing    A     A       A           -       -      -       A
+Storno analysis         manager    A     A       A           -       -      -       A
+Storno analysis         portal     -     -       -           -       -      -       -
+Storno analysis         A+B, A on  A     A       A           -       -      -       A
 Debited bank accounts   internal   -     -       -           n/a     -      -       -
 Debited bank accounts   billing    A     A       A           n/a     A      -       A
 Debited bank accounts   manager    A     A       A           n/a     A      -       A
@@ -118,10 +123,29 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
                 "end_to_end_id": f"UNKNOWN-{company.id}", "amount": 10.0,
                 "reason_code": "AM04", "kind": "return", "company_id": company.id}])
             for company in (cls.company_a, cls.company_b)}
+        # the storno analysis shows the debits of sent batches
+        cls.sent_batches = {company.id: cls.make_sent_batch(company, journal, partner)
+                            for company, journal, partner in (
+                                (cls.company_a, cls.bank_journal, cls.recurring_partner),
+                                (cls.company_b, cls.bank_journal_b, cls.debtor_b))}
         cls.proposals = {(role, "A"): cls.make_proposal(user, cls.company_a, cls.bank_journal)
                          for role, user in cls.users.items()}
         proposal_b = cls.make_proposal(cls.user_b, cls.company_b, cls.bank_journal_b)
         cls.proposals.update({(role, "B"): proposal_b for role in cls.users})
+
+    @classmethod
+    def make_sent_batch(cls, company, journal, partner):
+        """A batch of one invoice of ``partner``, generated and sent."""
+        invoice = cls.invoice(partner, 40.0, company=company)
+        wizard = cls.env["sepa.batch.proposal"].with_company(company).create({
+            "company_id": company.id, "journal_id": journal.id,
+            "invoice_ids": [(6, 0, invoice.ids)]})
+        wizard.action_propose()
+        batch = cls.env["sepa.batch"].with_company(company).browse(
+            wizard.action_create_batch()["res_id"])
+        batch.action_generate()
+        batch.action_send()
+        return batch
 
     @classmethod
     def make_proposal(cls, user, company, journal):
@@ -193,6 +217,12 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
                 {"name": "Matrix", "company_id": data["company"].id, "state": "unmatched",
                  "kind": "return"},
                 {"hold_note": "Matrix"}, self.stornos[data["company"].id]),
+            "Storno analysis": (
+                "sepa.storno.report", self.env["sepa.storno.report"].search(
+                    [("batch_id", "=", self.sent_batches[data["company"].id].id)]),
+                "end_to_end_id", {"end_to_end_id": "Matrix"}, {"end_to_end_id": "Matrix"},
+                self.env["sepa.storno.report"].search(
+                    [("batch_id", "=", self.sent_batches[data["company"].id].id)])),
             "Debited bank accounts": (
                 "res.partner.bank", data["mandate"].partner_bank_id, "acc_number",
                 None, {"acc_holder_name": "Matrix"}, data["mandate"].partner_bank_id),
