@@ -107,16 +107,18 @@ class SepaBatchCommon(SepaCommon):
         return cls.init_invoice("out_invoice", partner=partner, amounts=[amount], taxes=[],
                                 post=True, **kwargs)
 
-    def propose(self, **values):
-        wizard = self.env["sepa.batch.proposal"].create({
-            "journal_id": self.bank_journal.id, **values})
+    @classmethod
+    def propose(cls, **values):
+        wizard = cls.env["sepa.batch.proposal"].create({
+            "journal_id": cls.bank_journal.id, **values})
         wizard.action_propose()
         return wizard
 
-    def create_batch(self, **values):
-        wizard = self.propose(**values)
+    @classmethod
+    def create_batch(cls, **values):
+        wizard = cls.propose(**values)
         action = wizard.action_create_batch()
-        return self.env["sepa.batch"].browse(action["res_id"])
+        return cls.env["sepa.batch"].browse(action["res_id"])
 
 
 class SepaTourCase(HttpCase):
