@@ -1,6 +1,6 @@
 import io
 
-from odoo import http
+from odoo import Command, fields, http
 from odoo.tests import HttpCase
 from odoo.tools.pdf import PdfFileReader
 
@@ -103,9 +103,22 @@ class SepaBatchCommon(SepaCommon):
         return partner, mandate
 
     @classmethod
-    def invoice(cls, partner, amount, **kwargs):
-        return cls.init_invoice("out_invoice", partner=partner, amounts=[amount], taxes=[],
-                                post=True, **kwargs)
+    def invoice(cls, partner, amount, company=None, currency=None, invoice_date=None):
+        """A posted customer invoice of one line of ``amount`` without taxes, dated
+        2019-01-01 by default: what ``init_invoice`` makes, without its form view
+        (several times faster; hundreds of invoices in the tests)."""
+        vals = {
+            "move_type": "out_invoice",
+            "partner_id": partner.id,
+            "invoice_date": invoice_date or fields.Date.from_string("2019-01-01"),
+            "invoice_line_ids": [Command.create({
+                "name": "test line", "price_unit": amount, "tax_ids": [Command.clear()]})],
+        }
+        if currency:
+            vals["currency_id"] = currency.id
+        move = cls.env["account.move"].with_company(company or cls.env.company).create(vals)
+        move.action_post()
+        return move
 
     @classmethod
     def propose(cls, **values):
