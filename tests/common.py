@@ -103,22 +103,28 @@ class SepaBatchCommon(SepaCommon):
         return partner, mandate
 
     @classmethod
-    def invoice(cls, partner, amount, company=None, currency=None, invoice_date=None):
+    def invoice(cls, partner, amount, **kwargs):
         """A posted customer invoice of one line of ``amount`` without taxes, dated
         2019-01-01 by default: what ``init_invoice`` makes, without its form view
         (several times faster; hundreds of invoices in the tests)."""
+        return cls.invoices(partner, [amount], **kwargs)
+
+    @classmethod
+    def invoices(cls, partner, amounts, company=None, currency=None, invoice_date=None):
+        """One posted invoice per amount (as :meth:`invoice`), in one create."""
         vals = {
             "move_type": "out_invoice",
             "partner_id": partner.id,
             "invoice_date": invoice_date or fields.Date.from_string("2019-01-01"),
-            "invoice_line_ids": [Command.create({
-                "name": "test line", "price_unit": amount, "tax_ids": [Command.clear()]})],
         }
         if currency:
             vals["currency_id"] = currency.id
-        move = cls.env["account.move"].with_company(company or cls.env.company).create(vals)
-        move.action_post()
-        return move
+        moves = cls.env["account.move"].with_company(company or cls.env.company).create([
+            dict(vals, invoice_line_ids=[Command.create({
+                "name": "test line", "price_unit": amount, "tax_ids": [Command.clear()]})])
+            for amount in amounts])
+        moves.action_post()
+        return moves
 
     @classmethod
     def propose(cls, **values):

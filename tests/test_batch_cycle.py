@@ -318,9 +318,7 @@ class TestBatchCycle(SepaBatchCommon):
     def eleven_block_batch(self):
         """A sent batch of 11 recurring debits of 1.00 … 11.00, one per collection date:
         blocks P1 … P11 in date order."""
-        invoices = self.env["account.move"]
-        for amount in range(1, 12):
-            invoices |= self.invoice(self.recurring_partner, float(amount))
+        invoices = self.invoices(self.recurring_partner, [float(amount) for amount in range(1, 12)])
         wizard = self.propose(invoice_ids=invoices.ids)
         lines = wizard.line_ids.sorted(lambda line: line.invoice_id.id)
         for days, line in enumerate(lines):
