@@ -110,12 +110,15 @@ class SepaBatchCommon(SepaCommon):
         return cls.invoices(partner, [amount], **kwargs)
 
     @classmethod
-    def invoices(cls, partner, amounts, company=None, currency=None, invoice_date=None):
-        """One posted invoice per amount (as :meth:`invoice`), in one create."""
+    def invoices(cls, partner, amounts, company=None, currency=None, invoice_date=None,
+                 move_type="out_invoice", **values):
+        """One posted invoice per amount (as :meth:`invoice`), in one create; ``values``:
+        more fields of the invoices (a payment term)."""
         vals = {
-            "move_type": "out_invoice",
+            "move_type": move_type,
             "partner_id": partner.id,
             "invoice_date": invoice_date or fields.Date.from_string("2019-01-01"),
+            **values,
         }
         if currency:
             vals["currency_id"] = currency.id

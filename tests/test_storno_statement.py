@@ -378,8 +378,7 @@ class TestStornoStatement(StornoCommon):
     def test_unrelated_reconciliation_is_left_alone(self):
         """A bank debit reconciled with an ordinary vendor bill: no storno."""
         self.settled_batch()
-        bill = self.init_invoice("in_invoice", partner=self.recurring_partner, amounts=[30.0],
-                                 taxes=[], post=True)
+        bill = self.invoice(self.recurring_partner, 30.0, move_type="in_invoice")
         payable = bill.line_ids.filtered(
             lambda aml: aml.account_id.account_type == "liability_payable")
         st_line = self.bank_debit(30.0, skip=True, payment_ref="Betaling")
@@ -392,8 +391,7 @@ class TestStornoStatement(StornoCommon):
         """A reconciliation without a bank debit pays one query for the storno hook."""
         def pair():
             invoice = self.invoice(self.recurring_partner, 10.0)
-            refund = self.init_invoice("out_refund", partner=self.recurring_partner,
-                                       amounts=[10.0], taxes=[], post=True)
+            refund = self.invoice(self.recurring_partner, 10.0, move_type="out_refund")
             return (invoice | refund).line_ids.filtered(
                 lambda aml: aml.account_id.account_type == "asset_receivable")
 
