@@ -179,65 +179,70 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
         }
 
     def subject(self, records, role, company):
-        """``(model, records, field, create values, write values, records to unlink)``."""
+        """``(model, records, field, create values, write values, records to unlink)``;
+        only the row asked for is made (its records may take a search)."""
         data = self.of(company)
         proposal = self.proposals[(role, company)].sudo()
         line_vals = {"invoice_id": data["invoice"].id, "partner_id": data["partner"].id,
                      "mandate_id": data["mandate"].id, "amount": 1.0}
-        attachment = self.env["ir.attachment"].sudo().search([
-            ("res_model", "=", "sepa.batch"), ("res_id", "=", data["batch"].id),
-            ("res_field", "=", "file")])
+
+        def file_attachment():
+            attachment = self.env["ir.attachment"].sudo().search([
+                ("res_model", "=", "sepa.batch"), ("res_id", "=", data["batch"].id),
+                ("res_field", "=", "file")])
+            return ("ir.attachment", attachment, "name",
+                    {"name": "note.txt", "res_model": "sepa.batch", "res_id": data["batch"].id,
+                     "raw": b"note"},
+                    {"description": "Matrix"}, attachment)
+
+        def storno_analysis():
+            rows = self.env["sepa.storno.report"].search(
+                [("batch_id", "=", self.sent_batches[data["company"].id].id)])
+            return ("sepa.storno.report", rows, "end_to_end_id",
+                    {"end_to_end_id": "Matrix"}, {"end_to_end_id": "Matrix"}, rows)
+
         subjects = {
-            "Mandates": (
+            "Mandates": lambda: (
                 "sepa.mandate", data["mandate"], "name",
                 {"partner_id": data["partner"].id,
                  "partner_bank_id": data["mandate"].partner_bank_id.id,
                  "company_id": data["company"].id, "signature_date": "2025-01-15"},
                 {"revocation_reason": "Matrix"}, data["draft_mandate"]),
-            "Batches": (
+            "Batches": lambda: (
                 "sepa.batch", data["draft_batch"], "name",
                 {"company_id": data["company"].id, "journal_id": data["journal"].id},
                 {"batch_booking": False}, data["draft_batch"]),
-            "Batch lines": (
+            "Batch lines": lambda: (
                 "sepa.batch.line", data["draft_batch"].line_ids, "end_to_end_id",
                 dict(line_vals, batch_id=data["draft_batch"].id, sequence_type="RCUR",
                      collection_date=fields.Date.today(), debit_number=9,
                      end_to_end_id=f"{data['draft_batch'].name}-9"),
                 {"remittance": "Matrix"}, data["draft_batch"].line_ids),
-            "Proposals": (
+            "Proposals": lambda: (
                 "sepa.batch.proposal", proposal, "instruction_date",
                 {"company_id": data["company"].id, "journal_id": data["journal"].id},
                 {"instruction_date": fields.Date.today() + timedelta(days=5)}, proposal),
-            "Proposal lines": (
+            "Proposal lines": lambda: (
                 "sepa.batch.proposal.line", proposal.line_ids[:1], "amount",
                 dict(line_vals, proposal_id=proposal.id), {"selected": False},
                 proposal.line_ids[:1]),
-            "Failed debits": (
+            "Failed debits": lambda: (
                 "sepa.storno", self.stornos[data["company"].id], "name",
                 {"name": "Matrix", "company_id": data["company"].id, "state": "unmatched",
                  "kind": "return"},
                 {"hold_note": "Matrix"}, self.stornos[data["company"].id]),
-            "Storno analysis": (
-                "sepa.storno.report", self.env["sepa.storno.report"].search(
-                    [("batch_id", "=", self.sent_batches[data["company"].id].id)]),
-                "end_to_end_id", {"end_to_end_id": "Matrix"}, {"end_to_end_id": "Matrix"},
-                self.env["sepa.storno.report"].search(
-                    [("batch_id", "=", self.sent_batches[data["company"].id].id)])),
-            "Debited bank accounts": (
+            "Storno analysis": storno_analysis,
+            "Debited bank accounts": lambda: (
                 "res.partner.bank", data["mandate"].partner_bank_id, "acc_number",
                 None, {"acc_holder_name": "Matrix"}, data["mandate"].partner_bank_id),
-            "Batch file attachments": (
-                "ir.attachment", attachment, "name",
-                {"name": "note.txt", "res_model": "sepa.batch", "res_id": data["batch"].id,
-                 "raw": b"note"},
-                {"description": "Matrix"}, attachment),
-            "Batch chatter messages": (
+            "Batch file attachments": file_attachment,
+            "Batch chatter messages": lambda: (
                 "mail.message", data["message"], "body",
                 {"model": "sepa.batch", "res_id": data["batch"].id, "body": "Matrix",
                  "message_type": "comment"},
                 {"body": "Matrix"}, data["message"]),
         }
-        return subjects[records]
+        return subjects[records]()
 
     # ------------------------------------------------------------------
     # attempts
