@@ -91,7 +91,6 @@ class TestCompanySeparation(SepaTwoCompaniesCommon):
         cls.storno_a, cls.storno_b = cls.stornos[cls.company_a], cls.stornos[cls.company_b]
         cls.secrets_b.append(cls.storno_b.name)
 
-
     def line_vals(self, **values):
         return {
             "batch_id": self.draft_batch_a.id,
