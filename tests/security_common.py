@@ -34,10 +34,9 @@ class SepaTwoCompaniesCommon(SepaBatchCommon):
         cls.customer_only_b = cls.env["res.partner"].create({
             "name": "Klant Alleen B", "company_id": cls.company_b.id})
         # recurring mandates: a first debit pending in one batch would keep the next out
-        cls.invoices_a = [cls.invoice(cls.recurring_partner, amount)
-                          for amount in (10.0, 20.0, 30.0)]
-        cls.invoices_b = [cls.invoice(cls.debtor_b, amount, company=cls.company_b)
-                          for amount in (11.0, 21.0, 31.0)]
+        cls.invoices_a = list(cls.invoices(cls.recurring_partner, [10.0, 20.0, 30.0]))
+        cls.invoices_b = list(cls.invoices(cls.debtor_b, [11.0, 21.0, 31.0],
+                                           company=cls.company_b))
         cls.batch_a, cls.draft_batch_a = cls.make_batches(cls.company_a, cls.bank_journal,
                                                           cls.invoices_a)
         cls.batch_b, cls.draft_batch_b = cls.make_batches(cls.company_b, cls.bank_journal_b,

@@ -35,10 +35,8 @@ class TestBatchCycle(SepaBatchCommon):
         cls.inv_hold.write({"sepa_hold": True, "sepa_hold_reason": "Disputed"})
         term_60 = cls.env["account.payment.term"].create({
             "name": "60 days", "line_ids": [Command.create({"nb_days": 60})]})
-        cls.inv_later = cls.init_invoice("out_invoice", partner=cls.debtor, amounts=[14.0],
-                                         taxes=[], invoice_date=fields.Date.today())
-        cls.inv_later.invoice_payment_term_id = term_60
-        cls.inv_later.action_post()
+        cls.inv_later = cls.invoice(cls.debtor, 14.0, invoice_date=fields.Date.today(),
+                                    invoice_payment_term_id=term_60.id)
         cls.env.ref("base.USD").active = True
 
     def earliest(self):
@@ -318,9 +316,7 @@ class TestBatchCycle(SepaBatchCommon):
     def eleven_block_batch(self):
         """A sent batch of 11 recurring debits of 1.00 … 11.00, one per collection date:
         blocks P1 … P11 in date order."""
-        invoices = self.env["account.move"]
-        for amount in range(1, 12):
-            invoices |= self.invoice(self.recurring_partner, float(amount))
+        invoices = self.invoices(self.recurring_partner, [float(amount) for amount in range(1, 12)])
         wizard = self.propose(invoice_ids=invoices.ids)
         lines = wizard.line_ids.sorted(lambda line: line.invoice_id.id)
         for days, line in enumerate(lines):
@@ -531,10 +527,8 @@ class TestBatchCycle(SepaBatchCommon):
                          "NL60INGB0009988776")
 
     def test_last_debit_date_never_goes_back(self):
-        later = self.init_invoice("out_invoice", partner=self.recurring_partner,
-                                  amounts=[40.0], taxes=[], invoice_date=fields.Date.today())
-        later.invoice_payment_term_id = self.inv_later.invoice_payment_term_id
-        later.action_post()
+        later = self.invoice(self.recurring_partner, 40.0, invoice_date=fields.Date.today(),
+                             invoice_payment_term_id=self.inv_later.invoice_payment_term_id.id)
         first = self.create_batch(invoice_ids=later.ids,
                                   instruction_date=later.invoice_date_due)
         self.assertGreater(first.collection_date, self.earliest())

@@ -39,11 +39,8 @@ class TestBatchPosting(SepaBatchCommon):
 
     def split_invoice(self, partner, amount):
         """A posted invoice with two installments."""
-        invoice = self.init_invoice("out_invoice", partner=partner, amounts=[amount],
-                                    taxes=[], invoice_date=fields.Date.today())
-        invoice.invoice_payment_term_id = self.two_terms
-        invoice.action_post()
-        return invoice
+        return self.invoice(partner, amount, invoice_date=fields.Date.today(),
+                            invoice_payment_term_id=self.two_terms.id)
 
     def pay(self, invoice, amount=None):
         """Register a payment of ``amount`` (the whole residual by default)."""
@@ -280,10 +277,8 @@ class TestBatchPosting(SepaBatchCommon):
         later_terms = self.env["account.payment.term"].create({
             "name": "60 days", "line_ids": [Command.create({"nb_days": 60})]})
         now = self.invoice(self.partner_c, 40.0)
-        later = self.init_invoice("out_invoice", partner=self.partner_d, amounts=[60.0],
-                                  taxes=[], invoice_date=fields.Date.today())
-        later.invoice_payment_term_id = later_terms
-        later.action_post()
+        later = self.invoice(self.partner_d, 60.0, invoice_date=fields.Date.today(),
+                             invoice_payment_term_id=later_terms.id)
         batch = self.create_batch(
             instruction_date=fields.Date.today() + timedelta(days=90),
             invoice_ids=[Command.set((now | later).ids)])

@@ -113,16 +113,17 @@ class TestReturnImport(SepaBatchCommon):
         cls.inv_first_1 = cls.invoice(cls.debtor, 100.0)
         cls.inv_first_2 = cls.invoice(cls.debtor, 50.25)
         cls.inv_recurring = cls.invoice(cls.recurring_partner, 30.0)
+        # the batch of the three invoices, sent: made once, each test is rolled back
+        cls.batch = cls.create_batch()
+        cls.batch.action_generate()
+        cls.batch.action_send()
+        lines = cls.batch.line_ids
+        cls.first = lines.filtered(lambda line: line.mandate_id == cls.mandate_first)
+        cls.recurring = lines.filtered(lambda line: line.mandate_id == cls.mandate_recurring)
 
     def setUp(self):
         super().setUp()
-        self.batch = self.create_batch()
-        self.batch.action_generate()
-        self.batch.action_send()
-        lines = self.batch.line_ids
         # The two first debits of MDT-FIRST are merged into one debit (one end-to-end id).
-        self.first = lines.filtered(lambda line: line.mandate_id == self.mandate_first)
-        self.recurring = lines.filtered(lambda line: line.mandate_id == self.mandate_recurring)
         self.assertEqual(len(set(self.first.mapped("end_to_end_id"))), 1)
 
     # helpers

@@ -55,6 +55,11 @@ Failed debits           billing    A     A       A           A       A      -   
 Failed debits           manager    A     A       A           A       A      A       A
 Failed debits           portal     -     -       -           -       -      -       -
 Failed debits           A+B, A on  A     A       A           A       A      -       A
+Storno analysis         internal   -     -       -           -       -      -       -
+Storno analysis         billing    A     A       A           -       -      -       A
+Storno analysis         manager    A     A       A           -       -      -       A
+Storno analysis         portal     -     -       -           -       -      -       -
+Storno analysis         A+B, A on  A     A       A           -       -      -       A
 Debited bank accounts   internal   -     -       -           n/a     -      -       -
 Debited bank accounts   billing    A     A       A           n/a     A      -       A
 Debited bank accounts   manager    A     A       A           n/a     A      -       A
@@ -118,10 +123,29 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
                 "end_to_end_id": f"UNKNOWN-{company.id}", "amount": 10.0,
                 "reason_code": "AM04", "kind": "return", "company_id": company.id}])
             for company in (cls.company_a, cls.company_b)}
+        # the storno analysis shows the debits of sent batches
+        cls.sent_batches = {company.id: cls.make_sent_batch(company, journal, partner)
+                            for company, journal, partner in (
+                                (cls.company_a, cls.bank_journal, cls.recurring_partner),
+                                (cls.company_b, cls.bank_journal_b, cls.debtor_b))}
         cls.proposals = {(role, "A"): cls.make_proposal(user, cls.company_a, cls.bank_journal)
                          for role, user in cls.users.items()}
         proposal_b = cls.make_proposal(cls.user_b, cls.company_b, cls.bank_journal_b)
         cls.proposals.update({(role, "B"): proposal_b for role in cls.users})
+
+    @classmethod
+    def make_sent_batch(cls, company, journal, partner):
+        """A batch of one invoice of ``partner``, generated and sent."""
+        invoice = cls.invoice(partner, 40.0, company=company)
+        wizard = cls.env["sepa.batch.proposal"].with_company(company).create({
+            "company_id": company.id, "journal_id": journal.id,
+            "invoice_ids": [(6, 0, invoice.ids)]})
+        wizard.action_propose()
+        batch = cls.env["sepa.batch"].with_company(company).browse(
+            wizard.action_create_batch()["res_id"])
+        batch.action_generate()
+        batch.action_send()
+        return batch
 
     @classmethod
     def make_proposal(cls, user, company, journal):
@@ -155,59 +179,70 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
         }
 
     def subject(self, records, role, company):
-        """``(model, records, field, create values, write values, records to unlink)``."""
+        """``(model, records, field, create values, write values, records to unlink)``;
+        only the row asked for is made (its records may take a search)."""
         data = self.of(company)
         proposal = self.proposals[(role, company)].sudo()
         line_vals = {"invoice_id": data["invoice"].id, "partner_id": data["partner"].id,
                      "mandate_id": data["mandate"].id, "amount": 1.0}
-        attachment = self.env["ir.attachment"].sudo().search([
-            ("res_model", "=", "sepa.batch"), ("res_id", "=", data["batch"].id),
-            ("res_field", "=", "file")])
+
+        def file_attachment():
+            attachment = self.env["ir.attachment"].sudo().search([
+                ("res_model", "=", "sepa.batch"), ("res_id", "=", data["batch"].id),
+                ("res_field", "=", "file")])
+            return ("ir.attachment", attachment, "name",
+                    {"name": "note.txt", "res_model": "sepa.batch", "res_id": data["batch"].id,
+                     "raw": b"note"},
+                    {"description": "Matrix"}, attachment)
+
+        def storno_analysis():
+            rows = self.env["sepa.storno.report"].search(
+                [("batch_id", "=", self.sent_batches[data["company"].id].id)])
+            return ("sepa.storno.report", rows, "end_to_end_id",
+                    {"end_to_end_id": "Matrix"}, {"end_to_end_id": "Matrix"}, rows)
+
         subjects = {
-            "Mandates": (
+            "Mandates": lambda: (
                 "sepa.mandate", data["mandate"], "name",
                 {"partner_id": data["partner"].id,
                  "partner_bank_id": data["mandate"].partner_bank_id.id,
                  "company_id": data["company"].id, "signature_date": "2025-01-15"},
                 {"revocation_reason": "Matrix"}, data["draft_mandate"]),
-            "Batches": (
+            "Batches": lambda: (
                 "sepa.batch", data["draft_batch"], "name",
                 {"company_id": data["company"].id, "journal_id": data["journal"].id},
                 {"batch_booking": False}, data["draft_batch"]),
-            "Batch lines": (
+            "Batch lines": lambda: (
                 "sepa.batch.line", data["draft_batch"].line_ids, "end_to_end_id",
                 dict(line_vals, batch_id=data["draft_batch"].id, sequence_type="RCUR",
                      collection_date=fields.Date.today(), debit_number=9,
                      end_to_end_id=f"{data['draft_batch'].name}-9"),
                 {"remittance": "Matrix"}, data["draft_batch"].line_ids),
-            "Proposals": (
+            "Proposals": lambda: (
                 "sepa.batch.proposal", proposal, "instruction_date",
                 {"company_id": data["company"].id, "journal_id": data["journal"].id},
                 {"instruction_date": fields.Date.today() + timedelta(days=5)}, proposal),
-            "Proposal lines": (
+            "Proposal lines": lambda: (
                 "sepa.batch.proposal.line", proposal.line_ids[:1], "amount",
                 dict(line_vals, proposal_id=proposal.id), {"selected": False},
                 proposal.line_ids[:1]),
-            "Failed debits": (
+            "Failed debits": lambda: (
                 "sepa.storno", self.stornos[data["company"].id], "name",
                 {"name": "Matrix", "company_id": data["company"].id, "state": "unmatched",
                  "kind": "return"},
                 {"hold_note": "Matrix"}, self.stornos[data["company"].id]),
-            "Debited bank accounts": (
+            "Storno analysis": storno_analysis,
+            "Debited bank accounts": lambda: (
                 "res.partner.bank", data["mandate"].partner_bank_id, "acc_number",
                 None, {"acc_holder_name": "Matrix"}, data["mandate"].partner_bank_id),
-            "Batch file attachments": (
-                "ir.attachment", attachment, "name",
-                {"name": "note.txt", "res_model": "sepa.batch", "res_id": data["batch"].id,
-                 "raw": b"note"},
-                {"description": "Matrix"}, attachment),
-            "Batch chatter messages": (
+            "Batch file attachments": file_attachment,
+            "Batch chatter messages": lambda: (
                 "mail.message", data["message"], "body",
                 {"model": "sepa.batch", "res_id": data["batch"].id, "body": "Matrix",
                  "message_type": "comment"},
                 {"body": "Matrix"}, data["message"]),
         }
-        return subjects[records]
+        return subjects[records]()
 
     # ------------------------------------------------------------------
     # attempts
@@ -232,10 +267,12 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
         return calls[operation]
 
     def fingerprint(self):
+        """Rows, last id and last change of each table, in one query."""
         self.env.flush_all()
-        return [self.env.execute_query(SQL(
-            "SELECT count(*), max(id), max(write_date) FROM %s", SQL.identifier(table)))
-            for table in TABLES]
+        return self.env.execute_query(SQL("SELECT %s", SQL(", ").join(
+            SQL("(SELECT (count(*), max(id), max(write_date))::text FROM %s)",
+                SQL.identifier(table))
+            for table in TABLES)))
 
     def attempt(self, role, records, operation, company):
         """Whether the user of ``role`` may do ``operation`` on the ``records`` row's

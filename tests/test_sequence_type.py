@@ -209,13 +209,32 @@ class TestSequenceType(StornoCommon):
         self.invoice(self.partner_c, 40.0)
         count_few, wizard = proposal_queries()
         self.assertEqual(len(wizard.line_ids), 1)
-        for number in range(8):
-            partner, _mandate = self.create_debtor(f"Lid {number}", self._iban(number))
-            self.invoice(partner, 10.0 + number)
+        self.debtors_with_invoices(8)
         count_many, wizard = proposal_queries()
         self.assertEqual(len(wizard.line_ids), 9)
         self.assertEqual(set(wizard.line_ids.mapped("sequence_type")), {"FRST"})
         self.assertEqual(count_few, count_many)
+
+    def debtors_with_invoices(self, count):
+        """``count`` customers with an active mandate (FRST) and a posted invoice of
+        10.00, 11.00, ..., made set-wise."""
+        partners = self.env["res.partner"].create([{
+            "name": f"Lid {number}", "country_id": self.env.ref("base.nl").id,
+            "city": "Utrecht"} for number in range(count)])
+        banks = self.env["res.partner.bank"].create([
+            {"acc_number": self._iban(number), "partner_id": partner.id}
+            for number, partner in enumerate(partners)])
+        self.Mandate.create([
+            {"partner_id": bank.partner_id.id, "partner_bank_id": bank.id,
+             "signature_date": "2025-01-15"} for bank in banks]).action_activate()
+        partners.sepa_collect = True
+        self.env["account.move"].create([{
+            "move_type": "out_invoice", "partner_id": partner.id,
+            "invoice_date": fields.Date.today(),
+            "invoice_line_ids": [Command.create({
+                "name": "Contribution", "price_unit": 10.0 + number,
+                "tax_ids": [Command.clear()]})],
+        } for number, partner in enumerate(partners)]).action_post()
 
     @staticmethod
     def _iban(number):

@@ -15,23 +15,27 @@ class StornoCommon(SepaBatchCommon):
         cls.Storno = cls.env["sepa.storno"]
         cls.company.sepa_storno_charge_account_id = cls.company_data["default_account_expense"]
 
-    def send_batch(self):
-        batch = self.create_batch()
+    @classmethod
+    def send_batch(cls):
+        batch = cls.create_batch()
         batch.action_generate()
         batch.action_send()
         return batch
 
-    def line_of(self, batch, invoice):
+    @staticmethod
+    def line_of(batch, invoice):
         return batch.line_ids.filtered(lambda line: line.invoice_id == invoice)
 
-    def register(self, line, code="AM04", kind="reject", **values):
-        return self.Storno.register([{
+    @classmethod
+    def register(cls, line, code="AM04", kind="reject", **values):
+        return cls.Storno.register([{
             "batch_line_id": line.id, "reason_code": code, "kind": kind,
             "date": fields.Date.today(), "source": "manual", **values}])
 
-    def statement(self, amount, ref):
-        return self.env["account.bank.statement.line"].create({
-            "journal_id": self.bank_journal.id, "date": fields.Date.today(),
+    @classmethod
+    def statement(cls, amount, ref):
+        return cls.env["account.bank.statement.line"].create({
+            "journal_id": cls.bank_journal.id, "date": fields.Date.today(),
             "payment_ref": ref, "amount": amount})
 
     def assert_balanced(self, move):

@@ -30,6 +30,14 @@ class TestStornoControl(StornoCommon):
     def control_line(self, control, invoice):
         return control.line_ids.filtered(lambda line: invoice in line.invoice_ids)
 
+    def register_all(self, batch, failed):
+        """Register the failed debits ``[(invoice, reason code, kind)]`` of ``batch``
+        at once, as an imported return file does."""
+        return self.Storno.register([{
+            "batch_line_id": self.line_of(batch, invoice).id, "reason_code": code,
+            "kind": kind, "date": fields.Date.today(), "source": "manual"}
+            for invoice, code, kind in failed])
+
     def first_debtor(self, name, iban, amount):
         """A customer with a new mandate (its first debit is FRST) and an open invoice."""
         partner, mandate = self.create_debtor(name, iban)
@@ -49,10 +57,10 @@ class TestStornoControl(StornoCommon):
             iban = [IBAN_C, IBAN_D, "NL02ABNA0123456789", "NL39RABO0300065264"][number]
             debtors[kind, code] = self.first_debtor(f"Debtor {kind}", iban, 10.0 + number)
         batch = self.send_batch()
-        self.register(self.line_of(batch, self.inv_first_1), code="AM04", kind="reject")
-        self.register(self.line_of(batch, self.inv_recurring), code="AM04", kind="return")
-        for (kind, code), (_partner, _mandate, invoice) in debtors.items():
-            self.register(self.line_of(batch, invoice), code=code, kind=kind)
+        failed = [(self.inv_first_1, "AM04", "reject"), (self.inv_recurring, "AM04", "return")]
+        failed += [(invoice, code, kind)
+                   for (kind, code), (_partner, _mandate, invoice) in debtors.items()]
+        self.register_all(batch, failed)
         control = self.open_control(batch)
         self.assertEqual(len(control.line_ids), 6)
         expected = [
@@ -229,9 +237,8 @@ class TestStornoControl(StornoCommon):
                                                    sequence_type="recurring")
             invoices.append(self.invoice(partner, 20.0 + number))
         batch = self.send_batch()
-        self.register(self.line_of(batch, self.inv_first_1), kind="reject")
-        for invoice in invoices:
-            self.register(self.line_of(batch, invoice), kind="return")
+        self.register_all(batch, [(self.inv_first_1, "AM04", "reject")]
+                          + [(invoice, "AM04", "return") for invoice in invoices])
         return batch, invoices
 
     def test_process_grouped_writes_and_one_summary(self):

@@ -29,33 +29,36 @@ class TestStornoReport(StornoCommon):
         cls.user_a = new_test_user(cls.env, login="sepa_report_a",
                                    groups="account.group_account_invoice",
                                    company_id=cls.company.id)
+        # the tests only read: the batches are made once (each test is rolled back)
+        cls.invoice(cls.debtor, 100.0)
+        inv_first_2 = cls.invoice(cls.debtor, 50.25)
+        inv_rec = cls.invoice(cls.recurring_partner, 30.0)
+        cls.batch_1 = cls.send_batch()
+        cls.rejected = cls.register(cls.line_of(cls.batch_1, inv_first_2))
+        cls.cancelled = cls.register(cls.line_of(cls.batch_1, inv_rec), code="MS02")
+        cls.cancelled.action_cancel()
+        inv_returned = cls.invoice(cls.recurring_partner, 40.0)
+        cls.invoice(cls.piet, 25.0)
+        cls.invoice(cls.piet, 15.0)
+        wizard = cls.propose()
+        wizard.line_ids.collection_date = fields.Date.today() + relativedelta(days=70)
+        cls.batch_2 = cls.env["sepa.batch"].browse(wizard.action_create_batch()["res_id"])
+        cls.batch_2.action_generate()
+        cls.batch_2.action_send()
+        cls.statement(80.0, cls.batch_2.name)
+        cls.batch_2_state = cls.batch_2.state
+        cls.returned = cls.register(cls.line_of(cls.batch_2, inv_returned), code="MD06",
+                                    kind="return")
+        cls.invoice(cls.piet, 12.0)
+        cls.draft_batch = cls.create_batch()
+        cls.month_1 = cls.batch_1.line_ids[0].collection_date.replace(day=1)
+        cls.month_2 = cls.batch_2.line_ids[0].collection_date.replace(day=1)
 
     def setUp(self):
         super().setUp()
-        self.invoice(self.debtor, 100.0)
-        inv_first_2 = self.invoice(self.debtor, 50.25)
-        inv_rec = self.invoice(self.recurring_partner, 30.0)
-        self.batch_1 = self.send_batch()
-        self.rejected = self.register(self.line_of(self.batch_1, inv_first_2))
-        self.cancelled = self.register(self.line_of(self.batch_1, inv_rec), code="MS02")
-        self.cancelled.action_cancel()
-        inv_returned = self.invoice(self.recurring_partner, 40.0)
-        self.invoice(self.piet, 25.0)
-        self.invoice(self.piet, 15.0)
-        wizard = self.propose()
-        wizard.line_ids.collection_date = fields.Date.today() + relativedelta(days=70)
-        self.batch_2 = self.env["sepa.batch"].browse(wizard.action_create_batch()["res_id"])
-        self.batch_2.action_generate()
-        self.batch_2.action_send()
-        self.statement(80.0, self.batch_2.name)
-        self.assertEqual(self.batch_2.state, "done")
-        self.returned = self.register(self.line_of(self.batch_2, inv_returned), code="MD06",
-                                      kind="return")
-        self.invoice(self.piet, 12.0)
-        self.draft_batch = self.create_batch()
+        # the set-up as the tests expect it
+        self.assertEqual(self.batch_2_state, "done")  # settled by the statement
         self.assertEqual(self.draft_batch.state, "draft")
-        self.month_1 = self.batch_1.line_ids[0].collection_date.replace(day=1)
-        self.month_2 = self.batch_2.line_ids[0].collection_date.replace(day=1)
         self.assertNotEqual(self.month_1, self.month_2)
 
     def other_company_batch(self):

@@ -18,6 +18,8 @@ class TestStornoStatement(StornoCommon):
         cls.inv_first_2 = cls.invoice(cls.debtor, 50.25)  # merged with the first: one debit
         cls.inv_recurring = cls.invoice(cls.recurring_partner, 30.0)
         cls.StLine = cls.env["account.bank.statement.line"]
+        # the batch of the three invoices, sent: made once, each test is rolled back
+        cls.batch = cls.send_batch()
 
     # helpers
 
@@ -28,7 +30,7 @@ class TestStornoStatement(StornoCommon):
             "amount": -amount, **values})
 
     def settled_batch(self):
-        batch = self.send_batch()
+        batch = self.batch
         self.statement(180.25, batch.name)
         self.assertEqual(batch.state, "done")
         return batch
@@ -153,7 +155,7 @@ class TestStornoStatement(StornoCommon):
     def test_return_of_a_sent_batch_keeps_transit_for_the_full_credit(self):
         """A bank debit is a return even before the batch's credit is matched: the bank
         credits the full amount (transit stays open for it) and debits the return."""
-        batch = self.send_batch()
+        batch = self.batch
         st_line = self.bank_debit(30.0, payment_ref=self.e2e(batch, self.inv_recurring))
         storno = self.storno_of(st_line)
         self.assertEqual(storno.kind, "return")
@@ -280,7 +282,7 @@ class TestStornoStatement(StornoCommon):
         """The bank debit paired with the batch's transit line: the storno's counterpart
         is booked on transit and reconciled with the bank debit; the batch's transit
         stays open for the bank's full credit."""
-        batch = self.send_batch()
+        batch = self.batch
         line = self.line_of(batch, self.inv_first_1)
         st_line = self.bank_debit(150.25, skip=True, payment_ref=f"Storno {line.end_to_end_id}")
         transit = batch._transit_lines().filtered(lambda aml: line.pmt_inf_id in aml.name)
@@ -312,7 +314,7 @@ class TestStornoStatement(StornoCommon):
     def test_by_hand_with_transit_without_end_to_end_id(self):
         """No id in the texts: the only debit of the transit line's block with the bank
         debit's amount (a merged debit: the sum of its invoices)."""
-        batch = self.send_batch()
+        batch = self.batch
         line = self.line_of(batch, self.inv_first_1)
         st_line = self.bank_debit(150.25, skip=True, payment_ref="Terugboeking incasso")
         transit = batch._transit_lines().filtered(lambda aml: line.pmt_inf_id in aml.name)
@@ -376,8 +378,7 @@ class TestStornoStatement(StornoCommon):
     def test_unrelated_reconciliation_is_left_alone(self):
         """A bank debit reconciled with an ordinary vendor bill: no storno."""
         self.settled_batch()
-        bill = self.init_invoice("in_invoice", partner=self.recurring_partner, amounts=[30.0],
-                                 taxes=[], post=True)
+        bill = self.invoice(self.recurring_partner, 30.0, move_type="in_invoice")
         payable = bill.line_ids.filtered(
             lambda aml: aml.account_id.account_type == "liability_payable")
         st_line = self.bank_debit(30.0, skip=True, payment_ref="Betaling")
@@ -390,8 +391,7 @@ class TestStornoStatement(StornoCommon):
         """A reconciliation without a bank debit pays one query for the storno hook."""
         def pair():
             invoice = self.invoice(self.recurring_partner, 10.0)
-            refund = self.init_invoice("out_refund", partner=self.recurring_partner,
-                                       amounts=[10.0], taxes=[], post=True)
+            refund = self.invoice(self.recurring_partner, 10.0, move_type="out_refund")
             return (invoice | refund).line_ids.filtered(
                 lambda aml: aml.account_id.account_type == "asset_receivable")
 

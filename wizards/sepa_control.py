@@ -117,6 +117,7 @@ class SepaControl(models.TransientModel):
         if self.processed:
             raise UserError(_("This control was processed already: open it again to see "
                               "what is left to release."))
+        self._check_active_company(processing=True)  # the reads are plain SQL
         with self.env.cr.savepoint():
             self._lock_stornos()
             rows = self._process_rows()
@@ -162,11 +163,28 @@ class SepaControl(models.TransientModel):
     def _create_lines(self):
         """The lines, pre-filled, in one INSERT."""
         self.ensure_one()
-        if self.company_id not in self.env.companies:  # the read is plain SQL
-            raise AccessError(_("You can only control the failed debits of your active "
-                                "companies."))
+        self._check_active_company()  # the read is plain SQL
         return insert_records(self.env["sepa.control.line"], [
             self._prepare_line_vals(row) for row in self._line_rows()])
+
+    def _check_active_company(self, processing=False):
+        """Refuse a control of a company the user does not work in now: one of their
+        companies that is not active is named, with what to do; another is not."""
+        for control in self:
+            if control.company_id in self.env.companies:
+                continue
+            if control.company_id not in self.env.user.company_ids:
+                raise AccessError(_("You can only control the failed debits of your "
+                                    "active companies."))
+            company = control.company_id.sudo().name
+            if processing:
+                raise UserError(_(
+                    "Nothing was processed: this control is of %(company)s, which is not "
+                    "active now. Select %(company)s in the company switcher and process "
+                    "again.", company=company))
+            raise UserError(_(
+                "The failed debits of %(company)s are controlled with this company "
+                "active: select %(company)s in the company switcher.", company=company))
 
     def _prepare_line_vals(self, row):
         active = row["mandate_state"] == "active"
@@ -438,6 +456,21 @@ class SepaControlLine(models.TransientModel):
         if self.sequence_type and self.sequence_type != happened:
             text += " " + env._("You chose otherwise.")
         return text
+
+    @api.constrains("control_id", "storno_id")
+    def _check_storno_company(self):
+        """A line releases a failed debit of its control's company, one of the user's
+        active companies (over RPC any storno id can be written): one query."""
+        self.control_id._check_active_company()
+        self.flush_recordset(["control_id", "storno_id"])
+        other = self.env.execute_query(SQL(
+            """SELECT c.id FROM sepa_control_line c
+                 JOIN sepa_control w ON w.id = c.control_id
+                 JOIN sepa_storno s ON s.id = c.storno_id
+                WHERE c.id = ANY(%s) AND s.company_id != w.company_id LIMIT 1""", self.ids))
+        if other:
+            raise AccessError(_("You can only control the failed debits of your active "
+                                "companies."))
 
     @api.constrains("release", "mandate_id")
     def _check_release(self):
