@@ -160,6 +160,7 @@ class SepaBatchPosting(models.AbstractModel):
         else:
             self.with_context(mail_notrack=True)._unreconcile_credit_rows(batch_lines, rows)
         self._fail_batch_lines(batch_lines, failed)
+        del rows, failed  # done with: not kept while the entry is built (50,000 rows)
         info = self._storno_rows(stornos, batch_lines)
         groups = defaultdict(list)
         for storno_id, row in info.items():

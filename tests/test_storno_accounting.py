@@ -153,6 +153,42 @@ class TestStornoAccounting(StornoCommon):
             self.register(line, kind="return")
         self.assertEqual(self.inv_recurring.amount_residual, 30.0)
 
+    def test_status_of_an_invoice_on_hold_is_computed(self):
+        """The set-wise booking writes "Failed" itself; an invoice on direct debit hold
+        keeps "On hold" (computed by the ORM), and is "Failed" once released."""
+        batch = self.send_batch()
+        self.inv_recurring.write({"sepa_hold": True, "sepa_hold_reason": "Disputed"})
+        self.Storno.register([
+            {"batch_line_id": self.line_of(batch, invoice).id, "reason_code": "AM04",
+             "kind": "reject", "date": fields.Date.today()}
+            for invoice in (self.inv_recurring, self.inv_first_1)])
+        self.env.invalidate_all()
+        self.assertRecordValues(self.inv_recurring | self.inv_first_1, [
+            {"sepa_state": "on_hold", "amount_residual": 30.0, "payment_state": "not_paid"},
+            {"sepa_state": "failed", "amount_residual": 100.0, "payment_state": "not_paid"}])
+        self.inv_recurring.action_sepa_release()
+        self.assertEqual(self.inv_recurring.sepa_state, "failed")
+
+    def test_one_posted_entry_per_booking_date(self):
+        """Each storno gets the entry of its bank journal and booking date when it is
+        inserted; the booking posts it: no draft entry is left."""
+        batch = self.send_batch()
+        today = fields.Date.today()
+        stornos = self.Storno.register([
+            {"batch_line_id": self.line_of(batch, self.inv_first_1).id, "reason_code": "AM04",
+             "kind": "reject", "date": today, "booking_date": today},
+            {"batch_line_id": self.line_of(batch, self.inv_recurring).id,
+             "reason_code": "MS02", "kind": "reject", "date": today,
+             "booking_date": fields.Date.add(today, days=1)}])
+        self.assertEqual(len(stornos.move_id), 2)
+        for storno in stornos:
+            self.assert_balanced(storno.move_id)
+            self.assertEqual(storno.move_id.date, storno.booking_date)
+            self.assertEqual(storno.move_id.line_ids.sepa_storno_id, storno)
+            self.assertIn(batch.name, storno.move_id.ref)
+        self.assertFalse(self.env["account.move"].search(
+            [("journal_id", "=", self.bank_journal.id), ("state", "=", "draft")]))
+
     def test_refused_for_a_batch_not_sent(self):
         batch = self.create_batch()
         with self.assertRaisesRegex(UserError, "not sent or settled"):
