@@ -2,6 +2,7 @@
 (their real end-to-end ids), matched, previewed and registered."""
 
 import base64
+import importlib.util
 import json
 import threading
 from contextlib import closing
@@ -522,3 +523,39 @@ class TestReturnImportConcurrency(TransactionCase):
             cr.execute("SELECT transaction_ref, state FROM sepa_storno "
                        "WHERE transaction_ref IN %s ORDER BY 1", [self.REFS])
             self.assertEqual(cr.fetchall(), [(ref, "unmatched") for ref in self.REFS])
+
+
+@tagged("post_install", "-at_install")
+class TestReturnImportMigration(TransactionCase):
+    """18.0.1.2.0: the file is an attachment, the lines' batch, mandate and customer are
+    related; the old columns of the transient tables are dropped."""
+
+    def test_old_columns_dropped(self):
+        path = Path(__file__).parent.parent / "migrations" / "18.0.1.2.0" / "pre-migrate.py"
+        spec = importlib.util.spec_from_file_location("sepa_import_migration", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        cr = self.env.cr
+        cr.execute("""ALTER TABLE sepa_return_import ADD COLUMN IF NOT EXISTS data_file bytea;
+                      ALTER TABLE sepa_return_import_line ADD COLUMN IF NOT EXISTS batch_id int4,
+                          ADD COLUMN IF NOT EXISTS mandate_id int4,
+                          ADD COLUMN IF NOT EXISTS partner_id int4""")
+        migration.migrate(cr, None)  # a new installation: nothing to do
+        self.assertEqual(self.old_columns(), 4)
+        migration.migrate(cr, "18.0.1.1.0")
+        self.assertEqual(self.old_columns(), 0)
+        # the import works on the migrated tables: the file kept as an attachment
+        wizard = self.env["sepa.return.import"].create({
+            "data_file": base64.b64encode(b"<Document/>"), "filename": "x.xml"})
+        self.assertEqual(wizard._file_bytes(), b"<Document/>")
+        self.assertTrue(self.env["ir.attachment"].search_count([
+            ("res_model", "=", "sepa.return.import"), ("res_id", "=", wizard.id),
+            ("res_field", "=", "data_file")]))
+
+    def old_columns(self):
+        self.env.cr.execute("""
+            SELECT COUNT(*) FROM information_schema.columns
+             WHERE (table_name = 'sepa_return_import' AND column_name = 'data_file')
+                OR (table_name = 'sepa_return_import_line'
+                    AND column_name IN ('batch_id', 'mandate_id', 'partner_id'))""")
+        return self.env.cr.fetchone()[0]
