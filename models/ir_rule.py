@@ -12,6 +12,14 @@ CONFIDENTIAL_MODELS = frozenset({
     "sepa.batch.line",
     "sepa.batch.proposal",
     "sepa.batch.proposal.line",
+    # failed debits: named by their end-to-end id and reason, with customer and amounts
+    "sepa.storno",
+    "sepa.storno.event",
+    "sepa.storno.report",
+    "sepa.control",
+    "sepa.control.line",
+    "sepa.return.import",
+    "sepa.return.import.line",
 })
 
 #: Set while the access error of confidential records is made (read by

@@ -500,3 +500,21 @@ class TestSecurityOverHttp(SepaTwoCompaniesCommon, HttpCase):
         self.assertIn(self.url_open(f"/web/content/{own.id}").status_code, (403, 404))
         self.authenticate("sepa_billing", "sepa_billing")
         self.assertEqual(self.url_open(f"/web/content/{own.id}").status_code, 200)
+
+    def test_no_failed_debit_named_in_access_error(self):
+        """A failed debit's reference is its end-to-end id: another company's is not
+        listed by the access error of debug mode either."""
+        env = self.env(context=dict(self.env.context, allowed_company_ids=self.company_b.ids))
+        self.batch_b.with_env(env).action_send()
+        storno = env["sepa.storno"].register([{
+            "batch_line_id": self.batch_b.line_ids[0].id, "reason_code": "AM04",
+            "kind": "return", "date": fields.Date.today(), "source": "manual"}])
+        for model, records in (("sepa.storno", storno),
+                               ("sepa.storno.event", storno.event_ids),
+                               ("sepa.storno.report", env["sepa.storno.report"].search(
+                                   [("storno_id", "=", storno.id)]))):
+            self.assertTrue(records, model)
+            message = self.rpc_error("billing", model, "read", records.ids, ["display_name"])
+            self.assertIn(model, message)
+            self.assertNotIn(storno.name, message)
+            self.assertNotIn(self.batch_b.name, message)
