@@ -214,3 +214,20 @@ class TestStornoFees(StornoCommon):
         self.Storno._cron_invoice_fees()
         self.assertFalse(self.fee_invoices())
         self.assertFalse(storno.fee_pending)
+
+    def test_fee_label_in_the_customers_language(self):
+        """A Dutch customer's fee line reads in Dutch, an English one's in English, in
+        one registration."""
+        self.env["res.lang"]._activate_lang("nl_NL")
+        self.env["ir.module.module"]._load_module_terms(["sepa_direct_debit"], ["nl_NL"])
+        self.debtor.lang = "nl_NL"
+        self.recurring_partner.lang = "en_US"
+        batch = self.send_batch()
+        self.register_all(batch, [(self.inv_first_1, 5.0), (self.inv_rec_1, 2.5)])
+        invoices = self.fee_invoices()
+        dutch = invoices.filtered(lambda inv: inv.partner_id == self.debtor)
+        english = invoices - dutch
+        self.assertIn("incasso", dutch.invoice_line_ids.name)
+        self.assertIn("mislukt op", dutch.invoice_line_ids.name)
+        self.assertIn("failed on", english.invoice_line_ids.name)
+        self.assertNotIn("incasso", english.invoice_line_ids.name)
