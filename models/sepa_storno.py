@@ -211,16 +211,10 @@ class SepaStorno(models.Model):
         """Set in ``create_list`` the points each storno adds to its mandate's score (as
         ``_add_to_score`` counts them): written when they are created, not updated
         after (an UPDATE costs about 0.2 ms a storno)."""
-        reason_ids = defaultdict(set)
-        for vals in create_list:
-            if vals.get("mandate_id"):
-                reason_ids[vals["company_id"]].add(vals["reason_id"])
-        points = {company_id: self.env["sepa.return.reason"].browse(ids)._score_points(
-                      self.env["res.company"].browse(company_id))
-                  for company_id, ids in reason_ids.items()}
-        for vals in create_list:
-            if vals.get("mandate_id"):
-                vals["points"] = points[vals["company_id"]][vals["reason_id"]]
+        scored = [vals for vals in create_list if vals.get("mandate_id")]
+        points = self._score_points_of(scored)
+        for vals in scored:
+            vals["points"] = points[vals["company_id"], vals["reason_id"]]
 
     @api.model
     def register_unmatched(self, vals_list):
@@ -722,8 +716,10 @@ class SepaStorno(models.Model):
                  FROM sepa_storno s JOIN sepa_mandate md ON md.id = s.mandate_id
                 WHERE s.id = ANY(%s) ORDER BY s.date, s.id""", self.ids))
 
+    @api.model
     def _score_points_of(self, rows):
-        """``{(company id, reason id): points}`` for the stornos of ``rows``."""
+        """``{(company id, reason id): points}`` for the stornos of ``rows`` (dicts with
+        their ``company_id`` and ``reason_id``)."""
         reason_ids = defaultdict(set)
         for row in rows:
             reason_ids[row["company_id"]].add(row["reason_id"])

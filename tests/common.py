@@ -85,6 +85,14 @@ class SepaBatchCommon(SepaCommon):
             "Jan de Vries", IBAN_B, sequence_type="recurring", name="MDT-RCUR")
 
     @classmethod
+    def make_cycle_invoices(cls):
+        """The three invoices most cycle tests collect: two of the first-debit customer
+        (merged into one debit) and one of the recurring customer."""
+        cls.inv_first_1 = cls.invoice(cls.debtor, 100.0)
+        cls.inv_first_2 = cls.invoice(cls.debtor, 50.25)  # merged with the first: one debit
+        cls.inv_recurring = cls.invoice(cls.recurring_partner, 30.0)
+
+    @classmethod
     def create_debtor(cls, partner_name, iban, state="active", **mandate_values):
         partner = cls.env["res.partner"].create({
             "name": partner_name, "country_id": cls.env.ref("base.nl").id, "city": "Utrecht"})

@@ -22,9 +22,7 @@ class TestBatchCycle(SepaBatchCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.inv_first_1 = cls.invoice(cls.debtor, 100.0)
-        cls.inv_first_2 = cls.invoice(cls.debtor, 50.25)
-        cls.inv_recurring = cls.invoice(cls.recurring_partner, 30.0)
+        cls.make_cycle_invoices()
         revoked_partner, revoked = cls.create_debtor("Pieter Jansen", IBAN_C)
         revoked._revoke(date(2025, 6, 1), "Left")
         cls.inv_revoked = cls.invoice(revoked_partner, 10.0)

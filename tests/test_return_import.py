@@ -111,9 +111,7 @@ class TestReturnImport(SepaBatchCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.inv_first_1 = cls.invoice(cls.debtor, 100.0)
-        cls.inv_first_2 = cls.invoice(cls.debtor, 50.25)
-        cls.inv_recurring = cls.invoice(cls.recurring_partner, 30.0)
+        cls.make_cycle_invoices()
         # the batch of the three invoices, sent: made once, each test is rolled back
         cls.batch = cls.create_batch()
         cls.batch.action_generate()

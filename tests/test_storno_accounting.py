@@ -51,9 +51,7 @@ class TestStornoAccounting(StornoCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.inv_first_1 = cls.invoice(cls.debtor, 100.0)
-        cls.inv_first_2 = cls.invoice(cls.debtor, 50.25)  # merged with the first: one debit
-        cls.inv_recurring = cls.invoice(cls.recurring_partner, 30.0)
+        cls.make_cycle_invoices()
 
     def test_reject_before_settlement_reopens_and_reduces_transit(self):
         batch = self.send_batch()

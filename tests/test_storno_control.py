@@ -19,9 +19,7 @@ class TestStornoControl(StornoCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.Control = cls.env["sepa.control"]
-        cls.inv_first_1 = cls.invoice(cls.debtor, 100.0)
-        cls.inv_first_2 = cls.invoice(cls.debtor, 50.25)  # merged with the first: one debit
-        cls.inv_recurring = cls.invoice(cls.recurring_partner, 30.0)
+        cls.make_cycle_invoices()
 
     def open_control(self, batches=None):
         action = self.Control._action_open(batches)

@@ -14,9 +14,7 @@ class TestStornoStatement(StornoCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.inv_first_1 = cls.invoice(cls.debtor, 100.0)
-        cls.inv_first_2 = cls.invoice(cls.debtor, 50.25)  # merged with the first: one debit
-        cls.inv_recurring = cls.invoice(cls.recurring_partner, 30.0)
+        cls.make_cycle_invoices()
         cls.StLine = cls.env["account.bank.statement.line"]
         # the batch of the three invoices, sent: made once, each test is rolled back
         cls.batch = cls.send_batch()
@@ -57,6 +55,18 @@ class TestStornoStatement(StornoCommon):
         counterparts = self.counterpart_lines(st_line)
         self.assertTrue(counterparts)
         self.assertTrue(all(counterparts.mapped("reconciled")), counterparts.mapped("name"))
+
+    def assert_recurring_returned_with_charge(self, storno, st_line):
+        """The recurring customer's 30.00 debit returned by a bank debit of 32.50: the
+        entry books the 2.50 charge, the line is reconciled, the invoice open again and
+        owed once."""
+        self.assert_balanced(storno.move_id)
+        expense = self.company.sepa_storno_charge_account_id
+        self.assertAlmostEqual(sum(storno.move_id.line_ids.filtered(
+            lambda aml: aml.account_id == expense).mapped("balance")), 2.5)
+        self.assert_reconciled(st_line)
+        self.assert_failed(self.inv_recurring, 30.0)
+        self.assertAlmostEqual(self.receivable_owed(self.recurring_partner), 30.0)
 
     def assert_failed(self, invoice, residual):
         self.assertRecordValues(invoice, [{
@@ -137,13 +147,7 @@ class TestStornoStatement(StornoCommon):
         storno = self.storno_of(st_line)
         self.assertRecordValues(storno, [
             {"amount": 30.0, "charge_amount": 2.5, "reason_code": "AM04"}])
-        self.assert_balanced(storno.move_id)
-        expense = self.company.sepa_storno_charge_account_id
-        self.assertAlmostEqual(sum(storno.move_id.line_ids.filtered(
-            lambda aml: aml.account_id == expense).mapped("balance")), 2.5)
-        self.assert_reconciled(st_line)
-        self.assert_failed(self.inv_recurring, 30.0)
-        self.assertAlmostEqual(self.receivable_owed(self.recurring_partner), 30.0)
+        self.assert_recurring_returned_with_charge(storno, st_line)
 
     def test_bank_debit_smaller_than_the_debit_is_not_a_storno(self):
         batch = self.settled_batch()
@@ -353,13 +357,7 @@ class TestStornoStatement(StornoCommon):
         self.reconcile_by_hand(st_line, credit, partner=self.recurring_partner)
         storno = self.storno_of(st_line)
         self.assertRecordValues(storno, [{"amount": 30.0, "charge_amount": 2.5}])
-        self.assert_balanced(storno.move_id)
-        expense = self.company.sepa_storno_charge_account_id
-        self.assertAlmostEqual(sum(storno.move_id.line_ids.filtered(
-            lambda aml: aml.account_id == expense).mapped("balance")), 2.5)
-        self.assert_reconciled(st_line)
-        self.assert_failed(self.inv_recurring, 30.0)
-        self.assertAlmostEqual(self.receivable_owed(self.recurring_partner), 30.0)
+        self.assert_recurring_returned_with_charge(storno, st_line)
 
     def test_by_hand_with_the_outstanding_line_of_a_registered_storno(self):
         batch = self.settled_batch()
