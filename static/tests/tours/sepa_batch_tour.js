@@ -1,6 +1,7 @@
 /** @odoo-module **/
 
 import { registry } from "@web/core/registry";
+import { openDirectDebitMenu } from "@sepa_direct_debit/../tests/tours/tour_utils";
 
 // The monthly cycle as a user clicks it: from the invoices to collect, propose, move a
 // debit to a date that is too late for the bank, shift it back, create the batch,
@@ -13,26 +14,7 @@ const debtorRow = '.modal .o_field_widget[name="line_ids"] .o_data_row:contains(
 registry.category("web_tour.tours").add("sepa_batch_tour", {
     url: "/odoo",
     steps: () => [
-        {
-            content: "Open the apps menu",
-            trigger: ".o_navbar_apps_menu button",
-            run: "click",
-        },
-        {
-            content: "Open the Invoicing / Accounting app",
-            trigger: '.o_app[data-menu-xmlid="account.menu_finance"]',
-            run: "click",
-        },
-        {
-            content: "Open the Direct Debit menu",
-            trigger: '.o_main_navbar [data-menu-xmlid="sepa_direct_debit.menu_sepa_direct_debit"]',
-            run: "click",
-        },
-        {
-            content: "Open the invoices to collect",
-            trigger: '.dropdown-item[data-menu-xmlid="sepa_direct_debit.menu_sepa_invoices_to_collect"]',
-            run: "click",
-        },
+        ...openDirectDebitMenu("Open the invoices to collect", "sepa_direct_debit.menu_sepa_invoices_to_collect"),
         {
             content: "The invoice is to be collected",
             trigger: '.o_list_view .o_data_row:contains("Tour Batch Debtor"):contains("To collect")',

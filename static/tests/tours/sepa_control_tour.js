@@ -1,6 +1,7 @@
 /** @odoo-module **/
 
 import { registry } from "@web/core/registry";
+import { openDirectDebitMenu } from "@sepa_direct_debit/../tests/tours/tour_utils";
 import { rpc } from "@web/core/network/rpc";
 import { inputFiles } from "@web/../tests/utils";
 
@@ -32,26 +33,7 @@ async function chooseReturnFile() {
 registry.category("web_tour.tours").add("sepa_control_tour", {
     url: "/odoo",
     steps: () => [
-        {
-            content: "Open the apps menu",
-            trigger: ".o_navbar_apps_menu button",
-            run: "click",
-        },
-        {
-            content: "Open the Invoicing / Accounting app",
-            trigger: '.o_app[data-menu-xmlid="account.menu_finance"]',
-            run: "click",
-        },
-        {
-            content: "Open the Direct Debit menu",
-            trigger: '.o_main_navbar [data-menu-xmlid="sepa_direct_debit.menu_sepa_direct_debit"]',
-            run: "click",
-        },
-        {
-            content: "Open the batches",
-            trigger: '.dropdown-item[data-menu-xmlid="sepa_direct_debit.menu_sepa_batch"]',
-            run: "click",
-        },
+        ...openDirectDebitMenu("Open the batches", "sepa_direct_debit.menu_sepa_batch"),
         {
             content: "Open the sent batch",
             trigger: `${batchRow}:contains("Sent") td[name="name"]`,

@@ -1,30 +1,12 @@
 /** @odoo-module **/
 
 import { registry } from "@web/core/registry";
+import { openDirectDebitMenu } from "@sepa_direct_debit/../tests/tours/tour_utils";
 
 registry.category("web_tour.tours").add("sepa_mandate_tour", {
     url: "/odoo",
     steps: () => [
-        {
-            content: "Open the apps menu",
-            trigger: ".o_navbar_apps_menu button",
-            run: "click",
-        },
-        {
-            content: "Open the Invoicing / Accounting app",
-            trigger: '.o_app[data-menu-xmlid="account.menu_finance"]',
-            run: "click",
-        },
-        {
-            content: "Open the Direct Debit menu",
-            trigger: '.o_main_navbar [data-menu-xmlid="sepa_direct_debit.menu_sepa_direct_debit"]',
-            run: "click",
-        },
-        {
-            content: "Open Mandates",
-            trigger: '.dropdown-item[data-menu-xmlid="sepa_direct_debit.menu_sepa_mandate"]',
-            run: "click",
-        },
+        ...openDirectDebitMenu("Open Mandates", "sepa_direct_debit.menu_sepa_mandate"),
         {
             content: "Open the mandate",
             trigger: '.o_list_view .o_data_row td[name="name"]:contains("MDT-TOUR-1")',
