@@ -416,6 +416,7 @@ class TestReturnImport(SepaBatchCommon):
                               "E1")])
         kept = self.env["sepa.storno"].search(self.preview(data).action_apply()["domain"])
         self.assertEqual(kept.state, "unmatched")
+        import_ref = kept.import_ref
         user = new_test_user(self.env, login="sepa_match_billing",
                              groups="account.group_account_invoice", company_id=self.company.id)
         self.assertFalse(user.has_group("sepa_direct_debit.group_sepa_manager"))
@@ -437,7 +438,7 @@ class TestReturnImport(SepaBatchCommon):
         self.assertRecordValues(storno, [{
             "state": "done", "batch_line_id": self.recurring.id, "reason_code": "MD07",
             "kind": "return", "source": "file", "transaction_ref": "M-1",
-            "import_ref": kept.import_ref, "amount": 30.0}])
+            "import_ref": import_ref, "amount": 30.0}])
         self.assertFalse(kept.exists())
         self.assertRecordValues(self.inv_recurring, [
             {"payment_state": "not_paid", "amount_residual": 30.0}])
