@@ -11,7 +11,7 @@ class SepaStornoRegister(models.TransientModel):
     _description = "Register a SEPA Direct Debit Storno by Hand"
 
     storno_id = fields.Many2one(
-        "sepa.storno", string="Unmatched Transaction", readonly=True, ondelete="cascade",
+        "sepa.storno", string="Unmatched Transaction", readonly=True, ondelete="set null",
         domain=[("state", "=", "unmatched")],
         help="The transaction of a return file that matched no debit: it becomes the "
         "failed debit of the debit chosen here.")
