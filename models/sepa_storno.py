@@ -9,6 +9,7 @@ from collections import defaultdict
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 from odoo.tools import SQL, format_date
 
 from ..bulk import insert_records
@@ -241,18 +242,64 @@ class SepaStorno(models.Model):
             "company_id": vals.get("company_id") or self.env.company.id,
         } for vals in vals_list])
 
-    def action_match(self, batch_line):
-        """Register this unmatched transaction as the storno of ``batch_line``."""
+    def action_open_match(self):
+        """Open "Match to a Debit" for this unmatched transaction."""
         self.ensure_one()
-        if self.state != "unmatched":
-            raise UserError(_("Storno %(storno)s is matched already.", storno=self.name))
+        self._check_state(("unmatched",), _("match"))
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "sepa.storno.register",
+            "views": [(self.env.ref("sepa_direct_debit.view_sepa_storno_match_form").id,
+                       "form")],
+            "target": "new",
+            "name": _("Match to a Debit"),
+            "context": {"default_storno_id": self.id},
+        }
+
+    def _suggested_debit(self):
+        """The first line of the one debit of a sent or settled batch of the company that
+        this transaction's end-to-end id, else its mandate reference and amount, name;
+        else no line. One search."""
+        self.ensure_one()
+        keys = []
+        if self.end_to_end_id:
+            keys.append([("end_to_end_id", "=", self.end_to_end_id)])
+        if self.mandate_reference and self.amount:
+            keys.append([("mandate_id.name", "=", self.mandate_reference),
+                         ("amount", "=", self.amount)])
+        if not keys:
+            return self.env["sepa.batch.line"]
+        lines = self.env["sepa.batch.line"].search(expression.AND([
+            [("company_id", "=", self.company_id.id), ("batch_id.state", "in", ("sent", "done")),
+             ("state", "in", ("pending", "collected"))],
+            expression.OR(keys)]), limit=20)
+        debits = {(line.batch_id, line.end_to_end_id) for line in lines}
+        return lines[:1] if len(debits) == 1 else self.env["sepa.batch.line"]
+
+    def _match_to_debit(self, batch_line, **values):
+        """Register this unmatched transaction as the failed debit of ``batch_line``
+        (``values``: reason_code, kind, date, charge_amount as chosen by the user; by
+        default the transaction's). The registered storno replaces the unmatched one,
+        with its file and bank references (a transaction is registered once)."""
+        self.ensure_one()
+        self._check_state(("unmatched",), _("match"))
+        # what the user may do to this transaction: a direct debit user changes it, a
+        # manager only may delete stornos; the replaced record is deleted as superuser
+        self.check_access("write")
+        if batch_line.company_id != self.company_id:
+            raise UserError(_("Transaction %(storno)s can only be matched to a debit of its "
+                              "company.", storno=self.name))
         vals = {
             "batch_line_id": batch_line.id, "reason_code": self.reason_code,
             "kind": self.kind, "date": self.date, "source": self.source,
             "import_ref": self.import_ref, "transaction_ref": self.transaction_ref,
+            **({"amount": self.amount} if self.amount else {}),
+            **({"charge_amount": self.charge_amount} if self.charge_amount else {}),
+            **values,
         }
-        self.unlink()
-        return self.register([vals])
+        with self.env.cr.savepoint():  # a refused registration keeps the transaction
+            self.sudo().unlink()
+            return self.register([vals])
 
     @api.model
     def _create_guarded(self, vals_list, bulk=False):

@@ -279,8 +279,11 @@ class TestStornoControl(StornoCommon):
             self.assertIn(invoice, wizard.line_ids.invoice_id)
         excluded = {line.invoice_id: line.reason for line in wizard.excluded_line_ids}
         self.assertIn("Dispute", excluded[invoices[1]])
-        self.assertIn("Held after the debit failed", excluded[invoices[2]])
+        # one wording for every hold: "On hold: <why>", a failed debit's date and code after
+        self.assertRegex(excluded[invoices[2]],
+                         r"^On hold: Dispute \(the debit failed on .+, AM04\)$")
         self.assertIn("paid another way", excluded[invoices[3]])
+        self.assertTrue(excluded[invoices[3]].startswith("On hold: "))
 
     def test_process_error_leaves_nothing_half_done(self):
         batch, invoices = self.several_failed()

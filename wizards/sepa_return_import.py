@@ -24,7 +24,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, format_datetime
 
 from ..bulk import insert_records
-from ..sepa import SepaError
+from ..sepa import SepaError, mask_account
 from ..sepa.readers import read_message
 
 #: Batch states whose debits can fail.
@@ -225,7 +225,44 @@ class SepaReturnImport(models.TransientModel):
                 "%(file)s (%(message)s) reports no failed direct debit: no reject, return, "
                 "refund or reversal of a direct debit. Nothing was imported.",
                 file=name, message=result.message))
+        self._check_file_is_ours(result, name)
         return result
+
+    def _check_file_is_ours(self, result, name):
+        """Refuse a file of another account holder (its failed debits would be kept as
+        unmatched stornos with strangers' names and IBANs): a camt file's accounts must
+        be bank accounts of the company's bank journals, a pain.002 must report on one
+        of the company's batches. One read."""
+        company = self.company_id
+        if result.message.startswith("pain.002"):
+            self.env["sepa.batch"].flush_model(["name", "company_id"])
+            if not result.original_msg_id or not self.env.execute_query(SQL(
+                    "SELECT 1 FROM sepa_batch WHERE company_id = %s AND name = %s LIMIT 1",
+                    company.id, result.original_msg_id)):
+                raise UserError(_(
+                    "%(file)s reports on file %(msg_id)s, which is no direct debit batch "
+                    "of %(company)s. Import it in the company that sent that file. Nothing "
+                    "was imported.", file=name, msg_id=result.original_msg_id or "-",
+                    company=company.name))
+            return
+        self.env["account.journal"].flush_model(["type", "company_id", "bank_account_id"])
+        self.env["res.partner.bank"].flush_model(["sanitized_acc_number"])
+        ours = {row[0] for row in self.env.execute_query(SQL(
+            """SELECT UPPER(b.sanitized_acc_number) FROM account_journal j
+                 JOIN res_partner_bank b ON b.id = j.bank_account_id
+                WHERE j.type = 'bank' AND j.company_id = %s""", company.id))}
+        for account in result.accounts:
+            if not account:
+                raise UserError(_(
+                    "%(file)s does not say which bank account it is for: nothing was "
+                    "imported.", file=name))
+            if "".join(account.split()).upper() not in ours:
+                raise UserError(_(
+                    "%(file)s is for bank account %(account)s, which is not the account of "
+                    "a bank journal of %(company)s. Import it in the company that holds "
+                    "this account, or set the account on its bank journal. Nothing was "
+                    "imported.", file=name, account=mask_account(account),
+                    company=company.name))
 
     def _import_ref(self):
         return f"sha256:{self.file_sha256} {self.filename or ''}".strip()
@@ -408,8 +445,8 @@ class SepaReturnImport(models.TransientModel):
 
         def note(storno):
             created = storno["create_date"]
-            if created not in dates:
-                dates[created] = format_datetime(env, created, dt_format="short")
+            if created not in dates:  # False: the user's language's date and time formats
+                dates[created] = format_datetime(env, created, dt_format=False)
             origin = (storno["source"], storno["statement_ref"], storno["import_ref"])
             if origin not in origins:
                 origins[origin] = _origin(env, storno)
@@ -436,7 +473,7 @@ class SepaReturnImport(models.TransientModel):
         when, user_name, done, unmatched = rows[0]
         return _("This file was imported on %(date)s by %(user)s (%(done)s failed debits "
                  "registered, %(unmatched)s unmatched): importing it again registers "
-                 "nothing.", date=format_datetime(self.env, when, dt_format="short"),
+                 "nothing.", date=format_datetime(self.env, when, dt_format=False),
                  user=user_name, done=done, unmatched=unmatched)
 
     def _batch_warning(self, rows):
