@@ -1,5 +1,5 @@
 from odoo.exceptions import UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common import SepaCommon
 
@@ -40,3 +40,37 @@ class TestCompanySettings(SepaCommon):
     def test_journal_form_shows_pain_version(self):
         arch = self.env["account.journal"].get_views([(False, "form")])["views"]["form"]["arch"]
         self.assertIn('name="sepa_pain_version"', arch)
+
+    # ------------------------------------------------------------------
+    # storno fees switched on through the settings page
+    # ------------------------------------------------------------------
+
+    def test_fees_switched_on_through_the_settings_form(self):
+        """Tick the option, pick the product, save: both reach the company together (the
+        option was written, and refused, before the product)."""
+        product = self._create_product(name="Stornokosten", type="service", lst_price=4.5)
+        self.company.write({"sepa_storno_fee_invoice": False,
+                            "sepa_storno_fee_product_id": False})
+        form = Form(self.env["res.config.settings"])
+        self.assertFalse(form.sepa_storno_fee_invoice)
+        form.sepa_storno_fee_invoice = True
+        form.sepa_storno_fee_product_id = product
+        form.save().execute()
+        self.assertRecordValues(self.company, [{
+            "sepa_storno_fee_invoice": True, "sepa_storno_fee_product_id": product.id}])
+        # and off again, the product kept
+        form = Form(self.env["res.config.settings"])
+        self.assertEqual(form.sepa_storno_fee_product_id, product)
+        form.sepa_storno_fee_invoice = False
+        form.save().execute()
+        self.assertRecordValues(self.company, [{
+            "sepa_storno_fee_invoice": False, "sepa_storno_fee_product_id": product.id}])
+
+    def test_settings_form_refuses_fees_without_a_product(self):
+        self.company.write({"sepa_storno_fee_invoice": False,
+                            "sepa_storno_fee_product_id": False})
+        settings = self.env["res.config.settings"].create({"sepa_storno_fee_invoice": True})
+        with self.assertRaisesRegex(ValidationError, "Choose the storno fee product"), \
+                self.env.cr.savepoint():
+            settings.execute()
+        self.assertFalse(self.company.sepa_storno_fee_invoice)
