@@ -298,6 +298,48 @@ class ResCompany(models.Model):
                   "the bank's debit is reconciled with it.", account=account.display_name))
         return account
 
+    def _sepa_registration_warnings(self, transit_journals, storno_journals, charged,
+                                    count):
+        """What registering ``count`` failed debits would refuse, or leave out, with the
+        company's settings, as sentences (shown by the return import's preview):
+        ``transit_journals`` are the bank journals of rejects of sent batches (booked on
+        transit), ``storno_journals`` those of the others (stornos outstanding),
+        ``charged`` how many have a bank charge."""
+        self.ensure_one()
+        warnings = []
+        for journals, account_of in ((transit_journals, self._sepa_transit_account),
+                                     (storno_journals, self._sepa_storno_account)):
+            for journal in journals:
+                try:
+                    account_of(journal)
+                except UserError as error:
+                    warnings.append(error.args[0])
+        if charged and not self.sepa_storno_charge_account_id:
+            warnings.append(_(
+                "Set a 'Storno Charges Account' for %(company)s in Accounting settings "
+                "(Direct Debit): failed debits with a bank charge (%(count)s in this file) "
+                "cannot be registered without it.", company=self.name, count=charged))
+        product = self.sepa_storno_fee_product_id
+        if count and self.sepa_storno_fee_invoice and not product:
+            warnings.append(_(
+                "Storno fees are re-invoiced but %(company)s has no storno fee product: no "
+                "fee invoice will be made. Choose one in Accounting settings (Direct "
+                "Debit).", company=self.name))
+        elif count and self.sepa_storno_fee_invoice and (charged or product.lst_price):
+            taxes = product.taxes_id.filtered_domain(
+                self.env["account.tax"]._check_company_domain(self))
+            foreign = taxes.filtered(
+                lambda tax: tax.country_id != self.account_fiscal_country_id)
+            if foreign:
+                warnings.append(_(
+                    "The storno fee product %(product)s has taxes of another country than "
+                    "the fiscal country of %(company)s (%(taxes)s): Odoo refuses fee invoices "
+                    "with them, and registration stops. Give the product taxes of "
+                    "%(country)s (or none) first.", product=product.display_name, company=self.name,
+                    taxes=", ".join(foreign.mapped("name")),
+                    country=self.account_fiscal_country_id.name))
+        return warnings
+
     def _sepa_check_creditor_identifier(self):
         """Raise a clear error for companies that cannot collect without an identifier."""
         missing = self.filtered(lambda company: not company.sepa_creditor_identifier)
