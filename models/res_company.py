@@ -259,6 +259,22 @@ class ResCompany(models.Model):
             }
         return names
 
+    def _sepa_demo_load_chart(self):
+        """Demo data (``make run``): the Dutch chart with Dutch VAT when ``l10n_nl`` is
+        installed (the addon does not depend on it), else the generic chart with the
+        Netherlands as fiscal country and a storno fee product without its American
+        tax. Odoo's demo entries are left out; the generic chart sets the company in
+        USD with the US as fiscal country: set back before any entry exists."""
+        dutch = self.env["ir.module.module"].search_count(
+            [("name", "=", "l10n_nl"), ("state", "=", "installed")])
+        for company in self:
+            # _load, not try_loading: that one warns while the registry is loading
+            self.env["account.chart.template"]._load(
+                "nl" if dutch else "generic_coa", company, False)
+            company.write({"currency_id": self.env.ref("base.EUR").id,
+                           "account_fiscal_country_id": self.env.ref("base.nl").id})
+            company.sepa_storno_fee_product_id.taxes_id = company._sepa_fee_taxes()
+
     # ------------------------------------------------------------------
     # HELPERS
     # ------------------------------------------------------------------
