@@ -36,6 +36,7 @@
     "assets": {
         "web.assets_tests": ["sepa_direct_debit/static/tests/tours/*.js"],
     },
+    "post_init_hook": "post_init_hook",
     "installable": True,
     "application": False,
 }

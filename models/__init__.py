@@ -3,6 +3,7 @@ from . import sepa_company_check_mixin
 from . import ir_rule
 from . import res_users
 from . import res_company
+from . import account_chart_template
 from . import res_config_settings
 from . import res_partner
 from . import res_partner_security

@@ -26,6 +26,10 @@ SOURCES = [("file", "Return File"), ("statement", "Bank Statement"), ("manual", 
 FEE_INVOICES_AT_ONCE = 100
 
 
+class _FeeInvoiceAccepted(Exception):
+    """Rolls back a fee invoice made only to find the one Odoo refuses."""
+
+
 class SepaStorno(models.Model):
     _name = "sepa.storno"
     _description = "SEPA Direct Debit Storno (Failed Debit)"
@@ -549,17 +553,48 @@ class SepaStorno(models.Model):
 
     @api.model
     def _create_fee_invoices(self, groups):
-        """One posted fee invoice per list of stornos in ``groups``, in one create."""
+        """One posted fee invoice per list of stornos in ``groups``, in one create. When
+        Odoo refuses them (e.g. the fee product's tax is of another country than the
+        company's fiscal country), the error names the fee invoice that fails."""
         if not groups:
             return self.env["account.move"]
         labels = self.browse(storno.id for stornos in groups
                              for storno in stornos)._fee_labels()
-        invoices = self.env["account.move"].with_context(
-            mail_create_nolog=True, mail_create_nosubscribe=True,
-        ).create([self.browse(storno.id for storno in stornos)._prepare_fee_invoice_vals(labels)
-                  for stornos in groups])
-        invoices.action_post()
+        Move = self.env["account.move"].with_context(
+            mail_create_nolog=True, mail_create_nosubscribe=True)
+        try:
+            with self.env.cr.savepoint():
+                invoices = Move.create([
+                    self.browse(storno.id for storno in stornos)._prepare_fee_invoice_vals(
+                        labels) for stornos in groups])
+                invoices.action_post()
+        except UserError as error:  # a ValidationError too
+            raise self._fee_invoice_error(Move, groups, labels, error) from error
         return invoices
+
+    @api.model
+    def _fee_invoice_error(self, Move, groups, labels, error):
+        """The UserError naming the first fee invoice of ``groups`` Odoo refuses: its
+        customer, failed debits and product. Only on the error path: each invoice is
+        made and posted alone, then rolled back."""
+        for stornos in groups:
+            stornos = self.browse(storno.id for storno in stornos)
+            try:
+                with self.env.cr.savepoint():
+                    Move.create([stornos._prepare_fee_invoice_vals(labels)]).action_post()
+                    raise _FeeInvoiceAccepted
+            except _FeeInvoiceAccepted:
+                continue
+            except UserError as own_error:
+                return UserError(_(
+                    "Storno fee invoice for %(customer)s (failed debits %(debits)s, "
+                    "product %(product)s) refused: %(error)s",
+                    customer=stornos.partner_id.display_name,
+                    debits=", ".join(stornos.mapped("end_to_end_id")),
+                    product=stornos.company_id.sepa_storno_fee_product_id.display_name,
+                    error=own_error.args[0]))
+        return UserError(_("The storno fee invoices were refused: %(error)s",
+                           error=error.args[0]))
 
     @api.model
     def _cron_invoice_fees(self, limit=FEE_INVOICES_AT_ONCE):
@@ -845,3 +880,4 @@ class SepaStorno(models.Model):
     def action_open_move(self):
         self.ensure_one()
         return self.move_id._sepa_action_open_form()
+

@@ -302,6 +302,36 @@ class TestReturnImport(SepaBatchCommon):
         self.assertIn("Kept as unmatched", wizard.line_ids.note)
         self.assertIn("file other.xml", wizard.line_ids.note)
 
+    def test_preview_warns_what_registration_would_refuse(self):
+        """The preview says what the company's settings keep registration from doing: a
+        bank charge without charges account (registration refuses it), an outstanding
+        account that does not reconcile, fees on with a product taxed in another country
+        than the fiscal country."""
+        self.settle()
+        data = self.camt054_return_of_recurring(charges=1.5)
+        self.assertFalse(self.preview(data).setup_warning)
+        self.company.sepa_storno_charge_account_id = False
+        wizard = self.preview(data)
+        self.assertIn("Storno Charges Account", wizard.setup_warning)
+        self.assertIn("(1 in this file)", wizard.setup_warning)
+        with self.assertRaisesRegex(UserError, "Storno Charges Account"):
+            wizard.action_apply()
+        # no charge in the file, none by default: nothing to warn
+        self.assertFalse(self.preview(self.camt054_return_of_recurring()).setup_warning)
+        # the outstanding account must reconcile
+        self.company.sepa_storno_account_id = self.company_data["default_account_expense"]
+        wizard = self.preview(self.camt054_return_of_recurring())
+        self.assertIn("must allow reconciliation", wizard.setup_warning)
+        self.company.sepa_storno_account_id = False
+        # fees on, the fee product taxed in the United States, the company Dutch
+        product = self.company.sepa_storno_fee_product_id
+        product.write({"lst_price": 5.0, "taxes_id": self.company.account_sale_tax_id.ids})
+        self.company.write({"sepa_storno_fee_invoice": True,
+                            "account_fiscal_country_id": self.env.ref("base.nl").id})
+        wizard = self.preview(self.camt054_return_of_recurring())
+        self.assertIn(product.display_name, wizard.setup_warning)
+        self.assertIn("fiscal country", wizard.setup_warning)
+
     # ------------------------------------------------------------------
     # registration
     # ------------------------------------------------------------------

@@ -68,6 +68,10 @@ class SepaReturnImport(models.TransientModel):
         readonly=True, help="When this same file was imported before, and what it registered.")
     batch_warning = fields.Char(
         readonly=True, help="Set when no transaction of the file belongs to the chosen batch.")
+    setup_warning = fields.Text(
+        readonly=True, help="What registering these failed debits would refuse or leave "
+        "out with the company's settings (accounts, storno fee product): correct the "
+        "settings, then preview again.")
     currency_id = fields.Many2one(
         "res.currency", default=lambda self: self.env.ref("base.EUR"), help="Euro.")
     line_ids = fields.One2many(
@@ -181,6 +185,7 @@ class SepaReturnImport(models.TransientModel):
             "message": result.message,
             "previous_import": self._previous_import(),
             "batch_warning": self._batch_warning(rows),
+            "setup_warning": self._setup_warning(rows),
         })
 
     def _refresh_registered(self):
@@ -487,6 +492,35 @@ class SepaReturnImport(models.TransientModel):
             return False
         return _("No transaction of this file belongs to batch %(batch)s.",
                  batch=self.batch_id.name)
+
+    def _setup_warning(self, rows):
+        """What the company's settings keep registration of the matched rows from doing
+        (``res.company._sepa_registration_warnings``), or False; one read of their
+        batches' journals and states."""
+        matched = [row for row in rows if row["status"] == "match"]
+        if not matched:
+            return False
+        self.env["sepa.batch.line"].flush_model(["batch_id"])
+        self.env["sepa.batch"].flush_model(["journal_id", "state"])
+        batch_of = {line_id: (journal_id, state) for line_id, journal_id, state in
+                    self.env.execute_query(SQL(
+                        """SELECT l.id, b.journal_id, b.state FROM sepa_batch_line l
+                             JOIN sepa_batch b ON b.id = l.batch_id WHERE l.id = ANY(%s)""",
+                        [row["batch_line_id"] for row in matched]))}
+        company = self.company_id
+        transit, outstanding = set(), set()
+        for row in matched:
+            journal_id, state = batch_of[row["batch_line_id"]]
+            (transit if row["kind"] == "reject" and state == "sent" else outstanding).add(
+                journal_id)
+        default_charge = company.currency_id.compare_amounts(
+            company.sepa_storno_charge_amount, 0) > 0
+        charged = sum(1 for row in matched if row["charge_amount"] or default_charge)
+        Journal = self.env["account.journal"]
+        warnings = company._sepa_registration_warnings(
+            Journal.browse(sorted(transit)), Journal.browse(sorted(outstanding)), charged,
+            len(matched))
+        return "\n".join(warnings) or False
 
     # ------------------------------------------------------------------
     # BUSINESS: registration
