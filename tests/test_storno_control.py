@@ -61,6 +61,7 @@ class TestStornoControl(StornoCommon):
         self.register_all(batch, failed)
         control = self.open_control(batch)
         self.assertEqual(len(control.line_ids), 6)
+        # MS02 (refused by the debtor) cannot succeed again on the same account: Hold
         expected = [
             (self.inv_first_1, "reject", True, "first", "Rejected before settlement"),
             (self.inv_recurring, "return", False, False, False),
@@ -71,9 +72,12 @@ class TestStornoControl(StornoCommon):
         ]
         for invoice, kind, first, sequence, note in expected:
             line = self.control_line(control, invoice)
+            held = kind == "reversal"
             self.assertRecordValues(line, [{
                 "kind": kind, "first_debit": first, "sequence_type": sequence,
-                "release": "retry", "hold_note": False, "batch_id": batch.id,
+                "release": "hold" if held else "retry",
+                "hold_note": held and "Needs a new account or mandate (MS02)",
+                "batch_id": batch.id,
                 "partner_id": invoice.commercial_partner_id.id,
                 "mandate_id": invoice.sepa_mandate_id.id,
                 "amount": invoice.amount_total if invoice != self.inv_first_1 else 150.25}])
