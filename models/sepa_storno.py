@@ -13,6 +13,7 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import SQL, format_date
+from odoo.tools.mail import generate_tracking_message_id
 
 from ..bulk import insert_records
 
@@ -1056,39 +1057,59 @@ class SepaStorno(models.Model):
 
     def _log_on_invoices(self):
         """Each invoice of these new failed debits says why in its chatter: the failed
-        debit (a link), its date and reason in words. One message per invoice, all made
-        in one ``create`` (Odoo's ``_message_log_batch``): one query reads what they
-        say, no ``message_post`` per invoice."""
+        debit (a link), its date and reason in words, one note per invoice (what Odoo's
+        ``_message_log_batch`` writes: internal note of the current user).
+
+        One query reads what they say, ONE INSERT writes them all: through the ORM's
+        ``create`` each message costs about 2 ms in a registration (the HTML sanitizer
+        twice, defaults, the invoices' cached messages), which doubled the registration
+        of 5,000 returns; the bodies are made here of escaped values only."""
         env = self.env
         self.flush_recordset(["name", "date", "kind", "reason_code", "reason_id"])
-        self.env["sepa.return.reason"].flush_model(["name"])
+        env["sepa.return.reason"].flush_model(["name"])
         rows = env.execute_query(SQL(
             """SELECT r.invoice_id, s.id, s.name, s.date, s.kind, s.reason_code,
                       COALESCE(rr.name->>%(lang)s, rr.name->>'en_US')
                  FROM sepa_storno_invoice_rel r
                  JOIN sepa_storno s ON s.id = r.storno_id
             LEFT JOIN sepa_return_reason rr ON rr.id = s.reason_id
-                WHERE s.id = ANY(%(ids)s)""", lang=env.lang or "en_US", ids=self.ids))
+                WHERE s.id = ANY(%(ids)s)
+             ORDER BY r.invoice_id""", lang=env.lang or "en_US", ids=self.ids))
         if not rows:
             return
         # translated once, not for each invoice (``_`` costs about 1 ms a call)
-        template = escape(env._(
+        template = Markup("<p>%s</p>") % escape(env._(
             "Direct debit failed: %(debit)s, %(kind)s of %(date)s. Reason: %(reason)s "
             "(%(code)s). The invoice is open again; it is collected again once its "
             "failed debit is retried, not while it is held."))
         link = Markup('<a href="#" data-oe-model="sepa.storno" data-oe-id="%s">%s</a>')
         kinds = dict(self._fields["kind"]._description_selection(env))
-        dates = {}
-        bodies = {}
+        dates, invoice_ids, bodies = {}, [], []
         for invoice_id, storno_id, name, date, kind, code, reason in rows:
             if date not in dates:
                 dates[date] = format_date(env, date)
-            bodies[invoice_id] = template % {
+            invoice_ids.append(invoice_id)
+            bodies.append(str(template % {
                 "debit": link % (storno_id, name), "kind": kinds.get(kind, kind).lower(),
-                "date": dates[date], "reason": reason or code, "code": code}
-        env["account.move"].browse(bodies)._message_log_batch(bodies=bodies)
+                "date": dates[date], "reason": reason or code, "code": code}))
+        thread = env["mail.thread"]
+        author_id, email_from = thread._message_compute_author(raise_on_email=False)
+        now = env.cr.now().replace(microsecond=0)
+        env.execute_query(SQL(
+            """INSERT INTO mail_message (create_uid, create_date, write_uid, write_date,
+                      date, model, res_id, body, message_type, subtype_id, is_internal,
+                      author_id, email_from, reply_to, message_id, email_add_signature)
+               SELECT %(uid)s, %(now)s, %(uid)s, %(now)s, %(now)s, 'account.move',
+                      u.res_id, u.body, 'notification', %(subtype)s, TRUE, %(author)s,
+                      %(email_from)s, %(reply_to)s, %(message_id)s, FALSE
+                 FROM unnest(%(res_ids)s::int[], %(bodies)s::text[]) AS u(res_id, body)""",
+            uid=env.uid, now=now, subtype=env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
+            author=author_id, email_from=email_from,
+            reply_to=thread._notify_get_reply_to(default=email_from)[False],
+            message_id=generate_tracking_message_id("message-notify"),
+            res_ids=invoice_ids, bodies=bodies))
+        env["account.move"].browse(invoice_ids).invalidate_recordset(["message_ids"])
 
     def action_open_move(self):
         self.ensure_one()
         return self.move_id._sepa_action_open_form()
-
