@@ -567,12 +567,15 @@ class SepaBatchPosting(models.AbstractModel):
         common = {"name": name, "partner_id": storno.partner_id.id,
                   "currency_id": storno.currency_id.id, "sepa_storno_id": storno.id}
         charge = storno.charge_amount
+        # in the company's currency at the entry's date, as Odoo converts
+        balance = storno.currency_id._convert(
+            charge, company.currency_id, company, storno.booking_date or storno.date)
         return [
-            dict(common, account_id=company.sepa_storno_charge_account_id.id, balance=charge,
+            dict(common, account_id=company.sepa_storno_charge_account_id.id, balance=balance,
                  amount_currency=charge),
             dict(common, account_id=(self._storno_chosen_account(storno)
                                      or company._sepa_storno_account(journal)).id,
-                 balance=-charge, amount_currency=-charge),
+                 balance=-balance, amount_currency=-charge),
         ]
 
     @api.model
