@@ -290,3 +290,73 @@ class TestStornoNonEuroCompany(StornoCommon):
              "state": "posted", "sepa_state": "to_collect"},
         ])
         self.assert_books()
+
+
+@tagged("post_install", "-at_install")
+class TestStornoCompaniesAndJournals(StornoCommon):
+    """The euro company's stornos booked by a user whose current company is another one,
+    and stornos of two bank journals cancelled together."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.make_cycle_invoices()
+
+    def test_current_company_in_another_currency_does_not_round_the_entry(self):
+        """The current company's currency rounds to whole yen: the storno entry of the
+        euro company keeps its cents."""
+        jpy = self.env.ref("base.JPY")
+        jpy.active = True
+        tokyo = self.env["res.company"].create({"name": "Tokyo Office", "currency_id": jpy.id})
+        self.env.user.company_ids |= tokyo
+        batch = self.send_batch()
+        self.statement(180.25, batch.name)
+        self.assertEqual(batch.state, "done")
+        env = self.env(context=dict(self.env.context,
+                                    allowed_company_ids=[tokyo.id, self.company.id]))
+        self.assertEqual(env.company, tokyo)
+        stornos = self.Storno.with_env(env).register([{
+            "batch_line_id": self.line_of(batch, invoice).id, "reason_code": "AM04",
+            "kind": "return", "date": fields.Date.today(), "source": "manual",
+            "charge_amount": 0.4} for invoice in (self.inv_first_1, self.inv_recurring)])
+        move = stornos.move_id
+        self.assertEqual(len(move), 1)
+        self.assert_balanced(move)
+        self.assertAlmostEqual(move.amount_total, 181.05)  # 180.25 + 2 x 0.40
+        expense = self.company.sepa_storno_charge_account_id
+        self.assertAlmostEqual(sum(move.line_ids.filtered(
+            lambda aml: aml.account_id == expense).mapped("balance")), 0.8)
+        self.assertAlmostEqual(self.transit_residual(batch), 0.0)
+        self.assertEqual(set((self.inv_first_1 | self.inv_recurring).mapped("payment_state")),
+                         {"not_paid"})
+
+    def test_cancel_stornos_of_two_bank_journals_together(self):
+        journal_2 = self.env["account.journal"].create({
+            "name": "Bank 2", "code": "BNK2", "type": "bank", "company_id": self.company.id,
+            "bank_account_id": self.env["res.partner.bank"].create({
+                "acc_number": IBAN_DEBTOR_2, "partner_id": self.company.partner_id.id}).id,
+        })
+        batch_1 = self.create_batch(invoice_ids=[Command.set(self.inv_recurring.ids)])
+        inv_2 = self.invoice(self.recurring_partner, 20.0)
+        batch_2 = self.create_batch(journal_id=journal_2.id,
+                                    invoice_ids=[Command.set(inv_2.ids)])
+        for batch in batch_1 | batch_2:
+            batch.action_generate()
+            batch.action_send()
+        stornos = self.Storno.register([{
+            "batch_line_id": batch.line_ids.id, "reason_code": "AM04", "kind": "reject",
+            "date": fields.Date.today(), "source": "manual", "charge_amount": 1.0}
+            for batch in (batch_1, batch_2)])
+        self.assertEqual(stornos.move_id.journal_id, self.bank_journal | journal_2)
+        stornos.action_cancel()
+        reversals = stornos.cancel_move_id
+        self.assertEqual(len(reversals), 2, "one reversal entry per bank journal")
+        for storno in stornos:
+            self.assertEqual(storno.cancel_move_id.journal_id, storno.move_id.journal_id)
+            self.assert_balanced(storno.cancel_move_id)
+            self.assertEqual(storno.cancel_move_id.line_ids.sepa_storno_id, storno)
+        for batch in batch_1 | batch_2:
+            self.assertEqual(batch.line_ids.state, "pending")
+            self.assertAlmostEqual(self.transit_residual(batch), batch.amount_total)
+        self.assertEqual((self.inv_recurring | inv_2).mapped("payment_state"),
+                         [self.env["account.move"]._sepa_in_batch_payment_state()] * 2)
