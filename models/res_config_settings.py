@@ -79,7 +79,8 @@ class ResConfigSettings(models.TransientModel):
         readonly=False,
         string="Default Storno Charge",
         currency_field="currency_id",
-        help="Bank charge booked for a failed debit when the bank gives none.")
+        help="Bank charge booked for a failed debit when the bank gives none (in the "
+        "company's currency).")
     sepa_storno_fee_invoice = fields.Boolean(
         related="company_id.sepa_storno_fee_invoice",
         readonly=False,
