@@ -727,7 +727,8 @@ class SepaBatch(models.Model):
             text = " ".join(filter(None, [st_line.payment_ref, st_line.ref]))
             journal_batches = batches.filtered_domain([("journal_id", "=", st_line.journal_id.id)])
             for batch in journal_batches:
-                targets = batch._match_transit_lines(text, st_line.amount)
+                targets = batch._match_transit_lines(
+                    text, st_line._sepa_amount_in(batch.currency_id))
                 if targets:
                     batch._reconcile_statement_line(st_line, targets)
                     matched |= batch
@@ -735,13 +736,15 @@ class SepaBatch(models.Model):
         return matched
 
     def _match_transit_lines(self, text, amount):
-        """The open transit lines a bank credit of ``amount`` with ``text`` settles.
+        """The open transit lines a bank credit of ``amount`` (in the batch's currency)
+        with ``text`` settles.
 
         The line of a block whose PmtInfId the text mentions, with the block's open
         amount; else all of them when the text mentions the batch reference (MsgId) and
         the amount is their open total. Open: rejects before settlement are reconciled
         with the transit lines already, the bank credits the rest. Ids are compared as
-        whole words (``…-P1`` is not mentioned by ``…-P10``).
+        whole words (``…-P1`` is not mentioned by ``…-P10``). Amounts in the batch's
+        currency (euro), also in a company with another currency.
         """
         transit = self._transit_lines().filtered(lambda aml: not aml.reconciled)
         currency = self.currency_id
@@ -749,10 +752,10 @@ class SepaBatch(models.Model):
                      if block_id and _mentions(text, block_id)]
         for line in transit:
             if any(_mentions(line.name, block_id) for block_id in mentioned) \
-                    and currency.compare_amounts(line.amount_residual, amount) == 0:
+                    and currency.compare_amounts(line.amount_residual_currency, amount) == 0:
                 return line
         if transit and _mentions(text, self.name) \
-                and currency.compare_amounts(sum(transit.mapped("amount_residual")),
+                and currency.compare_amounts(sum(transit.mapped("amount_residual_currency")),
                                              amount) == 0:
             return transit
         return self.env["account.move.line"]

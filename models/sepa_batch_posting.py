@@ -277,7 +277,7 @@ class SepaBatchPosting(models.AbstractModel):
         residual = dict(self.env.execute_query(SQL(
             "SELECT id, amount_residual FROM account_move_line WHERE id = ANY(%s)",
             [line_id for group in groups for line_id in group])))
-        half = self.env.company.currency_id.rounding / 2
+        half = min(moves.company_id.currency_id.mapped("rounding") or [0.01]) / 2
         setwise = [group for group in groups
                    if residual[group[0]] + sum(residual[i] for i in group[1:]) >= half]
         if not setwise:
@@ -338,7 +338,8 @@ class SepaBatchPosting(models.AbstractModel):
         groups = defaultdict(list)
         for row in rows:
             groups[(row["account_id"], row["balance"] > 0)].append(row)
-        currency = env.company.currency_id
+        # the entry's company's currency, not the user's current company's
+        currency = env["account.journal"].browse(vals["journal_id"]).company_id.currency_id
         summary = [dict(group[0], balance=currency.round(sum(r["balance"] for r in group)),
                         amount_currency=currency.round(
                             sum(r["amount_currency"] for r in group)))
@@ -567,12 +568,15 @@ class SepaBatchPosting(models.AbstractModel):
         common = {"name": name, "partner_id": storno.partner_id.id,
                   "currency_id": storno.currency_id.id, "sepa_storno_id": storno.id}
         charge = storno.charge_amount
+        # in the company's currency at the entry's date, as Odoo converts
+        balance = storno.currency_id._convert(
+            charge, company.currency_id, company, storno.booking_date or storno.date)
         return [
-            dict(common, account_id=company.sepa_storno_charge_account_id.id, balance=charge,
+            dict(common, account_id=company.sepa_storno_charge_account_id.id, balance=balance,
                  amount_currency=charge),
             dict(common, account_id=(self._storno_chosen_account(storno)
                                      or company._sepa_storno_account(journal)).id,
-                 balance=-charge, amount_currency=-charge),
+                 balance=-balance, amount_currency=-charge),
         ]
 
     @api.model
@@ -636,7 +640,7 @@ class SepaBatchPosting(models.AbstractModel):
         stornos.batch_id.filtered(lambda batch: batch.state == "done" and not all(
             batch._transit_lines().mapped("reconciled"))).write(
             {"state": "sent", "settled_date": False})
-        reversal = self._reverse_storno_lines(stornos, amls)
+        reversals = self._reverse_storno_lines(stornos, amls)
         batch_lines = stornos._batch_lines()
         for state, sent in (("pending", True), ("collected", False)):
             lines = batch_lines.filtered(lambda line, s=sent: (line.batch_id.state == "sent") == s)
@@ -653,7 +657,12 @@ class SepaBatchPosting(models.AbstractModel):
         self.env["account.move.line"]._reconcile_plan(plan)
         settled = batch_lines.filtered(lambda line: line.state == "collected").invoice_id
         settled._sepa_settle_payment_state()
-        stornos.write({"state": "cancelled", "cancel_move_id": reversal.id})
+        by_reversal = defaultdict(lambda: self.env["sepa.storno"])
+        reversal_of = {reversal.journal_id: reversal for reversal in reversals}
+        for storno in stornos:
+            by_reversal[reversal_of.get(storno.move_id.journal_id)] |= storno
+        for reversal, group in by_reversal.items():
+            group.write({"state": "cancelled", "cancel_move_id": reversal and reversal.id})
         self.env.flush_all()
 
     @api.model
@@ -690,27 +699,32 @@ class SepaBatchPosting(models.AbstractModel):
 
     @api.model
     def _reverse_storno_lines(self, stornos, amls):
-        """One entry with the opposite of ``amls``, each reconciled with its original."""
-        move = self.env["account.move"].with_context(mail_notrack=True).create({
+        """One entry per bank journal with the opposite of its ``amls`` (the stornos'
+        entries of that journal), each line reconciled with its original; returns them."""
+        by_journal = defaultdict(lambda: self.env["account.move.line"])
+        for aml in amls:
+            by_journal[aml.journal_id] |= aml
+        moves = self.env["account.move"].with_context(mail_notrack=True).create([{
             "move_type": "entry",
-            "journal_id": amls.journal_id[:1].id,
+            "journal_id": journal.id,
             "date": fields.Date.context_today(self),
             "ref": self.env._("Cancellation of stornos %(stornos)s",
-                              stornos=", ".join(stornos.mapped("name")[:20])),
+                              stornos=", ".join(lines.sepa_storno_id.mapped("name")[:20])),
             "line_ids": [Command.create({
                 "name": aml.name, "account_id": aml.account_id.id,
                 "partner_id": aml.partner_id.id, "balance": -aml.balance,
                 "amount_currency": -aml.amount_currency, "currency_id": aml.currency_id.id,
                 "sepa_storno_id": aml.sepa_storno_id.id,
-            }) for aml in amls],
-        })
-        move._post(soft=False)
-        opposite = list(move.line_ids)
-        plan = [aml | reverse for aml, reverse in zip(amls, opposite, strict=True)
+            }) for aml in lines],
+        } for journal, lines in by_journal.items()])
+        moves._post(soft=False)
+        plan = [aml | reverse
+                for lines, move in zip(by_journal.values(), moves, strict=True)
+                for aml, reverse in zip(lines, move.line_ids, strict=True)
                 if aml.account_id.reconcile or aml.account_id.account_type in (
                     "asset_receivable", "liability_payable")]
         self.env["account.move.line"]._reconcile_plan(plan)
-        return move
+        return moves
 
     # ------------------------------------------------------------------
     # THE SWITCH

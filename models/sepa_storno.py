@@ -417,7 +417,13 @@ class SepaStorno(models.Model):
     def _prepare_vals(self, vals, row, reasons):
         code = (vals.get("reason_code") or "").strip().upper() or "NONE"
         company = self.env["res.company"].browse(row["company_id"])
+        currency = self.env["res.currency"].browse(row["currency_id"])
+        date = vals.get("date") or fields.Date.context_today(self)
         charge = vals.get("charge_amount")
+        # the company's default is in its currency: the debit's (euro) at the storno's date
+        charge = currency.round(charge) if charge is not None else \
+            company.currency_id._convert(company.sepa_storno_charge_amount, currency, company,
+                                         date)
         return {
             "name": f"{row['end_to_end_id']} {code}",
             "batch_line_id": row["first_line_id"],
@@ -427,9 +433,8 @@ class SepaStorno(models.Model):
             "company_id": row["company_id"],
             "currency_id": row["currency_id"],
             "end_to_end_id": row["end_to_end_id"],
-            "date": vals.get("date") or fields.Date.context_today(self),
-            "booking_date": vals.get("booking_date") or vals.get("date")
-            or fields.Date.context_today(self),
+            "date": date,
+            "booking_date": vals.get("booking_date") or date,
             "amount": row["amount"],
             "reason_code": code,
             "reason_id": reasons[code].id,
@@ -439,8 +444,7 @@ class SepaStorno(models.Model):
             "import_ref": vals.get("import_ref"),
             "transaction_ref": vals.get("transaction_ref"),
             "statement_line_id": vals.get("statement_line_id"),
-            "charge_amount": company.currency_id.round(
-                company.sepa_storno_charge_amount if charge is None else charge),
+            "charge_amount": charge,
             "state": "done",
             "release_state": "none",
             "batch_id": row["batch_id"],
