@@ -49,16 +49,16 @@ class TestBatchPosting(SepaBatchCommon):
         ).create({"amount": amount} if amount else {})._create_payments()
 
     def spy(self, method, calls, key):
-        """Patch the posting service's ``method`` to count, per ``key``, the items of its
-        argument, calling the original."""
-        Posting = type(self.env["sepa.batch.posting"])
-        original = getattr(Posting, method)
+        """Patch the set-wise reconciliation's ``method`` to count, per ``key``, the items
+        of its argument, calling the original."""
+        Setwise = type(self.env["sepa.reconcile.setwise"])
+        original = getattr(Setwise, method)
 
         def spy(service, items):
             calls[key] = len(items)
             return original(service, items)
 
-        return patch.object(Posting, method, autospec=True, side_effect=spy)
+        return patch.object(Setwise, method, autospec=True, side_effect=spy)
 
     def assert_same_rows(self, sql, orm, ignore=()):
         """The credits and invoices (with their lines) of two batches are equal, column
@@ -306,8 +306,8 @@ class TestBatchPosting(SepaBatchCommon):
         invoices = self.invoice(self.partner_c, 10.0) | self.invoice(self.partner_d, 20.0)
         batch = self.create_batch(invoice_ids=[Command.set(invoices.ids)])
         batch.action_generate()
-        Posting = type(self.env["sepa.batch.posting"])
-        original = Posting._reconcile_setwise
+        Setwise = type(self.env["sepa.reconcile.setwise"])
+        original = Setwise._reconcile_setwise
         corruptions = {
             # one invoice left with something open although it is marked paid
             "residual or payment status": SQL(
@@ -327,7 +327,7 @@ class TestBatchPosting(SepaBatchCommon):
                 return lines
 
             with self.subTest(what=what), \
-                    patch.object(Posting, "_reconcile_setwise", autospec=True,
+                    patch.object(Setwise, "_reconcile_setwise", autospec=True,
                                  side_effect=corrupt), \
                     self.assertRaisesRegex(UserError, what), \
                     self.env.cr.savepoint():  # what the request's rollback does
