@@ -116,7 +116,8 @@ class SepaBatchPosting(models.AbstractModel):
         simple = [row for row in rows if row["simple"] and allowed[row["batch_id"]]]
         lines = self.env["account.move.line"]
         credits = lines.browse(row["credit_id"] for row in rows)
-        self.env["sepa.reconcile.setwise"]._unreconcile_setwise(simple)
+        self.env["sepa.reconcile.setwise"]._unreconcile_setwise(
+            simple, self.env["sepa.batch"].browse({row["batch_id"] for row in simple}).move_id)
         (credits - lines.browse(row["credit_id"] for row in simple)).remove_move_reconcile()
         return credits
 
@@ -365,9 +366,10 @@ class SepaBatchPosting(models.AbstractModel):
                 for credit_id, line_id in credits if line_id not in full_ids]
         setwise_invoices = env["account.move"].browse(
             [row["invoice_id"] for row in rows if row["batch_line_id"] in full_ids])
-        reconciled = self.env["sepa.reconcile.setwise"]._reconcile_setwise(triples)
+        in_batch = env["account.move"]._sepa_in_batch_payment_state()
+        reconciled = self.env["sepa.reconcile.setwise"]._reconcile_setwise(triples, in_batch)
         self.env["sepa.reconcile.setwise"]._check_reconciliation(
-            move, reconciled, setwise_invoices, paid=True)
+            move, reconciled, setwise_invoices, payment_state=in_batch)
         # Paid or not, an invoice held by this open batch stays 'In batch' (or 'On hold'),
         # see account.move._sepa_state: nothing to recompute for 100,000 invoices.
         env.remove_to_compute(env["account.move"]._fields["sepa_state"], setwise_invoices)

@@ -1,7 +1,8 @@
 """Set-wise reconciliation in SQL: what Odoo's reconciliation gives for tens of thousands
 of lines (partials, full reconciles, residuals, payment states), written in a few
-statements and checked in one query. Used by the batch's and the stornos' posting
-(``sepa.batch.posting``, ``sepa.storno.posting``).
+statements and checked in one query. It knows lines, invoices and entries only: the
+callers pass plain ids and rows (see ``tests/test_reconcile_setwise.py``, which holds it
+against Odoo's ``reconcile()`` and ``remove_move_reconcile()``).
 """
 
 import itertools
@@ -30,7 +31,7 @@ class SepaReconcileSetwise(models.AbstractModel):
         hold about 100 MB at once). Every column not in ``values`` keeps the value the
         ORM gave ``line`` (defaults, computed and related columns, posted state). The
         caller only varies columns nothing else on the line depends on (partner, label,
-        amounts, reconciliation, direct debit) and keeps the entry balanced. ``values``
+        amounts, reconciliation, its own columns) and keeps the entry balanced. ``values``
         may be an iterable (consumed once). Returns all the lines.
         """
         self.env.flush_all()
@@ -82,8 +83,8 @@ class SepaReconcileSetwise(models.AbstractModel):
         return full_ids
 
     @api.model
-    def _reconcile_setwise(self, triples):
-        """Fully reconcile customer invoices with the credits of a batch entry, in SQL.
+    def _reconcile_setwise(self, triples, payment_state):
+        """Fully reconcile customer invoices with the credits of an entry, in SQL.
 
         ``triples``: ``[(credit_id, [receivable_id, ...], full_id), ...]`` where the
         receivables are ALL the open receivable lines of a posted invoice, in company
@@ -92,10 +93,11 @@ class SepaReconcileSetwise(models.AbstractModel):
         reconcile made with ``_new_full_reconciles`` (possibly set on the credit
         already when it was inserted). Odoo's reconciliation would then create one
         partial per receivable, one full reconcile per invoice, set every residual to
-        zero and mark the invoice paid ('In Payment' while the batch is not settled, see
-        ``account.move._compute_payment_state``), nothing else (no exchange difference,
-        no cash basis entry): that is written here set-wise, then the ORM recomputes what
-        depends on the invoices' payment (fields of other modules). Returns the lines.
+        zero and mark the invoice paid (``payment_state``: 'paid', or what an override
+        of ``account.move._compute_payment_state`` gives these invoices), nothing else
+        (no exchange difference, no cash basis entry): that is written here set-wise,
+        then the ORM recomputes what depends on the invoices' payment (fields of other
+        modules). Returns the lines.
         """
         if not triples:
             return self.env["account.move.line"]
@@ -121,36 +123,103 @@ class SepaReconcileSetwise(models.AbstractModel):
             """UPDATE account_move SET amount_residual = 0, amount_residual_signed = 0,
                       payment_state = %s, write_uid = %s, write_date = %s
                 WHERE id IN (SELECT move_id FROM account_move_line WHERE id = ANY(%s))
-               RETURNING id""", self.env["account.move"]._sepa_in_batch_payment_state(),
-            self.env.uid, self.env.cr.now(), debit_ids))]
+               RETURNING id""", payment_state, self.env.uid, self.env.cr.now(),
+            debit_ids))]
         lines = self.env["account.move.line"].browse(line_ids)
         invoices = self.env["account.move"].browse(invoice_ids)
         self._invalidate_reconciliation(lines, invoices)
-        # What depends on the invoices' payment is recomputed (their direct debit status,
-        # fields of other modules); what was written above is not computed again. The
-        # only stored fields of Odoo that depend on the lines' reconciliation are those
-        # of their moves: the invoices' (written) and the entry's (an entry's payment
-        # state is always 'not_paid'; its totals count its debits only).
+        # What depends on the invoices' payment is recomputed (fields of other modules
+        # and of the caller's); what was written above is not computed again. The only
+        # stored fields of Odoo that depend on the lines' reconciliation are those of
+        # their moves: the invoices' (written) and the entry's (an entry's payment state
+        # is always 'not_paid'; its totals count its debits only).
         invoices.modified(["amount_residual", "amount_residual_signed", "payment_state"])
         _keep_written(invoices, "_compute_amount", "_compute_payment_state")
         return lines
 
     @api.model
-    def _unreconcile_setwise(self, rows, keep_credits=False, failing=False):
-        """Remove the full reconciles of ``rows`` (``_credit_rows``) and their partials in
-        SQL; every line is open again for its balance, every invoice not paid for its
-        original residual. Checked; the ORM recomputes what depends on it.
-        ``keep_credits``: the credits keep their full reconcile and stay reconciled
-        (without partial: the caller reconciles each with a new line at once, see
-        ``book_stornos``); only the invoices' side is reopened.
-
-        ``failing``: the debits of ``rows`` fail (``book_stornos``); the same UPDATE then
-        writes the direct debit status "Failed" of the invoices that get it
-        (``account.move._sepa_state``: a posted customer invoice, not on hold, whose
-        failing line is its last and no other line is open). Returns their ids (the
-        caller fails the lines and keeps the status from being computed again)."""
-        if not rows:
+    def _reconcile_partial_setwise(self, groups, moves):
+        """Reconcile partly in SQL each group ``[debit id, credit id, ...]`` whose debit
+        stays open (its credits are less than what is open on it): one partial per
+        credit, for the credit's residual, no full reconcile, the matching number Odoo
+        gives ('P' and the smallest partial of the debit). Lines of entries in company
+        currency (an entry's stored fields do not depend on residuals); ``moves``: their
+        entries. Returns the groups left to Odoo (those that close their debit: a full
+        reconcile). Checked in one query."""
+        if not groups:
             return []
+        self.env.flush_all()
+        residual = dict(self.env.execute_query(SQL(
+            "SELECT id, amount_residual FROM account_move_line WHERE id = ANY(%s)",
+            [line_id for group in groups for line_id in group])))
+        half = self.env.company.currency_id.rounding / 2
+        setwise = [group for group in groups
+                   if residual[group[0]] + sum(residual[i] for i in group[1:]) >= half]
+        if not setwise:
+            return groups
+        debit_ids = [group[0] for group in setwise for _credit in group[1:]]
+        credit_ids = [credit for group in setwise for credit in group[1:]]
+        stamp = SQL("%s, %s, %s, %s", self.env.uid, self.env.cr.now(), self.env.uid,
+                    self.env.cr.now())
+        self.env.execute_query(SQL(
+            """INSERT INTO account_partial_reconcile (
+                   debit_move_id, credit_move_id, debit_currency_id, credit_currency_id,
+                   company_id, amount, debit_amount_currency, credit_amount_currency,
+                   max_date, create_uid, create_date, write_uid, write_date)
+               SELECT d.id, c.id, d.currency_id, c.currency_id, d.company_id,
+                      -c.amount_residual, -c.amount_residual_currency,
+                      -c.amount_residual_currency, GREATEST(d.date, c.date), %(stamp)s
+                 FROM unnest(%(debits)s::int[], %(credits)s::int[]) AS p(debit_id, credit_id)
+                 JOIN account_move_line d ON d.id = p.debit_id
+                 JOIN account_move_line c ON c.id = p.credit_id""",
+            stamp=stamp, debits=debit_ids, credits=credit_ids))
+        uid, now = self.env.uid, self.env.cr.now()
+        open_ids = [group[0] for group in setwise]
+        self.env.execute_query(SQL(
+            """UPDATE account_move_line d
+                  SET amount_residual = d.amount_residual - m.amount,
+                      amount_residual_currency = d.amount_residual_currency - m.amount_cur,
+                      write_uid = %s, write_date = %s
+                 FROM (SELECT debit_move_id, SUM(amount) AS amount,
+                              SUM(debit_amount_currency) AS amount_cur
+                         FROM account_partial_reconcile
+                        WHERE debit_move_id = ANY(%s) AND credit_move_id = ANY(%s)
+                        GROUP BY debit_move_id) m
+                WHERE d.id = m.debit_move_id""", uid, now, open_ids, credit_ids))
+        self.env.execute_query(SQL(
+            """UPDATE account_move_line SET amount_residual = 0, amount_residual_currency = 0,
+                      reconciled = TRUE, write_uid = %s, write_date = %s
+                WHERE id = ANY(%s)""", uid, now, credit_ids))
+        self.env.execute_query(SQL(
+            """UPDATE account_move_line l SET matching_number = 'P' || n.number
+                 FROM (SELECT debit_move_id AS open_id, MIN(id) AS number
+                         FROM account_partial_reconcile WHERE debit_move_id = ANY(%s)
+                        GROUP BY debit_move_id) n
+                WHERE l.id = n.open_id OR l.id IN (
+                      SELECT credit_move_id FROM account_partial_reconcile
+                       WHERE debit_move_id = n.open_id)""", open_ids))
+        lines = self.env["account.move.line"].browse(open_ids + credit_ids)
+        self._invalidate_reconciliation(lines, self.env["account.move"])
+        self._check_reconciliation(moves, lines, self.env["account.move"])
+        return [group for group in groups if group not in setwise]
+
+    @api.model
+    def _unreconcile_setwise(self, rows, moves, keep_credits=False, invoice_values=None):
+        """Remove the full reconciles of ``rows`` and their partials in SQL; every line
+        is open again for its balance, every invoice not paid for its original residual.
+        Checked (``moves``: the entries of the credits); the ORM recomputes what depends
+        on it, as Odoo's ``remove_move_reconcile`` of the credits would leave it.
+
+        ``rows``: dicts with ``full_id`` (a full reconcile of ``credit_id`` with ALL the
+        receivables of the invoice ``invoice_id``, nothing else: what
+        ``_reconcile_setwise`` makes). ``keep_credits``: the credits keep their full
+        reconcile and stay reconciled (without partial: the caller reconciles each with a
+        new line at once); only the invoices' side is reopened. ``invoice_values``:
+        ``{column: (value, invoice ids)}``, written on those invoices by the same UPDATE
+        (the caller keeps it from being computed again). Returns the lines reopened."""
+        if not rows:
+            return self.env["account.move.line"]
+        self.env.flush_all()  # else a pending recomputation overwrites what is written
         full_ids = [row["full_id"] for row in rows]
         kept = [row["credit_id"] for row in rows] if keep_credits else []
         uid, now = self.env.uid, self.env.cr.now()
@@ -168,44 +237,33 @@ class SepaReconcileSetwise(models.AbstractModel):
             self.env.execute_query(SQL(
                 "DELETE FROM account_full_reconcile WHERE id = ANY(%s)", full_ids))
         invoice_ids = [row["invoice_id"] for row in rows]
-        # each invoice has one line in the failing debits (its last, and open when
-        # its batch is not settled): "Failed" unless another line is open or later
-        fails = SQL(
-            """(%(failing)s AND inv.move_type = 'out_invoice' AND inv.state = 'posted'
-                AND NOT COALESCE(inv.sepa_hold, FALSE)
-                AND NOT EXISTS (
-                    SELECT 1 FROM sepa_batch_line o
-                     WHERE o.invoice_id = inv.id AND o.id != r.line_id
-                       AND (o.is_open OR o.id > r.line_id)))""", failing=failing)
-        updated = self.env.execute_query(SQL(
+        extra = SQL("").join(
+            SQL(", %s = CASE WHEN inv.id = ANY(%s) THEN %s ELSE %s END",
+                SQL.identifier(column), ids, value, SQL.identifier("inv", column))
+            for column, (value, ids) in (invoice_values or {}).items())
+        self.env.execute_query(SQL(
             """UPDATE account_move inv
                   SET amount_residual = r.residual_currency, amount_residual_signed = r.residual,
-                      payment_state = 'not_paid', write_uid = %(uid)s, write_date = %(now)s,
-                      sepa_state = CASE WHEN %(fails)s THEN 'failed' ELSE inv.sepa_state END
-                 FROM (SELECT aml.move_id, MAX(f.line_id) AS line_id,
-                              SUM(aml.amount_residual) AS residual,
+                      payment_state = 'not_paid', write_uid = %(uid)s, write_date = %(now)s
+                      %(extra)s
+                 FROM (SELECT aml.move_id, SUM(aml.amount_residual) AS residual,
                               SUM(aml.amount_residual_currency) AS residual_currency
                          FROM account_move_line aml
-                         JOIN (SELECT invoice_id, MAX(line_id) AS line_id
-                                 FROM unnest(%(invoices)s::int[], %(lines)s::int[])
-                                      AS u(invoice_id, line_id)
-                                GROUP BY invoice_id) f ON f.invoice_id = aml.move_id
+                         JOIN (SELECT DISTINCT unnest(%(invoices)s::int[]) AS invoice_id) f
+                              ON f.invoice_id = aml.move_id
                         WHERE aml.display_type = 'payment_term'
                         GROUP BY aml.move_id) r
-                WHERE inv.id = r.move_id
-            RETURNING inv.id, %(fails)s""", uid=uid, now=now, fails=fails,
-            invoices=invoice_ids, lines=[row["batch_line_id"] for row in rows]))
+                WHERE inv.id = r.move_id""", uid=uid, now=now, extra=extra,
+            invoices=invoice_ids))
         lines = self.env["account.move.line"].browse(row[0] for row in line_rows)
         invoices = self.env["account.move"].browse(invoice_ids)
         self._invalidate_reconciliation(lines + lines.browse(kept), invoices)
         # The entries' stored fields do not depend on their credits' residual (their
         # totals count their debits only, their payment state is always 'not_paid').
-        self._check_reconciliation(
-            self.env["sepa.batch"].browse({row["batch_id"] for row in rows}).move_id,
-            lines, invoices, paid=False)
+        self._check_reconciliation(moves, lines, invoices)
         invoices.modified(["amount_residual", "amount_residual_signed", "payment_state"])
         _keep_written(invoices, "_compute_amount", "_compute_payment_state")
-        return [invoice_id for invoice_id, failed in updated if failed]
+        return lines
 
     @api.model
     def _invalidate_reconciliation(self, lines, invoices):
@@ -243,11 +301,11 @@ class SepaReconcileSetwise(models.AbstractModel):
             fulls=full_ids))
 
     @api.model
-    def _check_reconciliation(self, moves, lines, invoices, paid):
+    def _check_reconciliation(self, moves, lines, invoices, payment_state="not_paid"):
         """What the SQL wrote is what Odoo's reconciliation gives, checked in one query:
         ``moves`` balanced; each of ``lines`` with the residual its partials leave and
         reconciled when nothing is left; each of ``invoices`` with the residual of its
-        receivables and, when ``paid``, nothing left and 'paid', else 'not_paid'.
+        receivables and ``payment_state``; other than 'not_paid' (paid), nothing left.
         Raises (the transaction rolls back) naming what differs."""
         if not lines and not invoices:
             return
@@ -288,8 +346,7 @@ class SepaReconcileSetwise(models.AbstractModel):
                           ORDER BY inv.name)
         """, moves=list(moves.ids), lines=list(lines.ids), invoices=list(invoices.ids),
              half=min(moves.company_id.currency_id.mapped("rounding") or [0.01]) / 2,
-             paid=paid, state=self.env["account.move"]._sepa_in_batch_payment_state()
-             if paid else "not_paid"))
+             paid=payment_state != "not_paid", state=payment_state))
         if unbalanced or wrong_lines or wrong_invoices:
             names = wrong_invoices or self.env["account.move.line"].browse(
                 wrong_lines).move_id.mapped("name") or self.env["account.move"].browse(

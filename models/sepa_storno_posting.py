@@ -57,9 +57,12 @@ class SepaStornoPosting(models.AbstractModel):
         kept, failed = {}, []
         if setwise and all(row["simple"] for row in rows):
             kept = {row["credit_id"]: row["full_id"] for row in rows}
-            failed = self.with_context(mail_notrack=True).env[
+            # their direct debit status "Failed" written by the UPDATE that reopens them
+            failed = self._failing_invoice_ids(rows)
+            self.with_context(mail_notrack=True).env[
                 "sepa.reconcile.setwise"]._unreconcile_setwise(
-                rows, keep_credits=True, failing=True)
+                rows, batches.move_id, keep_credits=True,
+                invoice_values={"sepa_state": ("failed", failed)})
         else:
             self.with_context(mail_notrack=True).env[
                 "sepa.batch.posting"]._unreconcile_credit_rows(batch_lines, rows)
@@ -95,7 +98,8 @@ class SepaStornoPosting(models.AbstractModel):
         self._reconcile_storno_debits(reconciled, moves, kept)
         transit_groups = list(transit_plan.values())
         if setwise:
-            transit_groups = self._reconcile_transit_setwise(transit_groups, moves)
+            transit_groups = self.env["sepa.reconcile.setwise"]._reconcile_partial_setwise(
+                transit_groups, moves)
         lines = self.env["account.move.line"]
         lines._reconcile_plan(plan + [lines.browse(ids) for ids in transit_groups])
         self.env.flush_all()
@@ -118,10 +122,31 @@ class SepaStornoPosting(models.AbstractModel):
             vals["move_id"] = move_of[key]
 
     @api.model
+    def _failing_invoice_ids(self, rows):
+        """The invoices of ``rows`` (``_credit_rows`` of the failing debits) whose direct
+        debit status becomes "Failed" (``account.move._sepa_state``: a posted customer
+        invoice, not on hold, whose failing line is its last and no other line is open),
+        in one query."""
+        # each invoice has one line in the failing debits (its last, and open when
+        # its batch is not settled): "Failed" unless another line is open or later
+        return [row[0] for row in self.env.execute_query(SQL(
+            """SELECT inv.id FROM account_move inv
+                 JOIN (SELECT invoice_id, MAX(line_id) AS line_id
+                         FROM unnest(%s::int[], %s::int[]) AS u(invoice_id, line_id)
+                        GROUP BY invoice_id) r ON r.invoice_id = inv.id
+                WHERE inv.move_type = 'out_invoice' AND inv.state = 'posted'
+                  AND NOT COALESCE(inv.sepa_hold, FALSE)
+                  AND NOT EXISTS (
+                      SELECT 1 FROM sepa_batch_line o
+                       WHERE o.invoice_id = inv.id AND o.id != r.line_id
+                         AND (o.is_open OR o.id > r.line_id))""",
+            [row["invoice_id"] for row in rows], [row["batch_line_id"] for row in rows]))]
+
+    @api.model
     def _fail_batch_lines(self, batch_lines, failed):
         """The failed debits' batch lines are failed and closed, in one UPDATE (the ORM
         writes them a hundred at a time). ``failed``: ids of invoices whose direct debit
-        status ``_unreconcile_setwise`` wrote already ("Failed"): not computed again; the
+        status the reopening wrote already ("Failed"): not computed again; the
         ORM computes the others' (on hold, ...). No flush of the rest before: it would
         compute the status of every invoice the caller reopened."""
         batch_lines.flush_recordset(["state", "is_open"])
@@ -167,73 +192,6 @@ class SepaStornoPosting(models.AbstractModel):
                 WHERE id = ANY(%s)""", move.id, self.env.uid, self.env.cr.now(), stornos.ids))
         stornos.invalidate_recordset(["move_id", "write_uid", "write_date"])
         stornos.modified(["move_id"])
-
-    @api.model
-    def _reconcile_transit_setwise(self, groups, moves):
-        """Reconcile the transit credits of rejects with their block's transit debit in
-        SQL where the debit stays open (the bank still credits the rest): one partial per
-        credit, no full reconcile, the matching number Odoo gives ('P' and the smallest
-        partial of the debit). ``groups``: ``[transit debit id, credit id, ...]``.
-        Returns the groups left to Odoo (those that close the debit: a full reconcile,
-        and the batch may be settled). Checked in one query."""
-        if not groups:
-            return []
-        self.env.flush_all()
-        residual = dict(self.env.execute_query(SQL(
-            "SELECT id, amount_residual FROM account_move_line WHERE id = ANY(%s)",
-            [line_id for group in groups for line_id in group])))
-        half = self.env.company.currency_id.rounding / 2
-        setwise = [group for group in groups
-                   if residual[group[0]] + sum(residual[i] for i in group[1:]) >= half]
-        if not setwise:
-            return groups
-        debit_ids = [group[0] for group in setwise for _credit in group[1:]]
-        credit_ids = [credit for group in setwise for credit in group[1:]]
-        stamp = SQL("%s, %s, %s, %s", self.env.uid, self.env.cr.now(), self.env.uid,
-                    self.env.cr.now())
-        self.env.execute_query(SQL(
-            """INSERT INTO account_partial_reconcile (
-                   debit_move_id, credit_move_id, debit_currency_id, credit_currency_id,
-                   company_id, amount, debit_amount_currency, credit_amount_currency,
-                   max_date, create_uid, create_date, write_uid, write_date)
-               SELECT d.id, c.id, d.currency_id, c.currency_id, d.company_id,
-                      -c.amount_residual, -c.amount_residual_currency,
-                      -c.amount_residual_currency, GREATEST(d.date, c.date), %(stamp)s
-                 FROM unnest(%(debits)s::int[], %(credits)s::int[]) AS p(debit_id, credit_id)
-                 JOIN account_move_line d ON d.id = p.debit_id
-                 JOIN account_move_line c ON c.id = p.credit_id""",
-            stamp=stamp, debits=debit_ids, credits=credit_ids))
-        uid, now = self.env.uid, self.env.cr.now()
-        transit_ids = [group[0] for group in setwise]
-        self.env.execute_query(SQL(
-            """UPDATE account_move_line d
-                  SET amount_residual = d.amount_residual - m.amount,
-                      amount_residual_currency = d.amount_residual_currency - m.amount_cur,
-                      write_uid = %s, write_date = %s
-                 FROM (SELECT debit_move_id, SUM(amount) AS amount,
-                              SUM(debit_amount_currency) AS amount_cur
-                         FROM account_partial_reconcile
-                        WHERE debit_move_id = ANY(%s) AND credit_move_id = ANY(%s)
-                        GROUP BY debit_move_id) m
-                WHERE d.id = m.debit_move_id""", uid, now, transit_ids, credit_ids))
-        self.env.execute_query(SQL(
-            """UPDATE account_move_line SET amount_residual = 0, amount_residual_currency = 0,
-                      reconciled = TRUE, write_uid = %s, write_date = %s
-                WHERE id = ANY(%s)""", uid, now, credit_ids))
-        self.env.execute_query(SQL(
-            """UPDATE account_move_line l SET matching_number = 'P' || n.number
-                 FROM (SELECT debit_move_id AS transit_id, MIN(id) AS number
-                         FROM account_partial_reconcile WHERE debit_move_id = ANY(%s)
-                        GROUP BY debit_move_id) n
-                WHERE l.id = n.transit_id OR l.id IN (
-                      SELECT credit_move_id FROM account_partial_reconcile
-                       WHERE debit_move_id = n.transit_id)""", transit_ids))
-        lines = self.env["account.move.line"].browse(transit_ids + credit_ids)
-        self.env["sepa.reconcile.setwise"]._invalidate_reconciliation(
-            lines, self.env["account.move"])
-        self.env["sepa.reconcile.setwise"]._check_reconciliation(
-            moves, lines, self.env["account.move"], paid=False)
-        return [group for group in groups if group not in setwise]
 
     @api.model
     def _create_summarised(self, env, vals, draft=None):
@@ -340,7 +298,7 @@ class SepaStornoPosting(models.AbstractModel):
             raise UserError(_("A storno debit is missing on its entry; nothing was saved. "
                               "Please report it to your administrator."))
         self.env["sepa.reconcile.setwise"]._check_reconciliation(
-            moves, lines, self.env["account.move"], paid=False)
+            moves, lines, self.env["account.move"])
 
     @api.model
     def _check_no_open_receivable_match(self, batch_lines, rows=None):

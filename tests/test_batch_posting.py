@@ -8,16 +8,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import SQL
 
-from .common import IBAN_C, IBAN_D, SepaBatchCommon
-
-#: Columns that differ between two otherwise identical records.
-IDENTITY = {
-    "id", "move_id", "create_uid", "create_date", "write_uid", "write_date", "name",
-    "move_name", "ref", "sepa_batch_line_id", "full_reconcile_id", "matching_number",
-    "sequence_number", "sequence_prefix", "access_token", "sepa_batch_id",
-    "debit_move_id", "credit_move_id", "partner_id", "commercial_partner_id",
-    "invoice_partner_display_name", "sepa_mandate_id", "payment_reference",
-}
+from .common import IBAN_C, IBAN_D, SepaBatchCommon, table_rows
 
 
 @tagged("post_install", "-at_install")
@@ -54,9 +45,9 @@ class TestBatchPosting(SepaBatchCommon):
         Setwise = type(self.env["sepa.reconcile.setwise"])
         original = getattr(Setwise, method)
 
-        def spy(service, items):
+        def spy(service, items, *args, **kwargs):
             calls[key] = len(items)
-            return original(service, items)
+            return original(service, items, *args, **kwargs)
 
         return patch.object(Setwise, method, autospec=True, side_effect=spy)
 
@@ -85,11 +76,7 @@ class TestBatchPosting(SepaBatchCommon):
         return batch
 
     def rows(self, table, ids, ignore=()):
-        self.env.flush_all()
-        rows = self.env.execute_query_dict(SQL(
-            "SELECT * FROM %s WHERE id = ANY(%s) ORDER BY id", SQL.identifier(table), ids))
-        return [{key: value for key, value in row.items()
-                 if key not in IDENTITY and key not in ignore} for row in rows]
+        return table_rows(self.env, table, ids, ignore)
 
     def credit_lines(self, batch):
         return batch.move_id.line_ids.filtered("sepa_batch_line_id").sorted(
@@ -321,8 +308,8 @@ class TestBatchPosting(SepaBatchCommon):
         }
         for what, corruption in corruptions.items():
 
-            def corrupt(service, triples, corruption=corruption):
-                lines = original(service, triples)
+            def corrupt(service, triples, *args, corruption=corruption):
+                lines = original(service, triples, *args)
                 service.env.execute_query(corruption)
                 return lines
 
