@@ -15,7 +15,9 @@ from . import account_journal
 from . import account_move_line
 from . import account_bank_statement_line
 from . import sepa_batch
+from . import sepa_reconcile_setwise
 from . import sepa_batch_posting
+from . import sepa_storno_posting
 from . import sepa_batch_line
 from . import report_sepa_batch
 from . import sepa_storno

@@ -1,7 +1,7 @@
 """Failed debits (stornos): one record per failed debit, its accounting and its score.
 
 ``register`` is the one entry point (return files, statement lines, by hand): set-wise,
-one entry per call through ``sepa.batch.posting.book_stornos``.
+one entry per call through ``sepa.storno.posting.book_stornos``.
 """
 
 
@@ -188,7 +188,7 @@ class SepaStorno(models.Model):
         ``date``, optional ``booking_date``, ``amount`` (must be the debit's),
         ``charge_amount`` (default: the company's), ``source``, ``import_ref``,
         ``transaction_ref``, ``statement_line_id``. One ``create``, one entry per bank
-        journal and booking date (``sepa.batch.posting.book_stornos``), then the storno
+        journal and booking date (``sepa.storno.posting.book_stornos``), then the storno
         scores. Refused, nothing changed, when a debit already failed or its batch is
         neither sent nor settled.
         """
@@ -201,11 +201,11 @@ class SepaStorno(models.Model):
         create_list = [self._prepare_vals(vals, debits[vals["batch_line_id"]], reasons)
                        for vals in vals_list]
         self._prepare_points(create_list)
-        self.env["sepa.batch.posting"]._storno_draft_entries(create_list, [
+        self.env["sepa.storno.posting"]._storno_draft_entries(create_list, [
             debits[vals["batch_line_id"]]["journal_id"] for vals in vals_list])
         stornos = self._create_guarded(create_list, bulk=True)
         del create_list, debits  # tens of megabytes for a large return file
-        self.env["sepa.batch.posting"].book_stornos(stornos)
+        self.env["sepa.storno.posting"].book_stornos(stornos)
         stornos._add_to_score()
         stornos._sepa_invoice_fees()
         stornos._update_one_off_mandates()
@@ -471,7 +471,7 @@ class SepaStorno(models.Model):
         the storno lines reversed, the batch lines back, the score restored."""
         self._check_state(("done",), _("cancel"))
         self._sepa_credit_fees()
-        self.env["sepa.batch.posting"].cancel_stornos(self)
+        self.env["sepa.storno.posting"].cancel_stornos(self)
         self._remove_from_score()
         self._update_one_off_mandates()
         return True

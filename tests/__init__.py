@@ -11,6 +11,7 @@ from . import test_translation
 from . import test_batch_cycle
 from . import test_batch_concurrency
 from . import test_batch_posting
+from . import test_reconcile_setwise
 from . import test_batch_report
 from . import test_batch_tour
 from . import test_batch_screens
