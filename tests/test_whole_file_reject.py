@@ -242,6 +242,20 @@ class TestWholeFileReject(StornoCommon):
         self.assertEqual(self.invoices.mapped("amount_residual"), [100.0, 50.25, 30.0])
         self.assertAlmostEqual(self.transit_residual(self.batch), self.open_debits(self.batch))
 
+    def test_block_reject_file_imported_twice(self):
+        """Every block rejected: the batch is settled by its stornos (no bank credit);
+        the same report again finds them registered, it does not call the batch
+        credited."""
+        data = pain002(self.batch.name, [
+            (self.first[0].pmt_inf_id, "RJCT", "FF01", []),
+            (self.recurring.pmt_inf_id, "RJCT", "FF01", [])])
+        self.import_file(data).action_apply()
+        self.assertEqual(self.batch.state, "done")
+        again = self.import_file(data, filename="status-again.xml")
+        self.assertEqual(set(again.line_ids.mapped("status")), {"registered"})
+        with self.assertRaisesRegex(UserError, "This file was imported on"):
+            again.action_apply()
+
     def test_block_reject_of_credited_block_registers_nothing(self):
         self.settle_by_bank()
         wizard = self.import_file(pain002(self.batch.name, [

@@ -414,7 +414,9 @@ class SepaReturnImport(models.TransientModel):
             else:
                 batch = next((row for row in batches
                               if record.pmt_inf_id in row["blocks"]
-                              and record.msg_id in (None, row["name"])), None)
+                              and row["state"] in ("sent", "done", "rejected")
+                              and (not record.msg_id or record.msg_id == row["name"])),
+                             None)
                 block = record.pmt_inf_id
                 amount = batch and batch["blocks"][block]
             if batch is None or batch["state"] not in ("sent", "done", "rejected"):
@@ -434,8 +436,10 @@ class SepaReturnImport(models.TransientModel):
                 batch=batch["name"], date=format_date(env, batch["bank_reject_date"]))
         credited = batch["credited"].get(block) if block else min(
             batch["credited"].values(), default=None)
-        if not credited and batch["state"] == "done":
-            credited = batch["settled_date"]
+        collected = batch["collected"].get(block) if block else any(
+            batch["collected"].values())
+        if not credited and batch["state"] == "done" and collected:
+            credited = batch["settled_date"]  # settled without a bank line of ours
         code = (record.reason_code or "").strip().upper()
         if credited and block:
             return "skipped", env._(
@@ -447,6 +451,8 @@ class SepaReturnImport(models.TransientModel):
                 "Batch %(batch)s: the batch was credited on %(date)s; this report rejects a "
                 "second upload of it: nothing is registered.",
                 batch=batch["name"], date=format_date(env, credited))
+        if batch["state"] == "done":
+            return None  # every debit failed already: their stornos say so
         if get_reason(code).duplicate:
             return "skipped", env._(
                 "This report rejects an upload of batch %(batch)s as a duplicate (%(code)s): "
@@ -463,9 +469,10 @@ class SepaReturnImport(models.TransientModel):
     def _whole_batch_rows(self, names, blocks):
         """The company's batches named ``names`` or holding the payment blocks ``blocks``:
         dicts with ``id``, ``name``, ``state``, ``settled_date``, ``bank_reject_date``,
-        ``amount``, ``blocks`` (``{block: amount}``) and ``credited`` (``{block: date of
-        the bank's first credit reconciled with its transit line}``: the storno entries'
-        credits of rejects are no credit of the bank)."""
+        ``amount``, ``blocks`` (``{block: amount}``), ``collected`` (``{block: a debit of
+        it was collected}``) and ``credited`` (``{block: date of the bank's first credit
+        reconciled with its transit line}``: the storno entries' credits of rejects are
+        no credit of the bank)."""
         for model in ("sepa.batch", "sepa.batch.line", "account.move.line",
                       "account.partial.reconcile"):
             self.env[model].flush_model()
@@ -473,7 +480,8 @@ class SepaReturnImport(models.TransientModel):
         for row in self.env.execute_query_dict(SQL(
                 """
                 SELECT b.id, b.name, b.state, b.settled_date, b.bank_reject_date,
-                       l.pmt_inf_id, SUM(l.amount) AS amount
+                       l.pmt_inf_id, SUM(l.amount) AS amount,
+                       BOOL_OR(l.state = 'collected') AS collected
                   FROM sepa_batch b JOIN sepa_batch_line l ON l.batch_id = b.id
                  WHERE b.company_id = %(company)s
                    AND (b.name = ANY(%(names)s) OR b.id IN (
@@ -482,8 +490,9 @@ class SepaReturnImport(models.TransientModel):
               GROUP BY b.id, l.pmt_inf_id ORDER BY b.id
                 """, company=self.company_id.id, names=list(names), blocks=list(blocks))):
             batch = batches.setdefault(row["id"], dict(
-                row, amount=0.0, blocks={}, credited={}))
+                row, amount=0.0, blocks={}, collected={}, credited={}))
             batch["blocks"][row["pmt_inf_id"]] = row["amount"]
+            batch["collected"][row["pmt_inf_id"]] = row["collected"]
             batch["amount"] += row["amount"]
         for batch_id, label, credited in self.env.execute_query(SQL(
                 """
