@@ -116,6 +116,7 @@ class SepaBatch(models.Model):
             ("sent", "Sent"),
             ("done", "Settled"),
             ("cancel", "Cancelled"),
+            ("rejected", "Rejected by the Bank"),
         ],
         default="draft",
         required=True,
@@ -123,8 +124,16 @@ class SepaBatch(models.Model):
         index=True,
         tracking=True,
         help="Draft → File Generated → Sent to the bank → Settled by the bank's credit; "
-        "Cancelled undoes everything done before settlement.",
+        "Cancelled undoes everything done before settlement. Rejected by the Bank: the "
+        "bank refused the whole file (a status report rejecting it); undone as a "
+        "cancel, nothing charged.",
     )
+    bank_reject_reason_id = fields.Many2one(
+        "sepa.return.reason", string="Bank's Reject Reason", readonly=True, copy=False,
+        help="Why the bank rejected the whole file (the status report's reason code).")
+    bank_reject_date = fields.Date(
+        string="Rejected by the Bank On", readonly=True, copy=False,
+        help="When the bank's report rejecting the whole file was imported.")
     job_state = fields.Selection(
         [("generate", "Generating the file"), ("send", "Posting the entry")],
         string="In Progress",
@@ -231,7 +240,7 @@ class SepaBatch(models.Model):
 
     @api.ondelete(at_uninstall=False)
     def _unlink_only_draft_or_cancelled(self):
-        if any(batch.state not in ("draft", "cancel") for batch in self):
+        if any(batch.state not in ("draft", "cancel", "rejected") for batch in self):
             raise UserError(_("Only draft or cancelled batches can be deleted."))
 
     # ------------------------------------------------------------------
@@ -577,13 +586,40 @@ class SepaBatch(models.Model):
 
     def action_cancel(self):
         self._check_state(("draft", "generated", "sent"), _("cancel"))
+        self._undo({"state": "cancel"})
+
+    def _undo(self, vals):
+        """Cancel these batches (``vals``: their new state and what goes with it): the
+        invoices are open again, the entry reversed; nothing the batch did is left (the
+        mandates' sequence types follow from the debits, see ``sepa.mandate``)."""
         sent = self.filtered("move_id")
         # Cancelled first: reversing the entry reconciles the transit lines, which must
         # not be taken for the bank's credit.
-        self.write({"state": "cancel", "job_state": False})
+        self.write({**vals, "job_state": False})
         self.line_ids.write({"is_open": False})
         for batch in sent:
             self.env["sepa.batch.posting"].cancel(batch)
+
+    def _reject_by_bank(self, reason, date, origin):
+        """The bank rejected the whole file of this sent batch (a status report
+        rejecting its message): the batch failed as a whole, before settlement. Undone
+        as a cancel (invoices open again for the next proposal, entry reversed, first
+        debits stay first), marked *Rejected by the Bank* with ``reason`` (a
+        ``sepa.return.reason``); no storno, so no bank charge, fee or storno points: it
+        is not the customers' failure. ONE message on the batch says so (``origin``:
+        the imported file)."""
+        self.ensure_one()
+        self._check_state(("sent",), _("mark as rejected by the bank"))
+        self.with_context(tracking_disable=True)._undo({
+            "state": "rejected", "bank_reject_reason_id": reason.id,
+            "bank_reject_date": date})
+        self.message_post(body=_(
+            "Rejected by the bank on %(date)s: %(reason)s (%(origin)s). The whole file "
+            "failed, which is not the customers' failure: the batch is undone as a cancel, "
+            "its %(count)s invoices are open again and the next proposal collects them "
+            "(first debits stay first); no bank charge, fee or storno points.",
+            date=format_date(self.env, date), reason=reason.display_name, origin=origin,
+            count=self.line_count))
 
     # ------------------------------------------------------------------
     # BUSINESS: settlement

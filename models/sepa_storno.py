@@ -186,7 +186,8 @@ class SepaStorno(models.Model):
 
         Each dict: ``batch_line_id`` (any line of the debit), ``reason_code``, ``kind``,
         ``date``, optional ``booking_date``, ``amount`` (must be the debit's),
-        ``charge_amount`` (default: the company's), ``source``, ``import_ref``,
+        ``charge_amount`` (default: the company's for a debtor's failure, see
+        ``_prepare_charges``), ``source``, ``import_ref``,
         ``transaction_ref``, ``statement_line_id``. One ``create``, one entry per bank
         journal and booking date (``sepa.storno.posting.book_stornos``), then the storno
         scores. Refused, nothing changed, when a debit already failed or its batch is
@@ -200,6 +201,7 @@ class SepaStorno(models.Model):
             vals.get("reason_code") for vals in vals_list)
         create_list = [self._prepare_vals(vals, debits[vals["batch_line_id"]], reasons)
                        for vals in vals_list]
+        self._prepare_charges(create_list)
         self._prepare_points(create_list)
         self.env["sepa.storno.posting"]._storno_draft_entries(create_list, [
             debits[vals["batch_line_id"]]["journal_id"] for vals in vals_list])
@@ -210,6 +212,28 @@ class SepaStorno(models.Model):
         stornos._sepa_invoice_fees()
         stornos._update_one_off_mandates()
         return stornos
+
+    @api.model
+    def _prepare_charges(self, create_list):
+        """Set in ``create_list`` each storno's bank charge: the one the bank gave (the
+        file's, the statement line's, the one typed), else the company's *Default Storno
+        Charge* where the reason is the debtor's failure (``_consequences_of``), else
+        none: a creditor's or a bank's failure is never charged by default."""
+        answers = self._consequences_of(create_list)
+        Company, Currency = self.env["res.company"], self.env["res.currency"]
+        defaults = {}
+        for vals in create_list:
+            company = Company.browse(vals["company_id"])
+            currency = Currency.browse(vals["currency_id"])
+            charge = vals["charge_amount"]
+            if charge is None and answers[company.id, vals["reason_id"]].charge:
+                # the company's default is in its currency: the debit's at the storno's date
+                key = (company.id, currency.id, vals["date"])
+                if key not in defaults:
+                    defaults[key] = company.currency_id._convert(
+                        company.sepa_storno_charge_amount, currency, company, vals["date"])
+                charge = defaults[key]
+            vals["charge_amount"] = currency.round(charge or 0.0)
 
     @api.model
     def _prepare_points(self, create_list):
@@ -416,14 +440,7 @@ class SepaStorno(models.Model):
     @api.model
     def _prepare_vals(self, vals, row, reasons):
         code = (vals.get("reason_code") or "").strip().upper() or "NONE"
-        company = self.env["res.company"].browse(row["company_id"])
-        currency = self.env["res.currency"].browse(row["currency_id"])
         date = vals.get("date") or fields.Date.context_today(self)
-        charge = vals.get("charge_amount")
-        # the company's default is in its currency: the debit's (euro) at the storno's date
-        charge = currency.round(charge) if charge is not None else \
-            company.currency_id._convert(company.sepa_storno_charge_amount, currency, company,
-                                         date)
         return {
             "name": f"{row['end_to_end_id']} {code}",
             "batch_line_id": row["first_line_id"],
@@ -444,7 +461,7 @@ class SepaStorno(models.Model):
             "import_ref": vals.get("import_ref"),
             "transaction_ref": vals.get("transaction_ref"),
             "statement_line_id": vals.get("statement_line_id"),
-            "charge_amount": charge,
+            "charge_amount": vals.get("charge_amount"),  # None: see _prepare_charges
             "state": "done",
             "release_state": "none",
             "batch_id": row["batch_id"],
@@ -544,13 +561,19 @@ class SepaStorno(models.Model):
 
     def _fee_groups(self):
         """``{(company, customer, registration time): [storno, ...]}`` of the stornos
-        whose fee is to invoice (one registration: one create_date)."""
+        whose fee is to invoice (one registration: one create_date): a debtor's failure
+        only (``_consequences_of``)."""
+        answers = self._consequences_of([
+            {"company_id": storno.company_id.id, "reason_id": storno.reason_id.id}
+            for storno in self if storno.reason_id])
         groups = defaultdict(list)
         for storno in self:
             company = storno.company_id
             product = company.sepa_storno_fee_product_id
+            answer = answers.get((company.id, storno.reason_id.id))
             if storno.state == "done" and not storno.fee_invoice_id \
                     and company.sepa_storno_fee_invoice and product \
+                    and (answer is None or answer.fee) \
                     and (storno.charge_amount or product.lst_price):
                 groups[company, storno.partner_id, storno.create_date].append(storno)
         return groups
@@ -805,14 +828,22 @@ class SepaStorno(models.Model):
     @api.model
     def _score_points_of(self, rows):
         """``{(company id, reason id): points}`` for the stornos of ``rows`` (dicts with
-        their ``company_id`` and ``reason_id``)."""
+        their ``company_id`` and ``reason_id``): see ``_consequences_of``."""
+        return {key: answer.points for key, answer in self._consequences_of(rows).items()}
+
+    @api.model
+    def _consequences_of(self, rows):
+        """``{(company id, reason id): Consequences(charge, fee, points)}`` for the
+        stornos of ``rows`` (dicts with their ``company_id`` and ``reason_id``): whether
+        they get the default bank charge, a fee invoice and how many storno points, as
+        ``sepa.return.reason._consequences`` answers it (one query per company)."""
         reason_ids = defaultdict(set)
         for row in rows:
             reason_ids[row["company_id"]].add(row["reason_id"])
         Reason, Company = self.env["sepa.return.reason"], self.env["res.company"]
-        return {(company_id, reason_id): points
+        return {(company_id, reason_id): answer
                 for company_id, ids in reason_ids.items()
-                for reason_id, points in Reason.browse(ids)._score_points(
+                for reason_id, answer in Reason.browse(ids)._consequences(
                     Company.browse(company_id)).items()}
 
     def _revoke_at_threshold(self, scores, by_mandate, rows):

@@ -29,3 +29,4 @@ from . import test_control_tour
 from . import test_sequence_type
 from . import test_storno_concurrency
 from . import test_storno_currency
+from . import test_whole_file_reject
