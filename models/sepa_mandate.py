@@ -192,9 +192,10 @@ class SepaMandate(models.Model):
         help="Direct debit batches with a debit of this mandate.")
     storno_score = fields.Integer(
         string="Storno Score", readonly=True, copy=False, default=0,
-        help="Points of the failed debits since the last debit settled without storno; at "
-        "the company's threshold the mandate is revoked (when automatic revocation is on). "
-        "The log below explains every change.")
+        help="Points of the registered failed debits since the last debit settled without "
+        "storno (cancelled ones do not count); at the company's threshold the mandate is "
+        "revoked (when automatic revocation is on). Computed from the log below, which "
+        "explains every change.")
     storno_count = fields.Integer(
         string="Failed Debits", compute="_compute_storno_count",
         help="Number of registered stornos (failed debits) of this mandate.")

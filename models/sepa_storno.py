@@ -126,7 +126,7 @@ class SepaStorno(models.Model):
         readonly=True, copy=False,
         help="Storno points this storno added to the mandate's score.")
     settlement_position = fields.Integer(
-        readonly=True, copy=False,
+        string="Settlement Position", readonly=True, copy=False,
         help="Technical: set when the batch was settled while this debit had failed, "
         "the place of that settlement in the mandate's storno score log. Cancelling the "
         "storno collects the debit after all and records the settlement's reset there.")
