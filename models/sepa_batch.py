@@ -645,7 +645,10 @@ class SepaBatch(models.Model):
         mandates (last debit date, sequence type override done with, one-off closed).
         The collected lines make the mandates' next debits Recurring (derived, see
         ``sepa.mandate._sepa_next_sequence_types``). An amendment the settled debit
-        reported is done with (see ``_settle_amendments``).
+        reported is done with (see ``_settle_amendments``). The mandates' storno scores
+        are reset once the lines are collected (a reset counts while its debit is
+        collected); the batches' failed debits get the settlement's place in the score
+        log, for a cancellation of their storno.
         """
         if not self:
             return
@@ -656,11 +659,12 @@ class SepaBatch(models.Model):
             line_ids += lines
             Mandate.browse(mandates)._register_successful_debit(collection_date)
         lines = self.env["sepa.batch.line"].browse(line_ids)
+        self.env["sepa.storno"]._mark_settled_while_failed(self)
+        lines.write({"state": "collected", "is_open": False})
         today = fields.Date.context_today(self)
         for batch in self:
             lines.filtered(lambda line, b=batch: line.batch_id == b).mandate_id \
                 ._reset_storno_score(batch, today)
-        lines.write({"state": "collected", "is_open": False})
         lines.invoice_id._sepa_settle_payment_state()  # 'In Payment' → 'Paid'
         self.write({"state": "done", "settled_date": fields.Date.context_today(self)})
 
@@ -677,8 +681,10 @@ class SepaBatch(models.Model):
              GROUP BY l.collection_date
              ORDER BY l.collection_date""", self.ids))
 
-    def _settle_amendments(self):
-        """The bank now knows what the settled debits reported.
+    def _settle_amendments(self, line_ids=None):
+        """The bank now knows what the settled debits reported (those of these batches'
+        pending lines, or the batch lines ``line_ids``: debits collected after their
+        storno was cancelled).
 
         Only where the mandate's pending amendment is still the one a settled line
         reported (one recorded after the file was generated goes with the next debit):
@@ -699,9 +705,11 @@ class SepaBatch(models.Model):
                  FROM sepa_batch_line l
                  JOIN sepa_mandate md ON md.id = l.mandate_id
             LEFT JOIN res_partner_bank bank ON bank.id = md.partner_bank_id
-                WHERE l.batch_id = ANY(%s) AND l.state = 'pending'
+                WHERE %s
                   AND (l.original_iban = md.original_iban
-                       OR l.original_reference = md.original_reference)""", self.ids))
+                       OR l.original_reference = md.original_reference)""",
+            SQL("l.id = ANY(%s)", line_ids) if line_ids is not None
+            else SQL("l.batch_id = ANY(%s) AND l.state = 'pending'", self.ids)))
         updates = defaultdict(list)  # {(field, new value): mandate ids}
         for mandate_id, iban_reported, next_iban, reference_reported, next_reference in rows:
             if iban_reported:

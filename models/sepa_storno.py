@@ -130,6 +130,22 @@ class SepaStorno(models.Model):
     points = fields.Integer(
         readonly=True, copy=False,
         help="Storno points this storno added to the mandate's score.")
+    settlement_position = fields.Integer(
+        string="Settlement Position", readonly=True, copy=False,
+        help="Technical: set when the batch was settled while this debit had failed, "
+        "the place of that settlement in the mandate's storno score log. Cancelling the "
+        "storno collects the debit after all and records the settlement's reset there.")
+    sequence_type_chosen = fields.Selection(
+        [("first", "First"), ("recurring", "Recurring")], readonly=True, copy=False,
+        string="Sequence Type Chosen",
+        help="The sequence type the control after reconciliation set on the mandate after "
+        "this failed first debit. Cancelling the storno restores the one before while "
+        "the mandate still has the chosen one.")
+    sequence_type_before = fields.Selection(
+        [("first", "First"), ("recurring", "Recurring")], readonly=True, copy=False,
+        string="Sequence Type Before",
+        help="The mandate's sequence type override before the control after "
+        "reconciliation set one after this failed first debit (empty: none).")
     event_ids = fields.One2many(
         "sepa.storno.event", "storno_id", string="Score Events",
         help="Changes of the mandate's storno score caused by this storno.")
@@ -484,12 +500,17 @@ class SepaStorno(models.Model):
     # ------------------------------------------------------------------
 
     def action_cancel(self):
-        """Undo these stornos: the invoices are reconciled with their batch credit again,
-        the storno lines reversed, the batch lines back, the score restored."""
+        """Undo these stornos: the state before them. The invoices are reconciled with
+        their batch credit again, the storno lines reversed, the batch lines back (a
+        debit of a batch settled since is collected, with what the settlement does), the
+        control's choices undone and the score computed again without them."""
         self._check_state(("done",), _("cancel"))
         self._sepa_credit_fees()
+        before = self._score_before_cancel()
         self.env["sepa.storno.posting"].cancel_stornos(self)
-        self._remove_from_score()
+        self._undo_control()
+        self._collect_after_settlement()
+        self._remove_from_score(before)
         self._update_one_off_mandates()
         return True
 
@@ -772,29 +793,26 @@ class SepaStorno(models.Model):
 
     def _add_to_score(self):
         """Each storno adds its reason's points to its mandate's score (revoke-at-once
-        reasons: the threshold), one event each; mandates at the threshold are revoked
-        when the company says so, with one message naming the stornos.
+        reasons: the threshold), one event each with the score after it; mandates at
+        the threshold are revoked when the company says so, with one message naming the
+        stornos.
 
-        A return after settlement undoes the reset that settlement made: the debit was
-        not settled without storno after all. Read in one query and written set-wise:
-        through the ORM a storno's fields and its mandate's are all read (prefetch),
-        hundreds of megabytes for 50,000 stornos.
+        The score is a function of the log (``sepa.mandate._storno_score_sql``): read
+        before the events are added (a return after settlement has undone that
+        settlement's reset already: its debit failed) and stored after, one query each.
+        Read in one query and written set-wise: through the ORM a storno's fields and
+        its mandate's are all read (prefetch), hundreds of megabytes for 50,000 stornos.
         """
         rows = self._score_rows()
         if not rows:
             return
+        Mandate = self.env["sepa.mandate"]
         points = self._score_points_of(rows)
-        last_reset = self.env["sepa.mandate"].browse(
-            {row["mandate_id"] for row in rows})._last_events()
-        scores = {row["mandate_id"]: row["score"] for row in rows}
+        scores = {mandate_id: row["score"] for mandate_id, row in Mandate._storno_score_rows(
+            list({row["mandate_id"] for row in rows})).items()}
         events, by_mandate, by_points = [], defaultdict(list), defaultdict(list)
         for row in rows:
             mandate_id = row["mandate_id"]
-            reset = last_reset.get(mandate_id)
-            if reset and reset["kind"] == "reset" and reset["batch_id"] == row["batch_id"] \
-                    and row["kind"] != "reject":
-                scores[mandate_id] -= reset["points"]  # the score before that reset
-                last_reset[mandate_id] = None
             added = points[row["company_id"], row["reason_id"]]
             scores[mandate_id] += added
             by_mandate[mandate_id].append(row["id"])
@@ -809,18 +827,18 @@ class SepaStorno(models.Model):
         for added, ids in by_points.items():  # not tracked: no tracking to prepare
             self.browse(ids).with_context(tracking_disable=True).write({"points": added})
         insert_records(self.env["sepa.storno.event"], events)
-        self.env["sepa.mandate"]._write_scores(scores)
+        scores = Mandate._compute_storno_scores(by_mandate)
         self._revoke_at_threshold(scores, by_mandate, rows)
 
     def _score_rows(self):
         """The stornos of these with a mandate, in the order they count (date, id), with
-        their mandate's score, state and company: one query."""
+        their mandate's state and company: one query."""
         self.flush_recordset(["mandate_id", "company_id", "reason_id", "reason_code", "kind",
                               "date", "batch_id", "points"])
-        self.env["sepa.mandate"].flush_model(["storno_score", "state", "company_id"])
+        self.env["sepa.mandate"].flush_model(["state", "company_id"])
         return self.env.execute_query_dict(SQL(
             """SELECT s.id, s.mandate_id, s.company_id, s.reason_id, s.reason_code, s.kind,
-                      s.date, s.batch_id, s.points, md.storno_score AS score,
+                      s.date, s.batch_id, s.points,
                       md.state AS mandate_state, md.company_id AS mandate_company_id
                  FROM sepa_storno s JOIN sepa_mandate md ON md.id = s.mandate_id
                 WHERE s.id = ANY(%s) ORDER BY s.date, s.id""", self.ids))
@@ -877,22 +895,118 @@ class SepaStorno(models.Model):
                            "date": max(stornos.mapped("date"))})
         self.env["sepa.storno.event"].create(events)
 
-    def _remove_from_score(self):
-        """Cancelled stornos: their points are subtracted, one event each (a revocation
-        they caused is not undone: reactivate the mandate if it should collect again)."""
-        stornos = self.filtered(lambda s: s.mandate_id and s.points)
-        scores = {mandate.id: mandate.storno_score for mandate in stornos.mandate_id}
-        events = []
+    def _score_before_cancel(self):
+        """What ``_remove_from_score`` needs of the score before these stornos are
+        cancelled: ``({mandate id: score}, {storno id counted in it})``."""
+        rows = self.env["sepa.mandate"]._storno_score_rows(self.mandate_id.ids)
+        counted = {storno_id for storno_id, mandate_id, event_id in self.env.execute_query(SQL(
+            """SELECT storno_id, mandate_id, id FROM sepa_storno_event
+                WHERE storno_id = ANY(%s) AND kind = 'storno'""", self.ids))
+            if event_id > (rows[mandate_id]["reset_id"] or 0)}
+        return {mandate_id: row["score"] for mandate_id, row in rows.items()}, counted
+
+    def _remove_from_score(self, before):
+        """Cancelled stornos: the score is computed again from the log, where they no
+        longer count (nor does anything they undid: a settlement's reset counts again).
+        One event each: its points if they counted, the last of a mandate's also any
+        other change (a reset counting again). ``before``: ``_score_before_cancel``.
+        A revocation they caused is not undone: reactivate the mandate if it should
+        collect again."""
+        scores, counted = before
+        after = self.env["sepa.mandate"]._compute_storno_scores(scores)
+        stornos = self.filtered("mandate_id").sorted("id")
+        events, running = [], dict(scores)
         for storno in stornos:
             mandate_id = storno.mandate_id.id
-            scores[mandate_id] = max(scores[mandate_id] - storno.points, 0)
+            points = -storno.points if storno.id in counted else 0
+            running[mandate_id] += points
             events.append({
                 "mandate_id": mandate_id, "storno_id": storno.id, "kind": "cancel",
-                "reason_code": storno.reason_code, "points": -storno.points,
-                "score": scores[mandate_id], "date": fields.Date.context_today(self),
+                "reason_code": storno.reason_code, "points": points,
+                "score": running[mandate_id], "date": fields.Date.context_today(self),
             })
+        for event in reversed(events):  # the last event of each mandate: the rest
+            mandate_id = event["mandate_id"]
+            if running[mandate_id] != after[mandate_id]:
+                event["points"] += after[mandate_id] - running[mandate_id]
+                event["score"] = running[mandate_id] = after[mandate_id]
         self.env["sepa.storno.event"].create(events)
-        self.env["sepa.mandate"]._write_scores(scores)
+
+    # ------------------------------------------------------------------
+    # CANCEL: what happened because of the storno, or did not
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _mark_settled_while_failed(self, batches):
+        """``batches`` are settled: their registered stornos get the place of that
+        settlement in the score log (an event id reserved now), which a cancellation
+        needs to collect their debit after all (``_collect_after_settlement``). One
+        query."""
+        self.flush_model(["batch_id", "state", "settlement_position"])
+        self.env.execute_query(SQL(
+            """UPDATE sepa_storno
+                  SET settlement_position = nextval(
+                          pg_get_serial_sequence('sepa_storno_event', 'id'))
+                WHERE batch_id = ANY(%s) AND state = 'done'""", batches.ids))
+        self.invalidate_model(["settlement_position"])
+
+    def _collect_after_settlement(self):
+        """These cancelled stornos' debits that had failed when their batch was settled
+        are collected now: what the settlement did for the batch's other debits (the
+        amendment the debit reported, the mandate's successful debit: last debit date,
+        override done with, one-off mandate used; the score reset, at the place of the
+        settlement in the log). One read."""
+        self.env.flush_all()
+        rows = self.env.execute_query_dict(SQL(
+            """SELECT s.id, s.mandate_id, s.batch_id, s.settlement_position,
+                      b.settled_date, l.collection_date,
+                      ARRAY_AGG(o.id ORDER BY o.id) AS line_ids
+                 FROM sepa_storno s
+                 JOIN sepa_batch b ON b.id = s.batch_id
+                 JOIN sepa_batch_line l ON l.id = s.batch_line_id
+                 JOIN sepa_batch_line o ON o.batch_id = l.batch_id
+                                       AND o.end_to_end_id = l.end_to_end_id
+                WHERE s.id = ANY(%s) AND s.settlement_position IS NOT NULL
+                  AND b.state = 'done' AND o.state = 'collected'
+             GROUP BY s.id, b.id, l.id""", self.ids))
+        if not rows:
+            return
+        Mandate = self.env["sepa.mandate"]
+        self.env["sepa.batch"]._settle_amendments(
+            [line_id for row in rows for line_id in row["line_ids"]])
+        by_date = defaultdict(set)
+        for row in rows:
+            by_date[row["collection_date"]].add(row["mandate_id"])
+        for collection_date, mandate_ids in sorted(by_date.items()):
+            Mandate.browse(sorted(mandate_ids))._register_successful_debit(collection_date)
+        Mandate._reset_storno_score_at([
+            (row["mandate_id"], row["batch_id"], row["settled_date"],
+             row["settlement_position"]) for row in rows if row["mandate_id"]])
+
+    def _undo_control(self):
+        """What the control after reconciliation did because of these cancelled
+        stornos: invoices taken out of direct debit are released from their hold, and a
+        sequence type chosen after the failed first debit is the one before again
+        (where the mandate still has the chosen one and no other registered storno
+        chose it)."""
+        invoices = self.filtered(lambda storno: storno.release_state == "out").invoice_ids
+        invoices.filtered("sepa_hold").write({"sepa_hold": False, "sepa_hold_reason": False})
+        chosen = self.filtered("sequence_type_chosen")
+        if not chosen:
+            return
+        others = self.search([("mandate_id", "in", chosen.mandate_id.ids),
+                              ("state", "=", "done"), ("sequence_type_chosen", "!=", False)])
+        restore = defaultdict(list)
+        for storno in chosen.sorted("id", reverse=True):  # the first choice's before
+            mandate = storno.mandate_id
+            if mandate.sequence_type_override == storno.sequence_type_chosen \
+                    and mandate not in others.mandate_id:
+                restore[mandate.id] = storno.sequence_type_before or False
+        by_value = defaultdict(list)
+        for mandate_id, value in restore.items():
+            by_value[value].append(mandate_id)
+        for value, ids in by_value.items():
+            self.env["sepa.mandate"].browse(ids).write({"sequence_type_override": value})
 
     # ------------------------------------------------------------------
     # RELEASE (Failed Debits list)

@@ -25,6 +25,7 @@ from . import test_storno_report
 from . import test_storno_statement
 from . import test_storno_one_off
 from . import test_storno_control
+from . import test_storno_cancel
 from . import test_control_tour
 from . import test_sequence_type
 from . import test_storno_concurrency

@@ -6,6 +6,9 @@ field on existing records, so every code of the catalogue gets its fault here (t
 creditor's and the bank's with 0 default points, as shipped). Codes created as unknown
 before the catalogue had them get the catalogue's values. Codes not in the catalogue
 (proprietary) stay the debtor's, with their points, as before.
+
+The mandates' stored storno score is computed again from their event log (the score is
+no longer a running total).
 """
 
 from odoo import SUPERUSER_ID, api
@@ -14,7 +17,14 @@ from odoo import SUPERUSER_ID, api
 def migrate(cr, version):
     if not version:
         return
-    fill_faults(api.Environment(cr, SUPERUSER_ID, {}))
+    env = api.Environment(cr, SUPERUSER_ID, {})
+    fill_faults(env)
+    recompute_scores(env)
+
+
+def recompute_scores(env):
+    env.cr.execute("SELECT DISTINCT mandate_id FROM sepa_storno_event")
+    env["sepa.mandate"]._compute_storno_scores([row[0] for row in env.cr.fetchall()])
 
 
 def fill_faults(env):
