@@ -27,3 +27,4 @@ from . import test_storno_control
 from . import test_control_tour
 from . import test_sequence_type
 from . import test_storno_concurrency
+from . import test_failure_screens
