@@ -127,7 +127,7 @@ class SepaStorno(models.Model):
          ("out", "Out of Direct Debit")],
         string="Release", required=True, default="none", index=True, tracking=True,
         help="To Release: the invoices are not collected again until someone decides. "
-        "Retry: collectable again (next proposal). Hold: kept out, with a note. Out of "
+        "Retry: collectable again (next proposal). Held: kept out, with a note. Out of "
         "Direct Debit: the invoices are paid another way (on direct debit hold).")
     hold_note = fields.Char(
         help="Why the invoices of this failed debit are held.")

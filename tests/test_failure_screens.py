@@ -397,6 +397,10 @@ class TestFailureScreens(SepaBatchCommon):
             lambda message: "registered from" in (message.body or ""))
         self.assertEqual(note.sepa_i18n, [
             ["returns_registered", {"count": 2, "file": "camt054-2030-02-05.xml"}]])
+        self.assertIn("2 mislukte incasso's geregistreerd uit camt054-2030-02-05.xml.",
+                      self.shown_body(note, "nl_NL"))
+        self.assertIn("2 failed debits registered from camt054-2030-02-05.xml.",
+                      self.shown_body(note, "en_US"))
 
     # ------------------------------------------------------------------
     # 14. the reminder to deliver the file
