@@ -2,6 +2,7 @@ from . import sepa_state_mixin
 from . import sepa_company_check_mixin
 from . import ir_rule
 from . import res_users
+from . import mail_message
 from . import res_company
 from . import account_chart_template
 from . import res_config_settings
@@ -15,7 +16,9 @@ from . import account_journal
 from . import account_move_line
 from . import account_bank_statement_line
 from . import sepa_batch
+from . import sepa_reconcile_setwise
 from . import sepa_batch_posting
+from . import sepa_storno_posting
 from . import sepa_batch_line
 from . import report_sepa_batch
 from . import sepa_storno

@@ -94,8 +94,8 @@ class ResCompany(models.Model):
     sepa_storno_charge_amount = fields.Monetary(
         string="Default Storno Charge",
         currency_field="currency_id",
-        help="Bank charge booked for a failed debit when the bank's file gives none; "
-        "0: none.")
+        help="Bank charge booked for a failed debit when the bank's file gives none, in the "
+        "company's currency (converted to euro at the storno's date); 0: none.")
     sepa_storno_fee_invoice = fields.Boolean(
         string="Re-invoice Storno Fees to the Customer",
         help="Registering a failed debit creates a posted invoice of the storno fee for "

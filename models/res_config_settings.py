@@ -82,7 +82,8 @@ class ResConfigSettings(models.TransientModel):
         readonly=False,
         string="Default Storno Charge",
         currency_field="currency_id",
-        help="Bank charge booked for a failed debit when the bank gives none.")
+        help="Bank charge booked for a failed debit when the bank gives none (in the "
+        "company's currency).")
     # Not related fields: a related field writes the company on its own, the option
     # before the product, and the company refuses fees without a product. Both are
     # written together by ``set_values``.

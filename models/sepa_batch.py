@@ -116,6 +116,7 @@ class SepaBatch(models.Model):
             ("sent", "Sent"),
             ("done", "Settled"),
             ("cancel", "Cancelled"),
+            ("rejected", "Rejected by the Bank"),
         ],
         default="draft",
         required=True,
@@ -123,8 +124,16 @@ class SepaBatch(models.Model):
         index=True,
         tracking=True,
         help="Draft → File Generated → Sent to the bank → Settled by the bank's credit; "
-        "Cancelled undoes everything done before settlement.",
+        "Cancelled undoes everything done before settlement. Rejected by the Bank: the "
+        "bank refused the whole file (a status report rejecting it); undone as a "
+        "cancel, nothing charged.",
     )
+    bank_reject_reason_id = fields.Many2one(
+        "sepa.return.reason", string="Bank's Reject Reason", readonly=True, copy=False,
+        help="Why the bank rejected the whole file (the status report's reason code).")
+    bank_reject_date = fields.Date(
+        string="Rejected by the Bank On", readonly=True, copy=False,
+        help="When the bank's report rejecting the whole file was imported.")
     job_state = fields.Selection(
         [("generate", "Generating the file"), ("send", "Posting the entry")],
         string="In Progress",
@@ -152,6 +161,23 @@ class SepaBatch(models.Model):
         search="_search_storno_release_count",
         help="Failed debits of this batch whose invoices are neither retried nor held "
         "yet: decide in the Control after Reconciliation.")
+    storno_count = fields.Integer(
+        string="Failed Debits", compute="_compute_storno_figures",
+        help="Registered failed debits (stornos) of this batch: rejected by the bank, "
+        "returned, refunded or reversed. Cancelled stornos are not counted.")
+    bank_credit_amount = fields.Monetary(
+        string="Expected Bank Credit", compute="_compute_storno_figures",
+        help="What the bank credits for this batch: its total minus the debits rejected "
+        "before settlement (registered rejects while the batch was sent). Returns, "
+        "refunds and reversals after settlement, and any reject registered once the batch "
+        "was settled, do not lower it: the bank credited them and debits them back "
+        "separately, as it does every bank charge. The bank may credit it in one line or "
+        "one line per collection date (payment block).")
+    user_id = fields.Many2one(
+        "res.users", string="Responsible", default=lambda self: self.env.user,
+        tracking=True, index="btree_not_null",
+        help="Who delivers the file to the bank: a To Do activity reminds them on the "
+        "'Deliver to the Bank By' date while the batch is not sent.")
 
     _sql_constraints = [
         ("name_company_uniq", "unique(name, company_id)",
@@ -188,6 +214,21 @@ class SepaBatch(models.Model):
              ("release_state", "=", "none")], ["batch_id"], ["__count"]))
         for batch in self:
             batch.storno_release_count = counts.get(batch, 0)
+
+    def _compute_storno_figures(self):
+        """Failed debits and the bank's expected credit, in one grouped read."""
+        groups = self.env["sepa.storno"]._read_group(
+            [("batch_id", "in", self.ids), ("state", "=", "done")],
+            ["batch_id", "after_settlement"], ["__count", "amount:sum"])
+        counts, rejected = defaultdict(int), defaultdict(float)
+        for batch, after_settlement, count, amount in groups:
+            counts[batch.id] += count
+            if not after_settlement:
+                rejected[batch.id] += amount
+        for batch in self:
+            batch.storno_count = counts[batch.id]
+            batch.bank_credit_amount = batch.currency_id.round(
+                batch.amount_total - rejected[batch.id])
 
     def _search_storno_release_count(self, operator, value):
         """Batches with (``> 0``, ``!= 0``) or without failed debits to release."""
@@ -229,9 +270,15 @@ class SepaBatch(models.Model):
                 vals["pain_version"] = journal._sepa_pain_version()
         return super().create(vals_list)
 
+    def write(self, vals):
+        result = super().write(vals)
+        if "state" in vals or "user_id" in vals:
+            self._sync_delivery_reminders()
+        return result
+
     @api.ondelete(at_uninstall=False)
     def _unlink_only_draft_or_cancelled(self):
-        if any(batch.state not in ("draft", "cancel") for batch in self):
+        if any(batch.state not in ("draft", "cancel", "rejected") for batch in self):
             raise UserError(_("Only draft or cancelled batches can be deleted."))
 
     # ------------------------------------------------------------------
@@ -250,7 +297,9 @@ class SepaBatch(models.Model):
         if self.state != "draft" or self.line_ids:
             raise UserError(_("Invoices can only be put in a new batch, not in %(batch)s.",
                               batch=self.name))
-        return self.env["sepa.batch.line"]._create_guarded(self._compose_lines(rows))
+        lines = self.env["sepa.batch.line"]._create_guarded(self._compose_lines(rows))
+        self._sync_delivery_reminders()
+        return lines
 
     def _compose_lines(self, rows):
         """Values of the batch lines of ``rows``: debit numbers, end-to-end ids, remittance
@@ -277,6 +326,66 @@ class SepaBatch(models.Model):
             "remittance": ids.remittance,
             "pmt_inf_id": ids.pmt_inf_id,
         } for row, ids in zip(rows, composed, strict=True)]
+
+    # ------------------------------------------------------------------
+    # BUSINESS: reminder
+    # ------------------------------------------------------------------
+
+    def _sync_delivery_reminders(self):
+        """The reminder of each of these batches: ONE automated To Do activity for its
+        responsible on its 'Deliver to the Bank By' date while it is draft or generated
+        (created, or moved to the current date and responsible); marked done once the
+        batch is sent (or settled), removed when it is cancelled or has neither date nor
+        responsible. The summary is in the responsible's language (who reads it).
+        Set-wise: one search, one create, one write per distinct date and user."""
+        todo = self.env.ref("mail.mail_activity_data_todo", raise_if_not_found=False)
+        if not todo or not self.ids:
+            return
+        Activity = self.env["mail.activity"].sudo()
+        reminders = defaultdict(Activity.browse)
+        for activity in Activity.search([
+                ("res_model", "=", self._name), ("res_id", "in", self.ids),
+                ("activity_type_id", "=", todo.id), ("automated", "=", True)]):
+            reminders[activity.res_id] |= activity
+        to_create, to_move = [], defaultdict(Activity.browse)
+        done, removed = Activity.browse(), Activity.browse()
+        for batch in self:
+            current = reminders[batch.id]
+            if batch.state in ("sent", "done"):
+                done |= current
+            elif batch.state not in ("draft", "generated") or not batch.latest_delivery_date \
+                    or not batch.user_id:
+                removed |= current
+            elif not current:
+                to_create.append(batch._prepare_delivery_reminder(todo))
+            else:
+                removed |= current[1:]
+                if (current[0].date_deadline, current[0].user_id) != \
+                        (batch.latest_delivery_date, batch.user_id):
+                    to_move[batch.latest_delivery_date, batch.user_id.id] |= current[0]
+        removed.unlink()
+        for (deadline, user_id), activities in to_move.items():
+            activities.write({"date_deadline": deadline, "user_id": user_id})
+        if to_create:
+            Activity.create(to_create)
+        if done:
+            done.action_feedback(feedback=_("The batch was sent to the bank."))
+
+    def _prepare_delivery_reminder(self, todo):
+        user = self.user_id
+        env = self.with_context(lang=user.lang or self.env.lang).env
+        return {
+            "res_model_id": self.env["ir.model"]._get_id(self._name),
+            "res_id": self.id,
+            "activity_type_id": todo.id,
+            "automated": True,
+            "user_id": user.id,
+            "date_deadline": self.latest_delivery_date,
+            "summary": env._("Deliver %(batch)s to the bank", batch=self.name),
+            "note": env._("The file of direct debit batch %(batch)s must reach the bank by "
+                          "this date: generate it, deliver it and click Mark as Sent.",
+                          batch=self.name),
+        }
 
     # ------------------------------------------------------------------
     # BUSINESS: file generation
@@ -557,6 +666,18 @@ class SepaBatch(models.Model):
         })
         return action
 
+    def action_open_stornos(self):
+        """Smart button: the failed debits (stornos) of the batch."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sepa_direct_debit.action_sepa_storno")
+        action.update({
+            "domain": [("batch_id", "=", self.id)],
+            "context": {"search_default_registered": 1, "create": False},
+            "name": _("Failed Debits of %(batch)s", batch=self.name),
+        })
+        return action
+
     def action_open_move(self):
         """Smart button: the journal entry of the sent batch."""
         self.ensure_one()
@@ -577,13 +698,40 @@ class SepaBatch(models.Model):
 
     def action_cancel(self):
         self._check_state(("draft", "generated", "sent"), _("cancel"))
+        self._undo({"state": "cancel"})
+
+    def _undo(self, vals):
+        """Cancel these batches (``vals``: their new state and what goes with it): the
+        invoices are open again, the entry reversed; nothing the batch did is left (the
+        mandates' sequence types follow from the debits, see ``sepa.mandate``)."""
         sent = self.filtered("move_id")
         # Cancelled first: reversing the entry reconciles the transit lines, which must
         # not be taken for the bank's credit.
-        self.write({"state": "cancel", "job_state": False})
+        self.write({**vals, "job_state": False})
         self.line_ids.write({"is_open": False})
         for batch in sent:
             self.env["sepa.batch.posting"].cancel(batch)
+
+    def _reject_by_bank(self, reason, date, origin):
+        """The bank rejected the whole file of this sent batch (a status report
+        rejecting its message): the batch failed as a whole, before settlement. Undone
+        as a cancel (invoices open again for the next proposal, entry reversed, first
+        debits stay first), marked *Rejected by the Bank* with ``reason`` (a
+        ``sepa.return.reason``); no storno, so no bank charge, fee or storno points: it
+        is not the customers' failure. ONE message on the batch says so (``origin``:
+        the imported file)."""
+        self.ensure_one()
+        self._check_state(("sent",), _("mark as rejected by the bank"))
+        self.with_context(tracking_disable=True)._undo({
+            "state": "rejected", "bank_reject_reason_id": reason.id,
+            "bank_reject_date": date})
+        self.message_post(body=_(
+            "Rejected by the bank on %(date)s: %(reason)s (%(origin)s). The whole file "
+            "failed, which is not the customers' failure: the batch is undone as a cancel, "
+            "its %(count)s invoices are open again and the next proposal collects them "
+            "(first debits stay first); no bank charge, fee or storno points.",
+            date=format_date(self.env, date), reason=reason.display_name, origin=origin,
+            count=self.line_count))
 
     # ------------------------------------------------------------------
     # BUSINESS: settlement
@@ -609,7 +757,10 @@ class SepaBatch(models.Model):
         mandates (last debit date, sequence type override done with, one-off closed).
         The collected lines make the mandates' next debits Recurring (derived, see
         ``sepa.mandate._sepa_next_sequence_types``). An amendment the settled debit
-        reported is done with (see ``_settle_amendments``).
+        reported is done with (see ``_settle_amendments``). The mandates' storno scores
+        are reset once the lines are collected (a reset counts while its debit is
+        collected); the batches' failed debits get the settlement's place in the score
+        log, for a cancellation of their storno.
         """
         if not self:
             return
@@ -620,11 +771,12 @@ class SepaBatch(models.Model):
             line_ids += lines
             Mandate.browse(mandates)._register_successful_debit(collection_date)
         lines = self.env["sepa.batch.line"].browse(line_ids)
+        self.env["sepa.storno"]._mark_settled_while_failed(self)
+        lines.write({"state": "collected", "is_open": False})
         today = fields.Date.context_today(self)
         for batch in self:
             lines.filtered(lambda line, b=batch: line.batch_id == b).mandate_id \
                 ._reset_storno_score(batch, today)
-        lines.write({"state": "collected", "is_open": False})
         lines.invoice_id._sepa_settle_payment_state()  # 'In Payment' → 'Paid'
         self.write({"state": "done", "settled_date": fields.Date.context_today(self)})
 
@@ -641,8 +793,10 @@ class SepaBatch(models.Model):
              GROUP BY l.collection_date
              ORDER BY l.collection_date""", self.ids))
 
-    def _settle_amendments(self):
-        """The bank now knows what the settled debits reported.
+    def _settle_amendments(self, line_ids=None):
+        """The bank now knows what the settled debits reported (those of these batches'
+        pending lines, or the batch lines ``line_ids``: debits collected after their
+        storno was cancelled).
 
         Only where the mandate's pending amendment is still the one a settled line
         reported (one recorded after the file was generated goes with the next debit):
@@ -663,9 +817,11 @@ class SepaBatch(models.Model):
                  FROM sepa_batch_line l
                  JOIN sepa_mandate md ON md.id = l.mandate_id
             LEFT JOIN res_partner_bank bank ON bank.id = md.partner_bank_id
-                WHERE l.batch_id = ANY(%s) AND l.state = 'pending'
+                WHERE %s
                   AND (l.original_iban = md.original_iban
-                       OR l.original_reference = md.original_reference)""", self.ids))
+                       OR l.original_reference = md.original_reference)""",
+            SQL("l.id = ANY(%s)", line_ids) if line_ids is not None
+            else SQL("l.batch_id = ANY(%s) AND l.state = 'pending'", self.ids)))
         updates = defaultdict(list)  # {(field, new value): mandate ids}
         for mandate_id, iban_reported, next_iban, reference_reported, next_reference in rows:
             if iban_reported:
@@ -727,7 +883,8 @@ class SepaBatch(models.Model):
             text = " ".join(filter(None, [st_line.payment_ref, st_line.ref]))
             journal_batches = batches.filtered_domain([("journal_id", "=", st_line.journal_id.id)])
             for batch in journal_batches:
-                targets = batch._match_transit_lines(text, st_line.amount)
+                targets = batch._match_transit_lines(
+                    text, st_line._sepa_amount_in(batch.currency_id))
                 if targets:
                     batch._reconcile_statement_line(st_line, targets)
                     matched |= batch
@@ -735,13 +892,15 @@ class SepaBatch(models.Model):
         return matched
 
     def _match_transit_lines(self, text, amount):
-        """The open transit lines a bank credit of ``amount`` with ``text`` settles.
+        """The open transit lines a bank credit of ``amount`` (in the batch's currency)
+        with ``text`` settles.
 
         The line of a block whose PmtInfId the text mentions, with the block's open
         amount; else all of them when the text mentions the batch reference (MsgId) and
         the amount is their open total. Open: rejects before settlement are reconciled
         with the transit lines already, the bank credits the rest. Ids are compared as
-        whole words (``…-P1`` is not mentioned by ``…-P10``).
+        whole words (``…-P1`` is not mentioned by ``…-P10``). Amounts in the batch's
+        currency (euro), also in a company with another currency.
         """
         transit = self._transit_lines().filtered(lambda aml: not aml.reconciled)
         currency = self.currency_id
@@ -749,10 +908,10 @@ class SepaBatch(models.Model):
                      if block_id and _mentions(text, block_id)]
         for line in transit:
             if any(_mentions(line.name, block_id) for block_id in mentioned) \
-                    and currency.compare_amounts(line.amount_residual, amount) == 0:
+                    and currency.compare_amounts(line.amount_residual_currency, amount) == 0:
                 return line
         if transit and _mentions(text, self.name) \
-                and currency.compare_amounts(sum(transit.mapped("amount_residual")),
+                and currency.compare_amounts(sum(transit.mapped("amount_residual_currency")),
                                              amount) == 0:
             return transit
         return self.env["account.move.line"]

@@ -1,10 +1,11 @@
 """Failed debits (stornos): one record per failed debit, its accounting and its score.
 
 ``register`` is the one entry point (return files, statement lines, by hand): set-wise,
-one entry per call through ``sepa.batch.posting.book_stornos``.
+one entry per call through ``sepa.storno.posting.book_stornos``.
 """
 
 
+import json
 from collections import defaultdict
 
 from markupsafe import Markup, escape
@@ -16,6 +17,7 @@ from odoo.tools import SQL, format_date
 from odoo.tools.mail import generate_tracking_message_id
 
 from ..bulk import insert_records
+from .mail_message import MESSAGES
 
 KINDS = [
     ("reject", "Reject"),
@@ -102,8 +104,12 @@ class SepaStorno(models.Model):
         help="Where the storno came from: a return file, a bank statement line or "
         "registered by hand.")
     import_ref = fields.Char(
-        string="Imported File", index="btree_not_null",
-        help="Identity of the imported file (its hash and name).")
+        string="Imported File Identity", index="btree_not_null",
+        help="Identity of the imported file: the SHA-256 of its bytes and its name (the "
+        "same file imported again is recognised by it).")
+    import_filename = fields.Char(
+        string="Imported File", compute="_compute_import_filename",
+        help="Name of the return file the failed debit was imported from.")
     transaction_ref = fields.Char(
         string="Bank Transaction Id",
         help="The bank's identifier of the R-transaction.")
@@ -127,17 +133,33 @@ class SepaStorno(models.Model):
     raw_data = fields.Json(
         string="Raw Values", help="The transaction's values as read (unmatched ones).")
     release_state = fields.Selection(
-        [("none", "To Release"), ("retry", "Retry"), ("hold", "Hold"),
+        [("none", "To Release"), ("retry", "Retry"), ("hold", "Held"),
          ("out", "Out of Direct Debit")],
         string="Release", required=True, default="none", index=True, tracking=True,
         help="To Release: the invoices are not collected again until someone decides. "
-        "Retry: collectable again (next proposal). Hold: kept out, with a note. Out of "
+        "Retry: collectable again (next proposal). Held: kept out, with a note. Out of "
         "Direct Debit: the invoices are paid another way (on direct debit hold).")
     hold_note = fields.Char(
         help="Why the invoices of this failed debit are held.")
     points = fields.Integer(
         readonly=True, copy=False,
         help="Storno points this storno added to the mandate's score.")
+    settlement_position = fields.Integer(
+        string="Settlement Position", readonly=True, copy=False,
+        help="Technical: set when the batch was settled while this debit had failed, "
+        "the place of that settlement in the mandate's storno score log. Cancelling the "
+        "storno collects the debit after all and records the settlement's reset there.")
+    sequence_type_chosen = fields.Selection(
+        [("first", "First"), ("recurring", "Recurring")], readonly=True, copy=False,
+        string="Sequence Type Chosen",
+        help="The sequence type the control after reconciliation set on the mandate after "
+        "this failed first debit. Cancelling the storno restores the one before while "
+        "the mandate still has the chosen one.")
+    sequence_type_before = fields.Selection(
+        [("first", "First"), ("recurring", "Recurring")], readonly=True, copy=False,
+        string="Sequence Type Before",
+        help="The mandate's sequence type override before the control after "
+        "reconciliation set one after this failed first debit (empty: none).")
     event_ids = fields.One2many(
         "sepa.storno.event", "storno_id", string="Score Events",
         help="Changes of the mandate's storno score caused by this storno.")
@@ -174,6 +196,13 @@ class SepaStorno(models.Model):
             storno.fee_invoice_id = storno.fee_line_ids.move_id.filtered(
                 lambda move: move.move_type == "out_invoice")[:1]
 
+    @api.depends("import_ref")
+    def _compute_import_filename(self):
+        for storno in self:
+            ref = storno.import_ref or ""
+            # "sha256:<hex> <name>"; an identity without a name shows nothing
+            storno.import_filename = ref.split(" ", 1)[1] if " " in ref else False
+
     @api.depends("name", "invoice_ids")
     def _compute_display_name(self):
         for storno in self:
@@ -194,9 +223,10 @@ class SepaStorno(models.Model):
 
         Each dict: ``batch_line_id`` (any line of the debit), ``reason_code``, ``kind``,
         ``date``, optional ``booking_date``, ``amount`` (must be the debit's),
-        ``charge_amount`` (default: the company's), ``source``, ``import_ref``,
+        ``charge_amount`` (default: the company's for a debtor's failure, see
+        ``_prepare_charges``), ``source``, ``import_ref``,
         ``transaction_ref``, ``statement_line_id``. One ``create``, one entry per bank
-        journal and booking date (``sepa.batch.posting.book_stornos``), then the storno
+        journal and booking date (``sepa.storno.posting.book_stornos``), then the storno
         scores. Refused, nothing changed, when a debit already failed or its batch is
         neither sent nor settled.
         """
@@ -208,18 +238,41 @@ class SepaStorno(models.Model):
             vals.get("reason_code") for vals in vals_list)
         create_list = [self._prepare_vals(vals, debits[vals["batch_line_id"]], reasons)
                        for vals in vals_list]
+        self._prepare_charges(create_list)
         self._prepare_points(create_list)
-        self.env["sepa.batch.posting"]._storno_draft_entries(create_list, [
+        self.env["sepa.storno.posting"]._storno_draft_entries(create_list, [
             debits[vals["batch_line_id"]]["journal_id"] for vals in vals_list])
         stornos = self._create_guarded(create_list, bulk=True)
         del create_list, debits  # tens of megabytes for a large return file
-        self.env["sepa.batch.posting"].book_stornos(stornos)
+        self.env["sepa.storno.posting"].book_stornos(stornos)
         stornos._add_to_score()
         stornos._sepa_invoice_fees()
         stornos._update_one_off_mandates()
         stornos._flag_invalid_accounts()
         stornos._log_on_invoices()
         return stornos
+
+    @api.model
+    def _prepare_charges(self, create_list):
+        """Set in ``create_list`` each storno's bank charge: the one the bank gave (the
+        file's, the statement line's, the one typed), else the company's *Default Storno
+        Charge* where the reason is the debtor's failure (``_consequences_of``), else
+        none: a creditor's or a bank's failure is never charged by default."""
+        answers = self._consequences_of(create_list)
+        Company, Currency = self.env["res.company"], self.env["res.currency"]
+        defaults = {}
+        for vals in create_list:
+            company = Company.browse(vals["company_id"])
+            currency = Currency.browse(vals["currency_id"])
+            charge = vals["charge_amount"]
+            if charge is None and answers[company.id, vals["reason_id"]].charge:
+                # the company's default is in its currency: the debit's at the storno's date
+                key = (company.id, currency.id, vals["date"])
+                if key not in defaults:
+                    defaults[key] = company.currency_id._convert(
+                        company.sepa_storno_charge_amount, currency, company, vals["date"])
+                charge = defaults[key]
+            vals["charge_amount"] = currency.round(charge or 0.0)
 
     @api.model
     def _prepare_points(self, create_list):
@@ -433,8 +486,7 @@ class SepaStorno(models.Model):
     @api.model
     def _prepare_vals(self, vals, row, reasons):
         code = (vals.get("reason_code") or "").strip().upper() or "NONE"
-        company = self.env["res.company"].browse(row["company_id"])
-        charge = vals.get("charge_amount")
+        date = vals.get("date") or fields.Date.context_today(self)
         return {
             "name": f"{row['end_to_end_id']} {code}",
             "batch_line_id": row["first_line_id"],
@@ -445,9 +497,8 @@ class SepaStorno(models.Model):
             "currency_id": row["currency_id"],
             "end_to_end_id": row["end_to_end_id"],
             "debited_iban": row["debited_iban"],
-            "date": vals.get("date") or fields.Date.context_today(self),
-            "booking_date": vals.get("booking_date") or vals.get("date")
-            or fields.Date.context_today(self),
+            "date": date,
+            "booking_date": vals.get("booking_date") or date,
             "amount": row["amount"],
             "reason_code": code,
             "reason_id": reasons[code].id,
@@ -457,8 +508,7 @@ class SepaStorno(models.Model):
             "import_ref": vals.get("import_ref"),
             "transaction_ref": vals.get("transaction_ref"),
             "statement_line_id": vals.get("statement_line_id"),
-            "charge_amount": company.currency_id.round(
-                company.sepa_storno_charge_amount if charge is None else charge),
+            "charge_amount": vals.get("charge_amount"),  # None: see _prepare_charges
             "state": "done",
             "release_state": "none",
             "batch_id": row["batch_id"],
@@ -481,12 +531,17 @@ class SepaStorno(models.Model):
     # ------------------------------------------------------------------
 
     def action_cancel(self):
-        """Undo these stornos: the invoices are reconciled with their batch credit again,
-        the storno lines reversed, the batch lines back, the score restored."""
+        """Undo these stornos: the state before them. The invoices are reconciled with
+        their batch credit again, the storno lines reversed, the batch lines back (a
+        debit of a batch settled since is collected, with what the settlement does), the
+        control's choices undone and the score computed again without them."""
         self._check_state(("done",), _("cancel"))
         self._sepa_credit_fees()
-        self.env["sepa.batch.posting"].cancel_stornos(self)
-        self._remove_from_score()
+        before = self._score_before_cancel()
+        self.env["sepa.storno.posting"].cancel_stornos(self)
+        self._undo_control()
+        self._collect_after_settlement()
+        self._remove_from_score(before)
         self._update_one_off_mandates()
         return True
 
@@ -558,13 +613,19 @@ class SepaStorno(models.Model):
 
     def _fee_groups(self):
         """``{(company, customer, registration time): [storno, ...]}`` of the stornos
-        whose fee is to invoice (one registration: one create_date)."""
+        whose fee is to invoice (one registration: one create_date): a debtor's failure
+        only (``_consequences_of``)."""
+        answers = self._consequences_of([
+            {"company_id": storno.company_id.id, "reason_id": storno.reason_id.id}
+            for storno in self if storno.reason_id])
         groups = defaultdict(list)
         for storno in self:
             company = storno.company_id
             product = company.sepa_storno_fee_product_id
+            answer = answers.get((company.id, storno.reason_id.id))
             if storno.state == "done" and not storno.fee_invoice_id \
                     and company.sepa_storno_fee_invoice and product \
+                    and (answer is None or answer.fee) \
                     and (storno.charge_amount or product.lst_price):
                 groups[company, storno.partner_id, storno.create_date].append(storno)
         return groups
@@ -668,17 +729,20 @@ class SepaStorno(models.Model):
                 for storno in self.browse(ids).with_context(lang=lang)}
 
     def _fee_label(self):
-        """Invoice line label naming the failed debit, in the context's language."""
+        """Invoice line label naming the failed debit, in the context's language: the
+        product's name, then on the next line the debit (as Odoo labels a product line
+        with its description; the invoice form shows the product and the description
+        below it, without repeating the name)."""
         self.ensure_one()
         env = self.env
         product = self.company_id.sepa_storno_fee_product_id
-        return env._(
-            "%(product)s: direct debit %(debit)s of invoice %(invoices)s failed on "
-            "%(date)s (%(code)s %(reason)s)",
-            product=product.display_name, debit=self.end_to_end_id,
-            invoices=", ".join(self.invoice_ids.mapped("name")),
+        description = env._(
+            "Direct debit %(debit)s of invoice %(invoices)s failed on %(date)s "
+            "(%(code)s %(reason)s)",
+            debit=self.end_to_end_id, invoices=", ".join(self.invoice_ids.mapped("name")),
             date=format_date(env, self.date), code=self.reason_code,
             reason=self.reason_id.name or "")
+        return f"{product.display_name}\n{description}" if product else description
 
     def _sepa_credit_fees(self):
         """Cancelling stornos: credit their fee lines. One credit note per fee invoice
@@ -763,29 +827,26 @@ class SepaStorno(models.Model):
 
     def _add_to_score(self):
         """Each storno adds its reason's points to its mandate's score (revoke-at-once
-        reasons: the threshold), one event each; mandates at the threshold are revoked
-        when the company says so, with one message naming the stornos.
+        reasons: the threshold), one event each with the score after it; mandates at
+        the threshold are revoked when the company says so, with one message naming the
+        stornos.
 
-        A return after settlement undoes the reset that settlement made: the debit was
-        not settled without storno after all. Read in one query and written set-wise:
-        through the ORM a storno's fields and its mandate's are all read (prefetch),
-        hundreds of megabytes for 50,000 stornos.
+        The score is a function of the log (``sepa.mandate._storno_score_sql``): read
+        before the events are added (a return after settlement has undone that
+        settlement's reset already: its debit failed) and stored after, one query each.
+        Read in one query and written set-wise: through the ORM a storno's fields and
+        its mandate's are all read (prefetch), hundreds of megabytes for 50,000 stornos.
         """
         rows = self._score_rows()
         if not rows:
             return
+        Mandate = self.env["sepa.mandate"]
         points = self._score_points_of(rows)
-        last_reset = self.env["sepa.mandate"].browse(
-            {row["mandate_id"] for row in rows})._last_events()
-        scores = {row["mandate_id"]: row["score"] for row in rows}
+        scores = {mandate_id: row["score"] for mandate_id, row in Mandate._storno_score_rows(
+            list({row["mandate_id"] for row in rows})).items()}
         events, by_mandate, by_points = [], defaultdict(list), defaultdict(list)
         for row in rows:
             mandate_id = row["mandate_id"]
-            reset = last_reset.get(mandate_id)
-            if reset and reset["kind"] == "reset" and reset["batch_id"] == row["batch_id"] \
-                    and row["kind"] != "reject":
-                scores[mandate_id] -= reset["points"]  # the score before that reset
-                last_reset[mandate_id] = None
             added = points[row["company_id"], row["reason_id"]]
             scores[mandate_id] += added
             by_mandate[mandate_id].append(row["id"])
@@ -800,18 +861,18 @@ class SepaStorno(models.Model):
         for added, ids in by_points.items():  # not tracked: no tracking to prepare
             self.browse(ids).with_context(tracking_disable=True).write({"points": added})
         insert_records(self.env["sepa.storno.event"], events)
-        self.env["sepa.mandate"]._write_scores(scores)
+        scores = Mandate._compute_storno_scores(by_mandate)
         self._revoke_at_threshold(scores, by_mandate, rows)
 
     def _score_rows(self):
         """The stornos of these with a mandate, in the order they count (date, id), with
-        their mandate's score, state and company: one query."""
+        their mandate's state and company: one query."""
         self.flush_recordset(["mandate_id", "company_id", "reason_id", "reason_code", "kind",
                               "date", "batch_id", "points"])
-        self.env["sepa.mandate"].flush_model(["storno_score", "state", "company_id"])
+        self.env["sepa.mandate"].flush_model(["state", "company_id"])
         return self.env.execute_query_dict(SQL(
             """SELECT s.id, s.mandate_id, s.company_id, s.reason_id, s.reason_code, s.kind,
-                      s.date, s.batch_id, s.points, md.storno_score AS score,
+                      s.date, s.batch_id, s.points,
                       md.state AS mandate_state, md.company_id AS mandate_company_id
                  FROM sepa_storno s JOIN sepa_mandate md ON md.id = s.mandate_id
                 WHERE s.id = ANY(%s) ORDER BY s.date, s.id""", self.ids))
@@ -819,14 +880,22 @@ class SepaStorno(models.Model):
     @api.model
     def _score_points_of(self, rows):
         """``{(company id, reason id): points}`` for the stornos of ``rows`` (dicts with
-        their ``company_id`` and ``reason_id``)."""
+        their ``company_id`` and ``reason_id``): see ``_consequences_of``."""
+        return {key: answer.points for key, answer in self._consequences_of(rows).items()}
+
+    @api.model
+    def _consequences_of(self, rows):
+        """``{(company id, reason id): Consequences(charge, fee, points)}`` for the
+        stornos of ``rows`` (dicts with their ``company_id`` and ``reason_id``): whether
+        they get the default bank charge, a fee invoice and how many storno points, as
+        ``sepa.return.reason._consequences`` answers it (one query per company)."""
         reason_ids = defaultdict(set)
         for row in rows:
             reason_ids[row["company_id"]].add(row["reason_id"])
         Reason, Company = self.env["sepa.return.reason"], self.env["res.company"]
-        return {(company_id, reason_id): points
+        return {(company_id, reason_id): answer
                 for company_id, ids in reason_ids.items()
-                for reason_id, points in Reason.browse(ids)._score_points(
+                for reason_id, answer in Reason.browse(ids)._consequences(
                     Company.browse(company_id)).items()}
 
     def _revoke_at_threshold(self, scores, by_mandate, rows):
@@ -842,7 +911,7 @@ class SepaStorno(models.Model):
             mandate_id for mandate_id, row in mandate_rows.items()
             if row["mandate_state"] in ("draft", "active")
             and scores[mandate_id] >= threshold[row["mandate_company_id"]] > 0)
-        events = []
+        events, notes = [], {}
         for mandate in revoke:
             stornos = mandate._scored_stornos() | self.browse(by_mandate[mandate.id])
             names = ", ".join(f"{s.name} ({format_date(self.env, s.date)})" for s in stornos)
@@ -850,32 +919,130 @@ class SepaStorno(models.Model):
                        score=scores[mandate.id],
                        threshold=mandate.company_id.sepa_storno_threshold, stornos=names)
             mandate._revoke(max(stornos.mapped("date")), reason[:250])
-            mandate.message_post(body=_(
-                "Mandate revoked automatically: its storno score %(score)s reached the "
-                "threshold of %(threshold)s points. Stornos: %(stornos)s",
-                score=scores[mandate.id], threshold=mandate.company_id.sepa_storno_threshold,
-                stornos=names))
+            notes[mandate.id] = [("mandate_revoked_score", {
+                "score": scores[mandate.id],
+                "threshold": mandate.company_id.sepa_storno_threshold,
+                "stornos": {"dated": [[s.name, fields.Date.to_string(s.date)]
+                                      for s in stornos]}})]
             events.append({"mandate_id": mandate.id, "storno_id": stornos[-1:].id,
                            "kind": "revoke", "points": 0, "score": scores[mandate.id],
                            "date": max(stornos.mapped("date"))})
+        # one note per mandate, in one go, shown in the reader's language
+        self.env["mail.message"]._sepa_log(revoke, notes)
         self.env["sepa.storno.event"].create(events)
 
-    def _remove_from_score(self):
-        """Cancelled stornos: their points are subtracted, one event each (a revocation
-        they caused is not undone: reactivate the mandate if it should collect again)."""
-        stornos = self.filtered(lambda s: s.mandate_id and s.points)
-        scores = {mandate.id: mandate.storno_score for mandate in stornos.mandate_id}
-        events = []
+    def _score_before_cancel(self):
+        """What ``_remove_from_score`` needs of the score before these stornos are
+        cancelled: ``({mandate id: score}, {storno id counted in it})``."""
+        rows = self.env["sepa.mandate"]._storno_score_rows(self.mandate_id.ids)
+        counted = {storno_id for storno_id, mandate_id, event_id in self.env.execute_query(SQL(
+            """SELECT storno_id, mandate_id, id FROM sepa_storno_event
+                WHERE storno_id = ANY(%s) AND kind = 'storno'""", self.ids))
+            if event_id > (rows[mandate_id]["reset_id"] or 0)}
+        return {mandate_id: row["score"] for mandate_id, row in rows.items()}, counted
+
+    def _remove_from_score(self, before):
+        """Cancelled stornos: the score is computed again from the log, where they no
+        longer count (nor does anything they undid: a settlement's reset counts again).
+        One event each: its points if they counted, the last of a mandate's also any
+        other change (a reset counting again). ``before``: ``_score_before_cancel``.
+        A revocation they caused is not undone: reactivate the mandate if it should
+        collect again."""
+        scores, counted = before
+        after = self.env["sepa.mandate"]._compute_storno_scores(scores)
+        stornos = self.filtered("mandate_id").sorted("id")
+        events, running = [], dict(scores)
         for storno in stornos:
             mandate_id = storno.mandate_id.id
-            scores[mandate_id] = max(scores[mandate_id] - storno.points, 0)
+            points = -storno.points if storno.id in counted else 0
+            running[mandate_id] += points
             events.append({
                 "mandate_id": mandate_id, "storno_id": storno.id, "kind": "cancel",
-                "reason_code": storno.reason_code, "points": -storno.points,
-                "score": scores[mandate_id], "date": fields.Date.context_today(self),
+                "reason_code": storno.reason_code, "points": points,
+                "score": running[mandate_id], "date": fields.Date.context_today(self),
             })
+        for event in reversed(events):  # the last event of each mandate: the rest
+            mandate_id = event["mandate_id"]
+            if running[mandate_id] != after[mandate_id]:
+                event["points"] += after[mandate_id] - running[mandate_id]
+                event["score"] = running[mandate_id] = after[mandate_id]
         self.env["sepa.storno.event"].create(events)
-        self.env["sepa.mandate"]._write_scores(scores)
+
+    # ------------------------------------------------------------------
+    # CANCEL: what happened because of the storno, or did not
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _mark_settled_while_failed(self, batches):
+        """``batches`` are settled: their registered stornos get the place of that
+        settlement in the score log (an event id reserved now), which a cancellation
+        needs to collect their debit after all (``_collect_after_settlement``). One
+        query."""
+        self.flush_model(["batch_id", "state", "settlement_position"])
+        self.env.execute_query(SQL(
+            """UPDATE sepa_storno
+                  SET settlement_position = nextval(
+                          pg_get_serial_sequence('sepa_storno_event', 'id'))
+                WHERE batch_id = ANY(%s) AND state = 'done'""", batches.ids))
+        self.invalidate_model(["settlement_position"])
+
+    def _collect_after_settlement(self):
+        """These cancelled stornos' debits that had failed when their batch was settled
+        are collected now: what the settlement did for the batch's other debits (the
+        amendment the debit reported, the mandate's successful debit: last debit date,
+        override done with, one-off mandate used; the score reset, at the place of the
+        settlement in the log). One read."""
+        self.env.flush_all()
+        rows = self.env.execute_query_dict(SQL(
+            """SELECT s.id, s.mandate_id, s.batch_id, s.settlement_position,
+                      b.settled_date, l.collection_date,
+                      ARRAY_AGG(o.id ORDER BY o.id) AS line_ids
+                 FROM sepa_storno s
+                 JOIN sepa_batch b ON b.id = s.batch_id
+                 JOIN sepa_batch_line l ON l.id = s.batch_line_id
+                 JOIN sepa_batch_line o ON o.batch_id = l.batch_id
+                                       AND o.end_to_end_id = l.end_to_end_id
+                WHERE s.id = ANY(%s) AND s.settlement_position IS NOT NULL
+                  AND b.state = 'done' AND o.state = 'collected'
+             GROUP BY s.id, b.id, l.id""", self.ids))
+        if not rows:
+            return
+        Mandate = self.env["sepa.mandate"]
+        self.env["sepa.batch"]._settle_amendments(
+            [line_id for row in rows for line_id in row["line_ids"]])
+        by_date = defaultdict(set)
+        for row in rows:
+            by_date[row["collection_date"]].add(row["mandate_id"])
+        for collection_date, mandate_ids in sorted(by_date.items()):
+            Mandate.browse(sorted(mandate_ids))._register_successful_debit(collection_date)
+        Mandate._reset_storno_score_at([
+            (row["mandate_id"], row["batch_id"], row["settled_date"],
+             row["settlement_position"]) for row in rows if row["mandate_id"]])
+
+    def _undo_control(self):
+        """What the control after reconciliation did because of these cancelled
+        stornos: invoices taken out of direct debit are released from their hold, and a
+        sequence type chosen after the failed first debit is the one before again
+        (where the mandate still has the chosen one and no other registered storno
+        chose it)."""
+        invoices = self.filtered(lambda storno: storno.release_state == "out").invoice_ids
+        invoices.filtered("sepa_hold").write({"sepa_hold": False, "sepa_hold_reason": False})
+        chosen = self.filtered("sequence_type_chosen")
+        if not chosen:
+            return
+        others = self.search([("mandate_id", "in", chosen.mandate_id.ids),
+                              ("state", "=", "done"), ("sequence_type_chosen", "!=", False)])
+        restore = defaultdict(list)
+        for storno in chosen.sorted("id", reverse=True):  # the first choice's before
+            mandate = storno.mandate_id
+            if mandate.sequence_type_override == storno.sequence_type_chosen \
+                    and mandate not in others.mandate_id:
+                restore[mandate.id] = storno.sequence_type_before or False
+        by_value = defaultdict(list)
+        for mandate_id, value in restore.items():
+            by_value[value].append(mandate_id)
+        for value, ids in by_value.items():
+            self.env["sepa.mandate"].browse(ids).write({"sequence_type_override": value})
 
     # ------------------------------------------------------------------
     # RELEASE (Failed Debits list)
@@ -990,13 +1157,15 @@ class SepaStorno(models.Model):
 
     def _account_changed_ids(self):
         """Ids of these failed debits whose mandate no longer debits the account that
-        failed (its IBAN changed, or the customer has another active mandate): one
-        query. A failed debit registered before the debited IBAN was kept counts as
-        changed (unknown)."""
+        failed (its IBAN changed), was signed again since (reactivated with a new
+        signature), or whose customer has another active mandate: one query. A failed
+        debit registered before the debited IBAN was kept counts as changed (unknown)."""
         if not self:
             return set()
-        self.flush_recordset(["debited_iban", "mandate_id", "partner_id", "company_id"])
-        self.env["sepa.mandate"].flush_model(["partner_bank_id", "state", "partner_id"])
+        self.flush_recordset(["debited_iban", "mandate_id", "partner_id", "company_id",
+                              "date"])
+        self.env["sepa.mandate"].flush_model(
+            ["partner_bank_id", "state", "partner_id", "signature_date"])
         self.env["res.partner.bank"].flush_model(["sanitized_acc_number"])
         return {row[0] for row in self.env.execute_query(SQL(
             "SELECT s.id FROM sepa_storno s WHERE s.id = ANY(%s) AND %s",
@@ -1014,6 +1183,10 @@ class SepaStorno(models.Model):
                       FROM sepa_mandate md
                       JOIN res_partner_bank bank ON bank.id = md.partner_bank_id
                      WHERE md.id = %(s)s.mandate_id)
+                OR EXISTS (
+                    SELECT FROM sepa_mandate signed
+                     WHERE signed.id = %(s)s.mandate_id AND signed.state = 'active'
+                       AND signed.signature_date >= %(s)s.date)
                 OR EXISTS (
                     SELECT FROM sepa_mandate other
                      WHERE other.partner_id = %(s)s.partner_id
@@ -1058,7 +1231,9 @@ class SepaStorno(models.Model):
     def _log_on_invoices(self):
         """Each invoice of these new failed debits says why in its chatter: the failed
         debit (a link), its date and reason in words, one note per invoice (what Odoo's
-        ``_message_log_batch`` writes: internal note of the current user).
+        ``_message_log_batch`` writes: an internal note of the current user), shown in
+        the reader's language (its parts in ``mail.message.sepa_i18n``, key
+        ``invoice_debit_failed``).
 
         One query reads what they say, ONE INSERT writes them all: through the ORM's
         ``create`` each message costs about 2 ms in a registration (the HTML sanitizer
@@ -1069,7 +1244,7 @@ class SepaStorno(models.Model):
         env["sepa.return.reason"].flush_model(["name"])
         rows = env.execute_query(SQL(
             """SELECT r.invoice_id, s.id, s.name, s.date, s.kind, s.reason_code,
-                      COALESCE(rr.name->>%(lang)s, rr.name->>'en_US')
+                      s.reason_id, COALESCE(rr.name->>%(lang)s, rr.name->>'en_US')
                  FROM sepa_storno_invoice_rel r
                  JOIN sepa_storno s ON s.id = r.storno_id
             LEFT JOIN sepa_return_reason rr ON rr.id = s.reason_id
@@ -1077,37 +1252,44 @@ class SepaStorno(models.Model):
              ORDER BY r.invoice_id""", lang=env.lang or "en_US", ids=self.ids))
         if not rows:
             return
+        key = "invoice_debit_failed"
         # translated once, not for each invoice (``_`` costs about 1 ms a call)
-        template = Markup("<p>%s</p>") % escape(env._(
-            "Direct debit failed: %(debit)s, %(kind)s of %(date)s. Reason: %(reason)s "
-            "(%(code)s). The invoice is open again; it is collected again once its "
-            "failed debit is retried, not while it is held."))
+        template = Markup("<p>%s</p>") % escape(env._(MESSAGES[key]._source))
         link = Markup('<a href="#" data-oe-model="sepa.storno" data-oe-id="%s">%s</a>')
         kinds = dict(self._fields["kind"]._description_selection(env))
-        dates, invoice_ids, bodies = {}, [], []
-        for invoice_id, storno_id, name, date, kind, code, reason in rows:
+        dates, invoice_ids, bodies, parts = {}, [], [], []
+        for invoice_id, storno_id, name, date, kind, code, reason_id, reason in rows:
             if date not in dates:
-                dates[date] = format_date(env, date)
+                dates[date] = (format_date(env, date), date.isoformat())
             invoice_ids.append(invoice_id)
             bodies.append(str(template % {
                 "debit": link % (storno_id, name), "kind": kinds.get(kind, kind).lower(),
-                "date": dates[date], "reason": reason or code, "code": code}))
+                "date": dates[date][0], "reason": reason or code, "code": code}))
+            parts.append(json.dumps([[key, {
+                "debit": {"link": ["sepa.storno", storno_id, name]},
+                "kind": {"selection": ["sepa.storno", "kind", kind], "lower": True},
+                "date": {"date": dates[date][1]},
+                "reason": {"field": ["sepa.return.reason", reason_id, "name"]}
+                if reason_id else code,
+                "code": code}]]))
         thread = env["mail.thread"]
         author_id, email_from = thread._message_compute_author(raise_on_email=False)
         now = env.cr.now().replace(microsecond=0)
         env.execute_query(SQL(
             """INSERT INTO mail_message (create_uid, create_date, write_uid, write_date,
-                      date, model, res_id, body, message_type, subtype_id, is_internal,
-                      author_id, email_from, reply_to, message_id, email_add_signature)
+                      date, model, res_id, body, sepa_i18n, message_type, subtype_id,
+                      is_internal, author_id, email_from, reply_to, message_id,
+                      email_add_signature)
                SELECT %(uid)s, %(now)s, %(uid)s, %(now)s, %(now)s, 'account.move',
-                      u.res_id, u.body, 'notification', %(subtype)s, TRUE, %(author)s,
-                      %(email_from)s, %(reply_to)s, %(message_id)s, FALSE
-                 FROM unnest(%(res_ids)s::int[], %(bodies)s::text[]) AS u(res_id, body)""",
+                      u.res_id, u.body, u.parts, 'notification', %(subtype)s, TRUE,
+                      %(author)s, %(email_from)s, %(reply_to)s, %(message_id)s, FALSE
+                 FROM unnest(%(res_ids)s::int[], %(bodies)s::text[], %(parts)s::jsonb[])
+                      AS u(res_id, body, parts)""",
             uid=env.uid, now=now, subtype=env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
             author=author_id, email_from=email_from,
             reply_to=thread._notify_get_reply_to(default=email_from)[False],
             message_id=generate_tracking_message_id("message-notify"),
-            res_ids=invoice_ids, bodies=bodies))
+            res_ids=invoice_ids, bodies=bodies, parts=parts))
         env["account.move"].browse(invoice_ids).invalidate_recordset(["message_ids"])
 
     def action_open_move(self):

@@ -175,6 +175,19 @@ class TestFailedDebitDecisions(StornoCommon):
         storno._retry(confirmed=True)
         self.assertEqual(storno.release_state, "retry")
 
+    def test_mandate_signed_again_counts_as_a_change(self):
+        """MS02 (refused by the debtor): the customer signs the mandate again (it is
+        reactivated with a new signature): retried with Retry Anyway on the same IBAN."""
+        self.company.sepa_storno_auto_revoke = True
+        self.company.sepa_storno_threshold = 2
+        storno = self.failed("MS02")
+        self.assertEqual(self.mandate_recurring.state, "revoked")
+        self.assertFalse(storno._account_changed_ids())
+        self.mandate_recurring._reactivate(fields.Date.today())
+        self.assertEqual(storno._account_changed_ids(), {storno.id})
+        storno._retry(confirmed=True)
+        self.assertEqual(self.inv_recurring.sepa_state, "to_collect")
+
     def test_hold_needs_a_note_in_the_control(self):
         batch = self.send_batch()
         self.register(self.line_of(batch, self.inv_recurring), code="AM04", kind="reject")
@@ -395,6 +408,10 @@ class TestFailedDebitDecisions(StornoCommon):
                 "subtype_id": self.env.ref("mail.mt_note").id,
                 "author_id": self.env.user.partner_id.id, "model": "account.move",
                 "res_id": invoice.id}])
+            # shown in the reader's language: made again from its parts, as written
+            self.assertEqual(message.sepa_i18n[0][0], "invoice_debit_failed")
+            self.assertEqual(str(self.env["mail.message"]._sepa_body(message.sepa_i18n)),
+                             body)
         # set-wise: as many queries for the three invoices as for one
         cr = self.env.cr
         counts = []

@@ -208,15 +208,14 @@ class TestReturnImport(SepaBatchCommon):
             "reason_code": "MS02", "amount": 30.0,
             "transaction_ref": f"pain.002/STS-1/{line.end_to_end_id}"}])
 
-    def test_pain002_group_reject_covers_every_debit(self):
+    def test_pain002_group_reject_is_one_line_of_the_batch(self):
+        """A whole-file reject is not a failed debit of each customer: one line of the
+        batch (see tests/test_whole_file_reject.py for what registering it does)."""
         wizard = self.preview(pain002(self.batch.name, group_status="RJCT", group_reason="AM10"))
-        debits = self.batch.line_ids.filtered(lambda line: line in (self.first[0], self.recurring))
-        self.assertEqual(wizard.line_ids.batch_line_id, debits)
-        self.assertEqual(set(wizard.line_ids.mapped("status")), {"match"})
-        self.assertEqual(set(wizard.line_ids.mapped("reason_code")), {"AM10"})
-        self.assertEqual(sorted(wizard.line_ids.mapped("amount")), [30.0, 150.25])
-        self.assertEqual(wizard.line_ids.invoice_ids,
-                         self.inv_first_1 | self.inv_first_2 | self.inv_recurring)
+        self.assertRecordValues(wizard.line_ids, [{
+            "status": "batch_reject", "level": "group", "reject_batch_id": self.batch.id,
+            "batch_line_id": False, "reason_code": "AM10", "amount": 180.25}])
+        self.assertEqual((wizard.match_count, wizard.batch_reject_count), (0, 1))
 
     def test_pain002_block_reject_covers_the_block_only(self):
         block = self.recurring.pmt_inf_id
@@ -358,11 +357,11 @@ class TestReturnImport(SepaBatchCommon):
 
     def test_apply_pain002_group_reject_of_sent_batch(self):
         wizard = self.preview(pain002(self.batch.name, group_status="RJCT", group_reason="AM10"))
-        stornos = self.env["sepa.storno"].search(wizard.action_apply()["domain"])
-        self.assertEqual(stornos.batch_line_id, self.first[0] | self.recurring)
-        self.assertEqual(set(stornos.mapped("kind")), {"reject"})
+        action = wizard.action_apply()
+        self.assertEqual((action["res_model"], action["res_id"]), ("sepa.batch", self.batch.id))
+        self.assertEqual(self.batch.state, "rejected")
+        self.assertFalse(self.env["sepa.storno"].search([("batch_id", "=", self.batch.id)]))
         invoices = self.inv_first_1 | self.inv_first_2 | self.inv_recurring
-        self.assertEqual(stornos.invoice_ids, invoices)
         self.assertEqual(invoices.mapped("amount_residual"), [100.0, 50.25, 30.0])
 
     def test_same_file_twice_registers_nothing(self):
@@ -554,7 +553,7 @@ class TestReturnImport(SepaBatchCommon):
 
     def test_broken_file_is_refused(self):
         with self.assertRaisesRegex(UserError, r"bad.xml cannot be read as a return file"):
-            self.wizard(b"<Document", filename="bad.xml").action_preview()
+            self.wizard(b"<Document><A></B></Document>", filename="bad.xml").action_preview()
 
     def test_entities_are_refused(self):
         data = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x "y">]>'

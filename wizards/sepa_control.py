@@ -112,6 +112,7 @@ class SepaControl(models.TransientModel):
             "views": [(False, "form")],
             "target": "new",
             "name": _("Control after Reconciliation"),
+            "context": {"dialog_size": "extra-large"},
         }
 
     def action_process(self):
@@ -152,8 +153,8 @@ class SepaControl(models.TransientModel):
             SELECT s.id AS storno_id, s.batch_id, s.partner_id, s.mandate_id, s.amount,
                    s.currency_id, s.kind, s.reason_id, s.after_settlement,
                    md.state AS mandate_state,
-                   (l.sequence_type = 'FRST' AND md.mandate_type = 'recurring')
-                       AS first_debit,
+                   (l.sequence_type = 'FRST' AND md.mandate_type = 'recurring'
+                    AND l.id > COALESCE(md.sequence_history_start, 0)) AS first_debit,
                    COALESCE(r.keeps_first, TRUE) AS keeps_first,
                    COALESCE(r.needs_new_account, FALSE) AS needs_new_account,
                    s.reason_code, %(account_changed)s AS account_changed
@@ -239,11 +240,16 @@ class SepaControl(models.TransientModel):
     # ------------------------------------------------------------------
 
     def _process_rows(self):
-        """The lines with the CURRENT state of their storno and mandate: one read."""
+        """The lines with the CURRENT state of their storno and mandate: one read. A
+        failed first debit of before the mandate's current debit history (it was
+        reactivated since: its next debit is a first one again) has no choice any more
+        (``first_debit`` false)."""
         self.env.flush_all()
         return self.env.execute_query_dict(SQL(
             """
-            SELECT c.id, c.storno_id, c.release, c.hold_note, c.first_debit,
+            SELECT c.id, c.storno_id, c.release, c.hold_note,
+                   c.first_debit AND s.batch_line_id > COALESCE(md.sequence_history_start, 0)
+                       AS first_debit,
                    c.retry_anyway, COALESCE(reason.needs_new_account, FALSE)
                        AS needs_new_account,
                    %(account_changed)s AS account_changed, s.reason_code,
@@ -340,16 +346,29 @@ class SepaControl(models.TransientModel):
 
     def _set_sequence_types(self, rows):
         """The sequence type of the next debit of the mandates whose first debit failed:
-        one write per value. Returns ``{value: mandates}``."""
-        groups = defaultdict(set)
+        one write per value. Each storno keeps the choice and the mandate's override
+        before it, which cancelling the storno restores (one write per pair). Returns
+        ``{value: mandates}``."""
+        groups, choices = defaultdict(set), []
         for row in rows:
             if row["first_debit"] and row["mandate_id"] and row["sequence_type"]:
                 groups[row["sequence_type"]].add(row["mandate_id"])
+                choices.append((row["storno_id"], row["mandate_id"], row["sequence_type"]))
         Mandate = self.env["sepa.mandate"].with_context(tracking_disable=True)
+        overrides = {mandate.id: mandate.sequence_type_override or False
+                     for mandate in Mandate.browse(sorted({
+                         mandate_id for _storno, mandate_id, _value in choices}))}
         mandates = {}
         for value, ids in groups.items():
             mandates[value] = Mandate.browse(sorted(ids))
             mandates[value].write({"sequence_type_override": value})
+        kept = defaultdict(list)
+        for storno_id, mandate_id, value in choices:
+            kept[value, overrides[mandate_id]].append(storno_id)
+        Storno = self.env["sepa.storno"].with_context(tracking_disable=True)
+        for (value, override), ids in kept.items():
+            Storno.browse(ids).write(
+                {"sequence_type_chosen": value, "sequence_type_before": override})
         return mandates
 
     def _post_summaries(self, rows, mandates):
@@ -365,8 +384,20 @@ class SepaControl(models.TransientModel):
             if value and (row["batch_id"], row["mandate_id"]) not in seen:
                 seen.add((row["batch_id"], row["mandate_id"]))
                 counts[value] += 1
-        for batch in self.env["sepa.batch"].browse(sorted(by_batch)):
-            batch.message_post(body=self._summary(by_batch[batch.id]))
+        # one note per batch, in one go, shown in the reader's language
+        self.env["mail.message"]._sepa_log(
+            self.env["sepa.batch"].browse(sorted(by_batch)),
+            {batch_id: self._summary_parts(counts) for batch_id, counts in by_batch.items()})
+
+    def _summary_parts(self, counts):
+        """The summary's message parts (``mail.message._sepa_log``)."""
+        parts = [("control_summary", {
+            "total": counts["retry"] + counts["hold"] + counts["out"],
+            "retry": counts["retry"], "hold": counts["hold"], "out": counts["out"]})]
+        if counts["first"] or counts["recurring"]:
+            parts.append(("control_sequence_types", {
+                "first": counts["first"], "recurring": counts["recurring"]}))
+        return parts
 
     def _summary(self, counts):
         env = self.env

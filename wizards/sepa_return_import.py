@@ -9,6 +9,12 @@ transient preview lines. ``action_apply`` registers them in one transaction thro
 A file is identified by the SHA-256 of its bytes, kept in the stornos' ``import_ref``
 (``sha256:<hex> <file name>``); a transaction by the bank's reference (``transaction_ref``,
 see ``_transaction_ref``).
+
+A pain.002 rejecting a whole file (``GrpSts`` RJCT) or payment block (``PmtInfSts`` RJCT)
+is the creditor's problem, never the debtors' (``_whole_rejects``): nothing is registered
+for a batch or block the bank credited already, nor for a reject of a duplicate upload;
+a sent batch whose whole file was rejected is undone as a cancel and marked *Rejected by
+the Bank* (``sepa.batch._reject_by_bank``): no storno, charge, fee or points.
 """
 
 import base64
@@ -21,11 +27,12 @@ from psycopg2 import IntegrityError
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, format_datetime
+from odoo.tools import SQL, format_date, format_datetime
 
 from ..bulk import insert_records
 from ..sepa import SepaError, mask_account
 from ..sepa.readers import read_message
+from ..sepa.reasons import get_reason
 
 #: Batch states whose debits can fail.
 RETURNABLE_STATES = ("sent", "done")
@@ -46,8 +53,9 @@ class SepaReturnImport(models.TransientModel):
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company,
         help="Creditor company whose debits the file reports.")
+    # Not required: an empty file reaches the server, which says so in words.
     data_file = fields.Binary(
-        string="Return File", required=True, attachment=True,
+        string="Return File", attachment=True,
         help="The bank's camt.054, camt.053 or pain.002 file with the failed debits.")
     filename = fields.Char(help="Name of the imported file.")
     batch_id = fields.Many2one(
@@ -89,6 +97,19 @@ class SepaReturnImport(models.TransientModel):
         domain=[("status", "=", "registered")],
         help="Transactions registered before (this file, another file or a bank statement "
         "line): skipped.")
+    whole_line_ids = fields.One2many(
+        "sepa.return.import.line", "import_id", string="Whole Batches",
+        domain=[("status", "in", ("batch_reject", "skipped"))],
+        help="Rejects of a whole file or payment block: a sent batch the bank rejected as "
+        "a whole (undone, nothing charged), or a reject that registers nothing, with why "
+        "(the batch was credited already, a duplicate upload).")
+    batch_reject_count = fields.Integer(
+        string="Batches Rejected by the Bank", compute="_compute_counts",
+        help="Sent batches whose whole file the bank rejected: registering undoes them as "
+        "a cancel and marks them rejected by the bank; no charge, fee or storno points.")
+    whole_count = fields.Integer(
+        string="Whole Batch Lines", compute="_compute_counts",
+        help="Lines about a whole batch or payment block.")
     match_count = fields.Integer(
         string="Failed Debits to Register", compute="_compute_counts",
         help="Failed debits to register.")
@@ -101,22 +122,33 @@ class SepaReturnImport(models.TransientModel):
     registered_count = fields.Integer(
         string="Skipped (Registered Before)", compute="_compute_counts",
         help="Transactions skipped because they are registered already.")
+    charge_count = fields.Integer(
+        string="Transactions with a Bank Charge", compute="_compute_counts",
+        help="Transactions of the file with a bank charge: the Bank Charge column is shown "
+        "when there is one.")
 
     # ------------------------------------------------------------------
     # COMPUTE
     # ------------------------------------------------------------------
 
-    @api.depends("line_ids.status", "line_ids.amount")
+    @api.depends("line_ids.status", "line_ids.amount", "line_ids.charge_amount")
     def _compute_counts(self):
         groups = self.env["sepa.return.import.line"]._read_group(
             [("import_id", "in", self.ids)], ["import_id", "status"],
             ["__count", "amount:sum"])
         counts = {(wizard.id, status): (count, amount)
                   for wizard, status, count, amount in groups}
+        charged = dict(self.env["sepa.return.import.line"]._read_group(
+            [("import_id", "in", self.ids), ("charge_amount", "!=", 0)], ["import_id"],
+            ["__count"]))
         for wizard in self:
             wizard.match_count, wizard.match_amount = counts.get((wizard.id, "match"), (0, 0))
             wizard.unmatched_count = counts.get((wizard.id, "unmatched"), (0, 0))[0]
             wizard.registered_count = counts.get((wizard.id, "registered"), (0, 0))[0]
+            wizard.batch_reject_count = counts.get((wizard.id, "batch_reject"), (0, 0))[0]
+            wizard.whole_count = wizard.batch_reject_count + counts.get(
+                (wizard.id, "skipped"), (0, 0))[0]
+            wizard.charge_count = charged.get(wizard, 0)
 
     # ------------------------------------------------------------------
     # PUBLIC ACTIONS
@@ -145,13 +177,18 @@ class SepaReturnImport(models.TransientModel):
             self._preview()
         to_register = self.match_line_ids
         unmatched = self.unmatched_line_ids
-        if not to_register and not unmatched:
-            raise UserError(self.previous_import or _(
-                "Nothing to register: every failed debit of %(file)s is registered already "
-                "(see the preview).", file=self.filename or _("this file")))
+        Line = self.env["sepa.return.import.line"]
+        to_reject = Line.search([("import_id", "=", self.id), ("status", "=", "batch_reject")])
+        if not to_register and not unmatched and not to_reject:
+            skipped = Line.search([("import_id", "=", self.id), ("status", "=", "skipped")])
+            raise UserError(self.previous_import or (skipped and _(
+                "Nothing to register:\n%(why)s", why="\n".join(skipped.mapped("note"))))
+                or _("Nothing to register: every failed debit of %(file)s is registered "
+                     "already (see the preview).", file=self.filename or _("this file")))
         Storno = self.env["sepa.storno"]
         try:
             with self.env.cr.savepoint():
+                rejected = self._reject_batches(to_reject)
                 stornos = Storno.browse()
                 if to_register:
                     stornos |= Storno.register(self._prepare_register_vals(to_register))
@@ -163,7 +200,25 @@ class SepaReturnImport(models.TransientModel):
             raise UserError(_(
                 "Another user registered some of these failed debits meanwhile. Import "
                 "the file again to see what is left to register.")) from None
+        self._log_on_batches(stornos)
+        if rejected and not stornos:
+            return self._open_batches(rejected)
         return self._open_stornos(stornos)
+
+    def _log_on_batches(self, stornos):
+        """ONE note on each batch with failed debits registered by this import: how many,
+        from which file (in the reader's language)."""
+        counts = self.env["sepa.storno"]._read_group(
+            [("id", "in", stornos.ids), ("state", "=", "done"), ("batch_id", "!=", False)],
+            ["batch_id"], ["__count"])
+        if not counts:
+            return
+        name = self.filename or _("the file")
+        self.env["mail.message"]._sepa_log(
+            self.env["sepa.batch"].browse(batch.id for batch, _count in counts),
+            {batch.id: [("returns_registered_one", {"file": name}) if count == 1 else
+                        ("returns_registered", {"count": count, "file": name})]
+             for batch, count in counts})
 
     # ------------------------------------------------------------------
     # BUSINESS: preview
@@ -206,6 +261,8 @@ class SepaReturnImport(models.TransientModel):
 
     def _file_bytes(self):
         value = self.data_file
+        if not value and self.filename:  # a file was chosen: it has no content
+            raise UserError(self._empty_file_message())
         if not value:
             raise UserError(_("Choose the bank's return file first."))
         # not kept in the cache: tens of megabytes for a large file
@@ -218,6 +275,13 @@ class SepaReturnImport(models.TransientModel):
         try:
             result = read_message(data)
         except SepaError as error:
+            if error.field == "size" and error.value == 0:
+                raise UserError(self._empty_file_message()) from None
+            if error.field == "end":
+                raise UserError(_(
+                    "%(file)s: the file is not complete (it ends before the message does). "
+                    "It was probably cut off while it was downloaded or copied: download "
+                    "it from the bank again. Nothing was imported.", file=name)) from None
             if "pain.008" in str(error.value or ""):
                 raise UserError(_(
                     "%(file)s is a direct debit collection file (pain.008), the file sent "
@@ -269,17 +333,29 @@ class SepaReturnImport(models.TransientModel):
                     "imported.", file=name, account=mask_account(account),
                     company=company.name))
 
+    def _empty_file_message(self):
+        return _("%(file)s: the file is empty. Download the return file from the bank "
+                 "again; nothing was imported.", file=self.filename or _("The file"))
+
     def _import_ref(self):
         return f"sha256:{self.file_sha256} {self.filename or ''}".strip()
 
     def _prepare_line_vals(self, result):
         """One value dict per preview line, in the file's order."""
         stornos = result.stornos
-        index = _DebitIndex(self.env, self._read_debits(stornos))
+        whole = self._whole_rejects(stornos)
+        index = _DebitIndex(self.env, self._read_debits(
+            [record for position, record in enumerate(stornos) if position not in whole]))
         today = fields.Date.context_today(self)
         reasons = self._reason_names(stornos)
         rows = []
-        for record in stornos:
+        for position, record in enumerate(stornos):
+            if position in whole:
+                rows.append(self._whole_line_vals(result, record, whole[position], today,
+                                                  len(rows)))
+                rows[-1]["reason_name"] = reasons.get(
+                    (record.reason_code or "").strip().upper())
+                continue
             for debit, note in index.match(record):
                 rows.append(self._line_vals(result, record, debit, note, today, len(rows)))
                 rows[-1]["reason_name"] = reasons.get((record.reason_code or "").strip().upper())
@@ -297,9 +373,9 @@ class SepaReturnImport(models.TransientModel):
         return names
 
     def _line_vals(self, result, record, debit, note, today, sequence):
-        amount = record.amount
-        if debit and (record.level != "tx" or amount is None):
-            amount = debit["amount"]
+        # a matched transaction shows the debit's amount (what is registered), its bank
+        # charge beside it; an unmatched one the file's
+        amount = debit["amount"] if debit else record.amount
         vals = {
             "import_id": self.id,
             "sequence": sequence,
@@ -384,6 +460,154 @@ class SepaReturnImport(models.TransientModel):
             days=[r.collection_date for r in keyed],
             ref_e2e=[r.end_to_end_id or "" for r in keyed],
         ))
+
+    def _whole_rejects(self, stornos):
+        """What the rejects of a whole file or payment block of ``stornos`` do:
+        ``{position in stornos: (status, batch row, amount, note)}``, in two reads.
+
+        A whole-file or block reject is the creditor's problem, never the debtors':
+
+        * of a batch (block) the bank has credited already (settled, or a block's credit
+          reconciled): a reject of a second upload of it; nothing is registered;
+        * with a duplicate's reason (``DU01``: the bank had the file already, that
+          upload stands): nothing is registered;
+        * of a batch rejected by the bank already: nothing to do;
+        * of the whole file of a sent batch: ``batch_reject``, the batch is undone;
+        * of one block of a sent batch: not here (each debit is a reject, see
+          ``_DebitIndex``; the reason says whether it is charged).
+
+        Rejects naming no batch of the company are left to ``_DebitIndex`` (unmatched).
+        """
+        wanted = {position: record for position, record in enumerate(stornos)
+                  if record.level in ("group", "pmtinf")}
+        if not wanted:
+            return {}
+        batches = self._whole_batch_rows(
+            {r.msg_id for r in wanted.values() if r.level == "group" and r.msg_id},
+            {r.pmt_inf_id for r in wanted.values() if r.level == "pmtinf" and r.pmt_inf_id})
+        by_name = {row["name"]: row for row in batches}
+        result = {}
+        for position, record in wanted.items():
+            if record.level == "group":
+                batch = by_name.get(record.msg_id)
+                block, amount = None, batch and batch["amount"]
+            else:
+                batch = next((row for row in batches
+                              if record.pmt_inf_id in row["blocks"]
+                              and row["state"] in ("sent", "done", "rejected")
+                              and (not record.msg_id or record.msg_id == row["name"])),
+                             None)
+                block = record.pmt_inf_id
+                amount = batch and batch["blocks"][block]
+            if batch is None or batch["state"] not in ("sent", "done", "rejected"):
+                continue
+            decision = self._whole_decision(record, batch, block)
+            if decision:
+                result[position] = (decision[0], batch, amount, decision[1])
+        return result
+
+    def _whole_decision(self, record, batch, block):
+        """``(status, note)`` for a whole-file or block reject of ``batch`` (a
+        ``_whole_batch_rows`` row), or None: its debits are rejected one by one."""
+        env = self.env
+        if batch["state"] == "rejected":
+            return "skipped", env._(
+                "Batch %(batch)s was rejected by the bank on %(date)s already: nothing to do.",
+                batch=batch["name"], date=format_date(env, batch["bank_reject_date"]))
+        credited = batch["credited"].get(block) if block else min(
+            batch["credited"].values(), default=None)
+        collected = batch["collected"].get(block) if block else any(
+            batch["collected"].values())
+        if not credited and batch["state"] == "done" and collected:
+            credited = batch["settled_date"]  # settled without a bank line of ours
+        code = (record.reason_code or "").strip().upper()
+        if credited and block:
+            return "skipped", env._(
+                "Payment block %(block)s of batch %(batch)s was credited on %(date)s; this "
+                "report rejects a second upload of it: nothing is registered.",
+                block=block, batch=batch["name"], date=format_date(env, credited))
+        if credited:
+            return "skipped", env._(
+                "Batch %(batch)s: the batch was credited on %(date)s; this report rejects a "
+                "second upload of it: nothing is registered.",
+                batch=batch["name"], date=format_date(env, credited))
+        if batch["state"] == "done":
+            return None  # every debit failed already: their stornos say so
+        if get_reason(code).duplicate:
+            return "skipped", env._(
+                "This report rejects an upload of batch %(batch)s as a duplicate (%(code)s): "
+                "the bank has the file already and credits the upload it accepted; the "
+                "batch stays as it is, nothing is registered.",
+                batch=batch["name"], code=code)
+        if block:
+            return None
+        return "batch_reject", env._(
+            "The bank rejected the whole file: registering undoes batch %(batch)s as a "
+            "cancel (its invoices are proposed again) and marks it rejected by the bank; "
+            "no bank charge, fee or storno points.", batch=batch["name"])
+
+    def _whole_batch_rows(self, names, blocks):
+        """The company's batches named ``names`` or holding the payment blocks ``blocks``:
+        dicts with ``id``, ``name``, ``state``, ``settled_date``, ``bank_reject_date``,
+        ``amount``, ``blocks`` (``{block: amount}``), ``collected`` (``{block: a debit of
+        it was collected}``) and ``credited`` (``{block: date of the bank's first credit
+        reconciled with its transit line}``: the storno entries' credits of rejects are
+        no credit of the bank)."""
+        for model in ("sepa.batch", "sepa.batch.line", "account.move.line",
+                      "account.partial.reconcile"):
+            self.env[model].flush_model()
+        batches = {}
+        for row in self.env.execute_query_dict(SQL(
+                """
+                SELECT b.id, b.name, b.state, b.settled_date, b.bank_reject_date,
+                       l.pmt_inf_id, SUM(l.amount) AS amount,
+                       BOOL_OR(l.state = 'collected') AS collected
+                  FROM sepa_batch b JOIN sepa_batch_line l ON l.batch_id = b.id
+                 WHERE b.company_id = %(company)s
+                   AND (b.name = ANY(%(names)s) OR b.id IN (
+                        SELECT x.batch_id FROM sepa_batch_line x
+                         WHERE x.company_id = %(company)s AND x.pmt_inf_id = ANY(%(blocks)s)))
+              GROUP BY b.id, l.pmt_inf_id ORDER BY b.id
+                """, company=self.company_id.id, names=list(names), blocks=list(blocks))):
+            batch = batches.setdefault(row["id"], dict(
+                row, amount=0.0, blocks={}, collected={}, credited={}))
+            batch["blocks"][row["pmt_inf_id"]] = row["amount"]
+            batch["collected"][row["pmt_inf_id"]] = row["collected"]
+            batch["amount"] += row["amount"]
+        for batch_id, label, credited in self.env.execute_query(SQL(
+                """
+                SELECT b.id, t.name, MIN(c.date)
+                  FROM sepa_batch b
+                  JOIN account_move_line t ON t.move_id = b.move_id
+                   AND t.sepa_batch_line_id IS NULL AND t.balance > 0
+                  JOIN account_partial_reconcile p ON p.debit_move_id = t.id
+                  JOIN account_move_line c ON c.id = p.credit_move_id
+                   AND c.sepa_storno_id IS NULL
+                 WHERE b.id = ANY(%s)
+              GROUP BY b.id, t.id""", list(batches))):
+            batch = batches[batch_id]
+            words = (label or "").split()
+            block = next((block for block in batch["blocks"] if block in words), None)
+            batch["credited"][block] = credited
+        return list(batches.values())
+
+    def _whole_line_vals(self, result, record, whole, today, sequence):
+        status, batch, amount, note = whole
+        return {
+            "import_id": self.id,
+            "sequence": sequence,
+            "status": status,
+            "level": record.level,
+            "kind": record.kind,
+            "amount": amount,
+            "date": record.booking_date or record.value_date or today,
+            "reason_code": record.reason_code or False,
+            "charge_amount": 0.0,
+            "transaction_ref": _transaction_ref(result, record, None, self.file_sha256,
+                                                sequence),
+            "note": note,
+            "reject_batch_id": batch["id"],
+        }
 
     def _mark_registered(self, rows):
         """Turn into "already registered" the rows whose transaction or debit is
@@ -482,7 +706,8 @@ class SepaReturnImport(models.TransientModel):
                  user=user_name, done=done, unmatched=unmatched)
 
     def _batch_warning(self, rows):
-        if not self.batch_id:
+        if not self.batch_id or any(
+                row.get("reject_batch_id") == self.batch_id.id for row in rows):
             return False
         line_ids = [row["batch_line_id"] for row in rows if row.get("batch_line_id")]
         self.env["sepa.batch.line"].flush_model(["batch_id"])
@@ -526,6 +751,27 @@ class SepaReturnImport(models.TransientModel):
     # BUSINESS: registration
     # ------------------------------------------------------------------
 
+    def _reject_batches(self, lines):
+        """Undo the sent batches whose whole file the bank rejected (``lines``, status
+        ``batch_reject``) and mark them rejected by the bank; return them."""
+        batches = self.env["sepa.batch"]
+        if not lines:
+            return batches
+        lines.flush_recordset()
+        rows = self.env.execute_query_dict(SQL(
+            """SELECT reject_batch_id, reason_code, date FROM sepa_return_import_line
+                WHERE id = ANY(%s) ORDER BY sequence""", lines.ids))
+        reasons = self.env["sepa.return.reason"]._get_or_create(
+            row["reason_code"] for row in rows)
+        origin = _("file %(file)s", file=self.filename or "-")
+        for row in rows:
+            batch = batches.browse(row["reject_batch_id"])
+            if batch not in batches:
+                code = (row["reason_code"] or "").strip().upper() or "NONE"
+                batch._reject_by_bank(reasons[code], row["date"], origin)
+                batches |= batch
+        return batches
+
     def _prepare_register_vals(self, lines):
         """``sepa.storno.register`` values of the matched lines (one read of them)."""
         import_ref = self._import_ref()
@@ -540,7 +786,8 @@ class SepaReturnImport(models.TransientModel):
                 "import_ref": import_ref,
                 "transaction_ref": row["transaction_ref"],
             }
-            if row["charge_amount"]:  # otherwise the company's default charge
+            # otherwise the reason decides (the default charge for a debtor's failure)
+            if row["charge_amount"]:
                 vals["charge_amount"] = row["charge_amount"]
             vals_list.append(vals)
         return vals_list
@@ -582,7 +829,19 @@ class SepaReturnImport(models.TransientModel):
             "view_mode": "form",
             "target": "new",
             "name": _("Import Return File"),
+            "context": {"dialog_size": "extra-large"},
         }
+
+    def _open_batches(self, batches):
+        action = {
+            "type": "ir.actions.act_window",
+            "res_model": "sepa.batch",
+            "name": _("Batches Rejected by the Bank"),
+            "target": "current",
+        }
+        if len(batches) == 1:
+            return dict(action, res_id=batches.id, view_mode="form", views=[(False, "form")])
+        return dict(action, view_mode="list,form", domain=[("id", "in", batches.ids)])
 
     def _open_stornos(self, stornos):
         return {
@@ -604,11 +863,18 @@ class SepaReturnImportLine(models.TransientModel):
         "sepa.return.import", required=True, ondelete="cascade", index=True,
         help="The import this transaction was read in.")
     sequence = fields.Integer(help="Position of the transaction in the file.")
+    number = fields.Integer(
+        string="#", compute="_compute_number",
+        help="Number of the transaction in the file, counted from 1.")
     status = fields.Selection(
         [("match", "To Register"), ("unmatched", "Unmatched"),
-         ("registered", "Already Registered")],
+         ("registered", "Already Registered"), ("batch_reject", "Batch Rejected"),
+         ("skipped", "Not Registered")],
         required=True, help="To Register: matched to a debit; Unmatched: kept as an "
-        "unmatched storno to match by hand; Already Registered: skipped.")
+        "unmatched storno to match by hand; Already Registered: skipped. Batch Rejected: "
+        "the bank rejected the whole file of a sent batch, which is undone (no storno). "
+        "Not Registered: a reject of a whole file or block that changes nothing (see the "
+        "note).")
     level = fields.Selection(
         [("tx", "Transaction"), ("entry", "Entry"), ("group", "Whole File"),
          ("pmtinf", "Payment Block")],
@@ -619,6 +885,9 @@ class SepaReturnImportLine(models.TransientModel):
         help="Reject (before settlement), return, refund (MD06) or reversal.")
     batch_line_id = fields.Many2one(
         "sepa.batch.line", string="Batch Line", help="First line of the debit that failed.")
+    reject_batch_id = fields.Many2one(
+        "sepa.batch", string="Rejected Batch",
+        help="The batch whose whole file (or payment block) the bank rejected.")
     # Related, not stored: a preview of 50,000 transactions would check three more
     # foreign keys per line when it is written.
     batch_id = fields.Many2one(
@@ -646,6 +915,11 @@ class SepaReturnImportLine(models.TransientModel):
         string="Bank Reference", help="The bank's reference of the R-transaction.")
     note = fields.Char(help="Why the transaction is unmatched or skipped.")
     raw_data = fields.Text(help="Values read from the file (unmatched transactions).")
+
+    @api.depends("sequence")
+    def _compute_number(self):
+        for line in self:
+            line.number = line.sequence + 1
 
     @api.depends("batch_line_id")
     def _compute_invoice_ids(self):

@@ -37,7 +37,8 @@ class SepaStornoRegister(models.TransientModel):
         help="Date of the reject or return; also the date of the storno entry.")
     charge_amount = fields.Monetary(
         string="Bank Charge", currency_field="currency_id",
-        help="Charge the bank took; empty: the company's default charge.")
+        help="Charge the bank took; empty: the company's default charge when the reason is "
+        "the debtor's failure, none otherwise.")
     currency_id = fields.Many2one(related="batch_line_id.currency_id")
 
     @api.model

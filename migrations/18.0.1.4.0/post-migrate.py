@@ -1,4 +1,4 @@
-"""18.0.1.3.0: an invoice whose failed debit was held says "On hold", no longer
+"""18.0.1.4.0: an invoice whose failed debit was held says "On hold", no longer
 "Failed" (held and undecided are told apart). The direct debit status of the invoices
 whose last registered failed debit is held is written in one UPDATE (the status is
 stored; nothing else changes with it).
