@@ -11,6 +11,7 @@ from odoo.tools.safe_eval import safe_eval
 from ..sepa.reasons import CATALOGUE
 from .common import IBAN_C, IBAN_D
 from .test_storno_accounting import StornoCommon
+from .test_storno_reasons import load_migration
 
 NEW_IBAN = "NL98BUNQ2025551234"
 #: customers of the reasons that need a new account or mandate, with their own IBAN
@@ -257,6 +258,22 @@ class TestFailedDebitDecisions(StornoCommon):
                                     "still has the account that failed"):
             dialog.action_confirm()
         self.assertEqual(closed.release_state, "none")
+
+    def test_migration_says_on_hold_for_invoices_held_before(self):
+        """Invoices held before 18.0.1.4.0 were stored "Failed": the update says "On
+        hold"; an undecided one stays "Failed"."""
+        batch = self.send_batch()
+        held = self.register(self.line_of(batch, self.inv_recurring), code="AM04")
+        self.register(self.line_of(batch, self.inv_first_1), code="AM04")
+        held.action_hold("Disputed")
+        invoices = self.inv_recurring | self.inv_first_1
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE account_move SET sepa_state = 'failed' WHERE id IN %s",
+                            [tuple(invoices.ids)])
+        invoices.invalidate_recordset(["sepa_state"])
+        load_migration("18.0.1.4.0", "post-migrate").migrate(self.env.cr, "18.0.1.3.0")
+        invoices.invalidate_recordset(["sepa_state"])
+        self.assertEqual(invoices.mapped("sepa_state"), ["on_hold", "failed"])
 
     def test_held_invoice_is_on_hold_and_released_for_retry(self):
         """Held and undecided are told apart on the invoice: Failed, then On hold with
