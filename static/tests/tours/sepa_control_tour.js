@@ -102,7 +102,7 @@ registry.category("web_tour.tours").add("sepa_control_tour", {
         },
         {
             content: "A failed line says why",
-            trigger: '.o_form_view .o_field_widget[name="line_ids"] .o_data_row:contains("Tour First Debtor") td[name="failure_reason_id"]:contains("MS02")',
+            trigger: '.o_form_view .o_field_widget[name="line_ids"] .o_data_row:contains("Tour First Debtor") td[name="failure_reason_id"]:contains("MS03")',
         },
         {
             content: "Control after reconciliation",
