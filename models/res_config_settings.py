@@ -80,6 +80,13 @@ class ResConfigSettings(models.TransientModel):
         string="Default Storno Charge",
         currency_field="currency_id",
         help="Bank charge booked for a failed debit when the bank gives none.")
+    sepa_storno_max_charge = fields.Monetary(
+        related="company_id.sepa_storno_max_charge",
+        readonly=False,
+        string="Maximum Bank Charge per Storno",
+        currency_field="currency_id",
+        help="A bank debit naming a debit is its storno only when the bank took at most "
+        "this much more than the debit; above it the line is left to reconcile by hand.")
     sepa_storno_fee_invoice = fields.Boolean(
         related="company_id.sepa_storno_fee_invoice",
         readonly=False,

@@ -10,12 +10,13 @@ path an invoice takes is decided in ONE place: ``_setwise_allowed`` (the batch) 
 
 import itertools
 import json
-import re
 from collections import defaultdict
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, formatLang
+
+from ..sepa.matching import mentions as _mentions
 
 #: Bulk accounting of a batch: invoices are not re-synchronised (their lines do not
 #: change), balance is checked once by the reconciliation, no per-invoice tracking.
@@ -1332,13 +1333,6 @@ class SepaBatchPosting(models.AbstractModel):
                 "report it to your administrator.",
                 what=_("unbalanced entry") if unbalanced else _("residual or payment status"),
                 names=", ".join(names[:20])))
-
-
-def _mentions(text, identifier):
-    """Whether ``text`` holds ``identifier`` as a whole word (see ``sepa.batch``)."""
-    return bool(identifier) and bool(re.search(
-        rf"(?<![0-9A-Za-z-]){re.escape(identifier)}(?![0-9A-Za-z-])", text or "",
-        re.IGNORECASE))
 
 
 def _keep_written(records, *methods):

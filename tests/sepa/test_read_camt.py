@@ -325,3 +325,21 @@ def test_values_containing_the_internal_separator_are_read_exactly():
     assert first.end_to_end_id == odd
     assert first.mandate_id == "MND-0001"
     assert first.reason_code == "AM04"
+
+
+def test_creditor_identifier_of_a_return():
+    """The creditor identifier the bank gives for a transaction (RltdPties/Cdtr, with a
+    Pty level from version 001.08): the return file import checks it is ours."""
+    v02 = (FIXTURES / "camt054_001_02_returns.xml").read_bytes().replace(
+        b"<Cdtr><Nm>Vereniging Test</Nm></Cdtr>",
+        b"<Cdtr><Nm>Vereniging Test</Nm><Id><PrvtId><Othr><Id>NL69ZZZ123456780000</Id>"
+        b"<SchmeNm><Prtry>SEPA</Prtry></SchmeNm></Othr></PrvtId></Id></Cdtr>", 1)
+    first, *others = read_message(v02).transactions
+    assert first.creditor_id == "NL69ZZZ123456780000"
+    assert first.to_json_dict()["creditor_id"] == "NL69ZZZ123456780000"
+    assert {tx.creditor_id for tx in others} == {None}
+    v08 = (FIXTURES / "camt054_001_08_returns.xml").read_bytes().replace(
+        b"</DbtrAcct>",
+        b"</DbtrAcct><Cdtr><Pty><Nm>Club</Nm><Id><PrvtId><Othr><Id>DE98ZZZ09999999999</Id>"
+        b"</Othr></PrvtId></Id></Pty></Cdtr>", 1)
+    assert read_message(v08).transactions[0].creditor_id == "DE98ZZZ09999999999"
