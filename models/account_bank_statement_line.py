@@ -113,7 +113,8 @@ class AccountBankStatementLine(models.Model):
         file) is not registered again: the line is reconciled with that storno's open
         outstanding line when the amounts agree. A line that names a debit but is not its
         return is left open, the reason logged in its chatter (one message per line, all
-        in one go). Returns the stornos registered or reconciled.
+        in one go; not again by Match Bank Statements, ``batches`` given). Returns the
+        stornos registered or reconciled.
         """
         Storno = self.env["sepa.storno"].with_context(**{HOOK_OFF: True})
         lines = self.filtered(lambda line: line.amount < 0 and not line.is_reconciled)
@@ -137,7 +138,7 @@ class AccountBankStatementLine(models.Model):
                 known.append((line, Storno.browse(row["storno_id"] for row in rows)))
             elif not any(row["storno_id"] for row in rows):
                 vals_list += line._sepa_storno_vals(rows, texts[line.id])
-        if notes:
+        if notes and batches is None:  # Match Bank Statements does not repeat them
             self.env["account.move"].browse(notes)._message_log_batch(
                 bodies={move_id: Markup("<p>%s</p>") % note for move_id, note in notes.items()})
         stornos = Storno.register(vals_list) if vals_list else Storno
