@@ -29,6 +29,7 @@ from ..sepa.matching import (
     bank_debit_category,
     creditor_ids_in,
     identifier_candidates,
+    json_strings,
     mentions,
     reversal_in,
 )
@@ -224,7 +225,7 @@ class AccountBankStatementLine(models.Model):
         self.ensure_one()
         notes = html.unescape(_TAG.sub(" ", self.narration or ""))
         return [text for text in (self.payment_ref, self.ref, notes,
-                                  *_json_strings(self.transaction_details)) if text]
+                                  *json_strings(self.transaction_details)) if text]
 
     # ------------------------------------------------------------------
     # RECONCILIATION BY HAND
@@ -401,18 +402,6 @@ def _json_reason(details):
             if found:
                 return found
     return None
-
-
-def _json_strings(details):
-    """Every text value of a JSON document."""
-    if isinstance(details, str):
-        yield details
-    elif isinstance(details, dict):
-        for value in details.values():
-            yield from _json_strings(value)
-    elif isinstance(details, list):
-        for value in details:
-            yield from _json_strings(value)
 
 
 def _recordsets(plan):

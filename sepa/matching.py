@@ -111,7 +111,7 @@ def _json_creditor_ids(value, under_creditor):
     found = []
     for key, item in value.items():
         if key == "CdtrSchmeId":
-            found += [compact for text in _strings(item)
+            found += [compact for text in json_strings(item)
                       if (compact := compact_creditor_id(text))]
         elif key == "Othr" and under_creditor:
             for other in item if isinstance(item, list) else [item]:
@@ -129,15 +129,16 @@ def _scheme(other):
     return (scheme.get("Prtry") or scheme.get("Cd")) if isinstance(scheme, dict) else scheme
 
 
-def _strings(value):
+def json_strings(value):
+    """Every text value of a JSON document (a bank's transaction details)."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _strings(item)
+            yield from json_strings(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            yield from json_strings(item)
 
 
 def bank_code_in(transaction_type=None, details=None):
@@ -226,5 +227,6 @@ def judge_return(debit_amount, amount=None, *, charges=None, creditor_ids=(),
 __all__ = [
     "CHARGE_ABOVE_MAX", "LESS_THAN_DEBIT", "NOT_A_RETURN", "OTHER_CREDITOR",
     "bank_code_in", "bank_debit_category", "compact_creditor_id", "creditor_ids_in",
-    "identifier_candidates", "judge_return", "mentions", "reversal_in", "same_creditor",
+    "identifier_candidates", "json_strings", "judge_return", "mentions", "reversal_in",
+    "same_creditor",
 ]
