@@ -236,14 +236,16 @@ class _DebitIndex:
             debit, note = self._by_mandate(record)
             if debit is None:
                 return [(None, note)]
-        return [(debit, _state_note(self.env, debit) or self._record_note(record, debit))]
+        note = _state_note(self.env, debit)
+        if note is None and (record.creditor_id or record.amount is not None
+                             and record.amount != debit["amount"]):
+            note = self._record_note(record, debit)  # else the usual case: its return
+        return [(debit, note)]
 
     def _record_note(self, record, debit):
         """Why an R-transaction of a file is not the return of ``debit`` (the one rule:
         creditor identifier, amount), or None."""
         amount = record.amount.quantize(CENT) if record.amount is not None else None
-        if not record.creditor_id and (amount is None or amount == debit["amount"]):
-            return None  # the usual case, decided without more ado
         creditor_id, max_charge, _currency = self.rules[debit["company_id"]]
         reason, excess = judge_return(
             debit["amount"], amount, charges=record.charges,
