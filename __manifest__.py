@@ -1,7 +1,7 @@
 {
     "name": "SEPA Direct Debit",
     "summary": "Collect open customer invoices by SEPA Direct Debit and handle stornos",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "Accounting/Accounting",
     "license": "AGPL-3",
     "author": "sepa_direct_debit contributors",
@@ -36,6 +36,7 @@
     "assets": {
         "web.assets_tests": ["sepa_direct_debit/static/tests/tours/*.js"],
     },
+    "post_init_hook": "post_init_hook",
     "installable": True,
     "application": False,
 }

@@ -3,6 +3,7 @@ from . import sepa_company_check_mixin
 from . import ir_rule
 from . import res_users
 from . import res_company
+from . import account_chart_template
 from . import res_config_settings
 from . import res_partner
 from . import res_partner_security
@@ -14,7 +15,9 @@ from . import account_journal
 from . import account_move_line
 from . import account_bank_statement_line
 from . import sepa_batch
+from . import sepa_reconcile_setwise
 from . import sepa_batch_posting
+from . import sepa_storno_posting
 from . import sepa_batch_line
 from . import report_sepa_batch
 from . import sepa_storno

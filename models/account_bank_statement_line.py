@@ -151,17 +151,18 @@ class AccountBankStatementLine(models.Model):
 
     def _sepa_bank_debit(self, texts):
         """This bank debit as ``sepa.return.matcher`` judges it (``BankDebit``): the
-        identifiers its ``texts`` may name, what the bank took, the creditor identifiers
-        and the bank transaction code it gives."""
+        identifiers its ``texts`` may name, what the bank took (in euro, the debits'
+        currency), the creditor identifiers and the bank transaction code it gives."""
         self.ensure_one()
         details = self.transaction_details
         code = bank_code_in(self.transaction_type, details)
         names = set()
         for text in texts:
             names |= identifier_candidates(text)
+        euro = self.env.ref("base.EUR")  # the debits' currency
         return BankDebit(
             key=self.id, company_id=self.company_id.id, names=frozenset(names),
-            amount=Decimal(str(self.currency_id.round(-self.amount))),
+            amount=Decimal(str(euro.round(-self._sepa_amount_in(euro)))), date=self.date,
             creditor_ids=creditor_ids_in(texts, details),
             category=bank_debit_category(code, reversal_in(texts, details)),
             code="-".join(part for part in code if part) if code else None)
@@ -169,11 +170,13 @@ class AccountBankStatementLine(models.Model):
     def _sepa_storno_vals(self, rows, texts, debited=None):
         """``register`` values of the debits ``rows`` this bank debit returns; none when
         the bank debited (``debited``, default the line's amount) less than they amount
-        to. The difference is the bank charge (on the first)."""
+        to. The difference is the bank charge (on the first). Amounts in the debits'
+        currency (euro; ``debited`` too)."""
         self.ensure_one()
-        currency = self.company_id.currency_id
+        currency = self.env["sepa.batch.line"].browse(rows[0]["line_id"]).currency_id
         total = sum(float(row["amount"]) for row in rows)
-        charge = currency.round((-self.amount if debited is None else debited) - total)
+        charge = currency.round(
+            (-self._sepa_amount_in(currency) if debited is None else debited) - total)
         if currency.compare_amounts(charge, 0) < 0:
             return []
         code, kind = _reason_and_kind(texts, self.transaction_details)
@@ -204,8 +207,10 @@ class AccountBankStatementLine(models.Model):
                 lambda aml, g=group: aml.sepa_storno_id in g and aml.balance < 0
                 and not aml.reconciled and aml.account_id.reconcile)
             suspense = line._seek_for_lines()[1]
-            if len(counterparts.account_id) != 1 or line.currency_id.compare_amounts(
-                    sum(counterparts.mapped("amount_residual")), line.amount) != 0:
+            currency = counterparts.currency_id  # the stornos' (euro)
+            if len(counterparts.account_id) != 1 or len(currency) != 1 or \
+                    currency.compare_amounts(sum(counterparts.mapped("amount_residual_currency")),
+                                             line._sepa_amount_in(currency)) != 0:
                 continue
             by_account[counterparts.account_id] |= suspense
             plan.append(suspense | counterparts)
@@ -284,7 +289,7 @@ class AccountBankStatementLine(models.Model):
             if not rows or any(row["storno_id"] for row in rows):
                 continue
             vals = st_line._sepa_storno_vals(rows, st_line._sepa_texts(),
-                                             debited=sum(bank.mapped("amount_residual")))
+                                             debited=st_line._sepa_residual_in(bank, rows))
             if not vals:
                 continue
             vals_list += vals
@@ -300,6 +305,27 @@ class AccountBankStatementLine(models.Model):
                 lambda aml, m=mine, b=bank: aml.sepa_storno_id in m and aml.balance < 0
                 and aml.account_id == b.account_id)
         return rerouted
+
+    def _sepa_amount_in(self, currency):
+        """This line's amount in ``currency`` (a debit's: euro): the line's own when its
+        journal is in that currency, the bank's foreign amount when it is in it, else
+        converted at the line's date."""
+        self.ensure_one()
+        if self.currency_id == currency:
+            return self.amount
+        if self.foreign_currency_id == currency:
+            return self.amount_currency
+        return self.currency_id._convert(self.amount, currency, self.company_id, self.date)
+
+    def _sepa_residual_in(self, amls, rows):
+        """What ``amls`` (this line's counterparts) leave open, in the currency of the
+        debits ``rows``: their amount in currency when they are in it, else their
+        company-currency residual converted at this line's date."""
+        currency = self.env["res.currency"].browse(rows[0]["currency_id"])
+        if amls.currency_id == currency:
+            return sum(amls.mapped("amount_residual_currency"))
+        return self.company_id.currency_id._convert(
+            sum(amls.mapped("amount_residual")), currency, self.company_id, self.date)
 
     def _sepa_is_counterpart(self, aml):
         """Whether ``aml`` is a counterpart of this statement line (not its liquidity)."""
@@ -338,8 +364,8 @@ class AccountBankStatementLine(models.Model):
                     lambda line, b=blocks: line.pmt_inf_id in b
                     and line.state in ("pending", "collected")):
                 debits[line.end_to_end_id] |= line
-            same = [debit for debit in debits.values() if not self.currency_id.compare_amounts(
-                sum(debit.mapped("amount")), -self.amount)]
+            same = [debit for debit in debits.values() if not batch.currency_id.compare_amounts(
+                sum(debit.mapped("amount")), -self._sepa_amount_in(batch.currency_id))]
             if len(same) == 1:
                 lines |= same[0][:1]
         lines = lines.filtered(lambda line: line.batch_id.company_id == self.company_id)

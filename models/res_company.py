@@ -1,9 +1,18 @@
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..constants import DEFAULT_PAIN_VERSION, PAIN_VERSIONS
 from ..sepa import SepaError
 from ..sepa.ids import validate_creditor_id
+
+#: (company field, code area, account type, reconcile) of the accounts made with a chart.
+SETUP_ACCOUNTS = (
+    ("sepa_transit_account_id", "current", "asset_current", True),
+    ("sepa_storno_account_id", "current", "asset_current", True),
+    ("sepa_storno_charge_account_id", "expense", "expense", False),
+)
+#: What a branch takes from its parent company.
+SETUP_FIELDS = (*(spec[0] for spec in SETUP_ACCOUNTS), "sepa_storno_fee_product_id")
 
 
 class ResCompany(models.Model):
@@ -27,8 +36,10 @@ class ResCompany(models.Model):
         check_company=True,
         domain="[('reconcile', '=', True), ('account_type', 'not in', "
         "('asset_receivable', 'liability_payable'))]",
-        help="Account debited when a batch is sent, until the bank's credit settles it. "
-        "Empty: the outstanding receipts account of the bank journal.",
+        help="Account debited when a batch is sent, until the bank's credit settles it; "
+        "made with the chart of accounts (Direct Debits in Transit). Empty: the "
+        "outstanding receipts account of the bank journal, else the company's liquidity "
+        "transfer account.",
     )
     sepa_pain_version = fields.Selection(
         PAIN_VERSIONS,
@@ -69,27 +80,30 @@ class ResCompany(models.Model):
         domain="[('reconcile', '=', True), ('account_type', 'not in', "
         "('asset_receivable', 'liability_payable'))]",
         help="Account credited for debits returned, refunded or reversed after settlement, "
-        "until the bank's debit is reconciled with it. Empty: the outstanding payments "
-        "account of the bank journal, else the company's liquidity transfer account.")
+        "until the bank's debit is reconciled with it; made with the chart of accounts "
+        "(Direct Debit Stornos Outstanding). Empty: the outstanding payments account of "
+        "the bank journal, else the company's liquidity transfer account.")
     sepa_storno_charge_account_id = fields.Many2one(
         "account.account",
         string="Storno Charges Account",
         check_company=True,
         domain="[('account_type', 'in', ('expense', 'expense_direct_cost'))]",
-        help="Expense account of the banks' charges for failed debits.")
+        help="Expense account of the banks' charges for failed debits; made with the "
+        "chart of accounts (Direct Debit Storno Charges). Required to register a failed "
+        "debit with a charge.")
     sepa_storno_charge_amount = fields.Monetary(
         string="Default Storno Charge",
         currency_field="currency_id",
-        help="Bank charge booked for a failed debit when the bank's file gives none; "
-        "0: none.")
+        help="Bank charge booked for a failed debit when the bank's file gives none, in the "
+        "company's currency (converted to euro at the storno's date); 0: none.")
     sepa_storno_max_charge = fields.Monetary(
         string="Maximum Bank Charge per Storno",
         currency_field="currency_id",
         default=10.0,
         help="A bank statement line that debits the bank and names a debit is its storno "
         "only when the bank took at most this much more than the debit (the bank's "
-        "charge). Above it the line is left to reconcile by hand, the reason in its "
-        "chatter.")
+        "charge), in the company's currency. Above it the line is left to reconcile by "
+        "hand, the reason in its chatter.")
     sepa_storno_fee_invoice = fields.Boolean(
         string="Re-invoice Storno Fees to the Customer",
         help="Registering a failed debit creates a posted invoice of the storno fee for "
@@ -102,7 +116,8 @@ class ResCompany(models.Model):
         domain="[('type', '=', 'service')]",
         help="Service invoiced for a failed debit when storno fees are re-invoiced: its "
         "income account and customer taxes (mapped by the customer's fiscal position) are "
-        "used, and its sales price when the bank gave no charge.")
+        "used, and its sales price when the bank gave no charge. A 'Storno Fee' service "
+        "is made with the chart of accounts.")
     sepa_background_threshold = fields.Integer(
         string="Background Job Above (lines)",
         default=5000,
@@ -160,6 +175,126 @@ class ResCompany(models.Model):
         if value:
             vals["sepa_creditor_identifier"] = value.replace(" ", "").upper()
 
+    # ------------------------------------------------------------------
+    # BUSINESS: what direct debit needs in a company with a chart of accounts
+    # ------------------------------------------------------------------
+
+    def _sepa_setup_direct_debit(self):
+        """Give each company with a chart of accounts, where not set yet, its own
+        accounts of direct debits in transit, stornos outstanding and storno charges,
+        and a storno fee product (fees stay off). Called at install for the companies
+        that have a chart, and whenever a chart is loaded (``account.chart.template``).
+        A branch takes its parent company's."""
+        for company in self.filtered("chart_template").sorted(lambda c: len(c.parent_ids)):
+            if company.parent_id:
+                root = company.parent_ids[0]
+                company.write({fname: root[fname].id for fname in SETUP_FIELDS
+                               if not company[fname] and root[fname]})
+                continue
+            company._sepa_create_accounts()
+            if not company.sepa_storno_fee_product_id:
+                company._sepa_create_fee_product()
+
+    def _sepa_create_accounts(self):
+        """The accounts of ``SETUP_ACCOUNTS`` the company has not set, in one create:
+        transit and stornos outstanding numbered after the liquidity transfer account,
+        the charges after the cash difference loss account, named in every installed
+        language."""
+        self.ensure_one()
+        Account = self.env["account.account"].with_company(self).with_context(lang="en_US")
+        wanted = [spec for spec in SETUP_ACCOUNTS if not self[spec[0]]]
+        if not wanted:
+            return
+        digits = len(self.transfer_account_id.code or "") or 6
+        starts = {
+            "current": self.transfer_account_id.code
+            or (self.bank_account_code_prefix or "1").ljust(digits, "0"),
+            "expense": self.default_cash_difference_expense_account_id.code
+            or "6".ljust(digits, "0"),
+        }
+        cache = set(starts.values())
+        vals_list = []
+        for _fname, area, account_type, reconcile in wanted:
+            code = Account._search_new_account_code(starts[area], cache)
+            cache.add(code)
+            vals_list.append({"code": code, "account_type": account_type,
+                              "reconcile": reconcile,
+                              "company_ids": [Command.link(self.id)]})
+        names = self._sepa_setup_names()
+        for vals, spec in zip(vals_list, wanted, strict=True):
+            vals["name"] = names["en_US"][spec[0]]
+        accounts = Account.create(vals_list)
+        for account, spec in zip(accounts, wanted, strict=True):
+            account.update_field_translations("name", {
+                lang: lang_names[spec[0]] for lang, lang_names in names.items()})
+        self.write({spec[0]: account.id for account, spec in zip(accounts, wanted, strict=True)})
+
+    def _sepa_create_fee_product(self):
+        """A 'Storno Fee' service of the company, sold at 0 (only the bank's charge is
+        re-invoiced until a price is set), taxed with ``_sepa_fee_taxes``."""
+        self.ensure_one()
+        names = self._sepa_setup_names()
+        product = self.env["product.product"].with_company(self).with_context(
+            lang="en_US").create({
+                "name": names["en_US"]["product"],
+                "type": "service",
+                "company_id": self.id,
+                "list_price": 0.0,
+                "sale_ok": True,
+                "purchase_ok": False,
+                "taxes_id": [Command.set(self._sepa_fee_taxes().ids)],
+                "supplier_taxes_id": [Command.clear()],
+            })
+        product.product_tmpl_id.update_field_translations("name", {
+            lang: lang_names["product"] for lang, lang_names in names.items()})
+        self.sepa_storno_fee_product_id = product
+
+    def _sepa_fee_taxes(self):
+        """Sales taxes of a new storno fee product: the company's default sales tax when
+        it is of the company's fiscal country (Odoo refuses an invoice with taxes of
+        another country: the generic chart's American tax in a Dutch company), else
+        none."""
+        self.ensure_one()
+        tax = self.account_sale_tax_id
+        if tax.country_id and tax.country_id == self.account_fiscal_country_id:
+            return tax
+        return tax.browse()
+
+    def _sepa_setup_names(self):
+        """``{language: {field: name}}`` of the accounts and the product made by
+        ``_sepa_setup_direct_debit``, in English and every installed language."""
+        languages = {"en_US"} | {code for code, _name in self.env["res.lang"].get_installed()}
+        names = {}
+        for lang in languages:
+            env = self.with_context(lang=lang).env
+            names[lang] = {
+                "sepa_transit_account_id": env._("Direct Debits in Transit"),
+                "sepa_storno_account_id": env._("Direct Debit Stornos Outstanding"),
+                "sepa_storno_charge_account_id": env._("Direct Debit Storno Charges"),
+                "product": env._("Storno Fee"),
+            }
+        return names
+
+    def _sepa_demo_load_chart(self):
+        """Demo data (``make run``): the Dutch chart with Dutch VAT when ``l10n_nl`` is
+        installed (the addon does not depend on it), else the generic chart with the
+        Netherlands as fiscal country and a storno fee product without its American
+        tax. Odoo's demo entries are left out; the generic chart sets the company in
+        USD with the US as fiscal country: set back before any entry exists."""
+        dutch = self.env["ir.module.module"].search_count(
+            [("name", "=", "l10n_nl"), ("state", "=", "installed")])
+        for company in self:
+            # _load, not try_loading: that one warns while the registry is loading
+            self.env["account.chart.template"]._load(
+                "nl" if dutch else "generic_coa", company, False)
+            company.write({"currency_id": self.env.ref("base.EUR").id,
+                           "account_fiscal_country_id": self.env.ref("base.nl").id})
+            company.sepa_storno_fee_product_id.taxes_id = company._sepa_fee_taxes()
+
+    # ------------------------------------------------------------------
+    # HELPERS
+    # ------------------------------------------------------------------
+
     def _sepa_transit_account(self, journal):
         """The account of money collected but not yet on the bank statement."""
         self.ensure_one()
@@ -194,6 +329,48 @@ class ResCompany(models.Model):
                 _("The stornos outstanding account %(account)s must allow reconciliation: "
                   "the bank's debit is reconciled with it.", account=account.display_name))
         return account
+
+    def _sepa_registration_warnings(self, transit_journals, storno_journals, charged,
+                                    count):
+        """What registering ``count`` failed debits would refuse, or leave out, with the
+        company's settings, as sentences (shown by the return import's preview):
+        ``transit_journals`` are the bank journals of rejects of sent batches (booked on
+        transit), ``storno_journals`` those of the others (stornos outstanding),
+        ``charged`` how many have a bank charge."""
+        self.ensure_one()
+        warnings = []
+        for journals, account_of in ((transit_journals, self._sepa_transit_account),
+                                     (storno_journals, self._sepa_storno_account)):
+            for journal in journals:
+                try:
+                    account_of(journal)
+                except UserError as error:
+                    warnings.append(error.args[0])
+        if charged and not self.sepa_storno_charge_account_id:
+            warnings.append(_(
+                "Set a 'Storno Charges Account' for %(company)s in Accounting settings "
+                "(Direct Debit): failed debits with a bank charge (%(count)s in this file) "
+                "cannot be registered without it.", company=self.name, count=charged))
+        product = self.sepa_storno_fee_product_id
+        if count and self.sepa_storno_fee_invoice and not product:
+            warnings.append(_(
+                "Storno fees are re-invoiced but %(company)s has no storno fee product: no "
+                "fee invoice will be made. Choose one in Accounting settings (Direct "
+                "Debit).", company=self.name))
+        elif count and self.sepa_storno_fee_invoice and (charged or product.lst_price):
+            taxes = product.taxes_id.filtered_domain(
+                self.env["account.tax"]._check_company_domain(self))
+            foreign = taxes.filtered(
+                lambda tax: tax.country_id != self.account_fiscal_country_id)
+            if foreign:
+                warnings.append(_(
+                    "The storno fee product %(product)s has taxes of another country than "
+                    "the fiscal country of %(company)s (%(taxes)s): Odoo refuses fee invoices "
+                    "with them, and registration stops. Give the product taxes of "
+                    "%(country)s (or none) first.", product=product.display_name, company=self.name,
+                    taxes=", ".join(foreign.mapped("name")),
+                    country=self.account_fiscal_country_id.name))
+        return warnings
 
     def _sepa_check_creditor_identifier(self):
         """Raise a clear error for companies that cannot collect without an identifier."""

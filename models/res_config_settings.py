@@ -1,4 +1,7 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+#: Written to the company together, in one write (see ``set_values``).
+FEE_FIELDS = ("sepa_storno_fee_invoice", "sepa_storno_fee_product_id")
 
 
 class ResConfigSettings(models.TransientModel):
@@ -79,23 +82,43 @@ class ResConfigSettings(models.TransientModel):
         readonly=False,
         string="Default Storno Charge",
         currency_field="currency_id",
-        help="Bank charge booked for a failed debit when the bank gives none.")
+        help="Bank charge booked for a failed debit when the bank gives none (in the "
+        "company's currency).")
     sepa_storno_max_charge = fields.Monetary(
         related="company_id.sepa_storno_max_charge",
         readonly=False,
         string="Maximum Bank Charge per Storno",
         currency_field="currency_id",
         help="A bank debit naming a debit is its storno only when the bank took at most "
-        "this much more than the debit; above it the line is left to reconcile by hand.")
+        "this much more than the debit (in the company's currency); above it the line is "
+        "left to reconcile by hand.")
+    # Not related fields: a related field writes the company on its own, the option
+    # before the product, and the company refuses fees without a product. Both are
+    # written together by ``set_values``.
     sepa_storno_fee_invoice = fields.Boolean(
-        related="company_id.sepa_storno_fee_invoice",
-        readonly=False,
+        compute="_compute_sepa_storno_fee", store=True, readonly=False,
         string="Re-invoice Storno Fees to the Customer",
         help="Registering a failed debit creates a posted fee invoice for the customer, "
         "collected with the next batch.")
     sepa_storno_fee_product_id = fields.Many2one(
-        related="company_id.sepa_storno_fee_product_id",
-        readonly=False,
+        "product.product",
+        compute="_compute_sepa_storno_fee", store=True, readonly=False,
+        check_company=True,
+        domain="[('type', '=', 'service')]",
         string="Storno Fee Product",
         help="Service invoiced for a failed debit: its account, taxes and (without bank "
         "charge) its sales price.")
+
+    @api.depends("company_id")
+    def _compute_sepa_storno_fee(self):
+        for settings in self:
+            for fname in FEE_FIELDS:
+                settings[fname] = settings.company_id[fname]
+
+    def set_values(self):
+        super().set_values()
+        for settings in self:
+            company = settings.company_id
+            if any(settings[fname] != company[fname] for fname in FEE_FIELDS):
+                company.write(settings._convert_to_write(
+                    {fname: settings[fname] for fname in FEE_FIELDS}))

@@ -116,6 +116,7 @@ class SepaBatch(models.Model):
             ("sent", "Sent"),
             ("done", "Settled"),
             ("cancel", "Cancelled"),
+            ("rejected", "Rejected by the Bank"),
         ],
         default="draft",
         required=True,
@@ -123,8 +124,16 @@ class SepaBatch(models.Model):
         index=True,
         tracking=True,
         help="Draft → File Generated → Sent to the bank → Settled by the bank's credit; "
-        "Cancelled undoes everything done before settlement.",
+        "Cancelled undoes everything done before settlement. Rejected by the Bank: the "
+        "bank refused the whole file (a status report rejecting it); undone as a "
+        "cancel, nothing charged.",
     )
+    bank_reject_reason_id = fields.Many2one(
+        "sepa.return.reason", string="Bank's Reject Reason", readonly=True, copy=False,
+        help="Why the bank rejected the whole file (the status report's reason code).")
+    bank_reject_date = fields.Date(
+        string="Rejected by the Bank On", readonly=True, copy=False,
+        help="When the bank's report rejecting the whole file was imported.")
     job_state = fields.Selection(
         [("generate", "Generating the file"), ("send", "Posting the entry")],
         string="In Progress",
@@ -231,7 +240,7 @@ class SepaBatch(models.Model):
 
     @api.ondelete(at_uninstall=False)
     def _unlink_only_draft_or_cancelled(self):
-        if any(batch.state not in ("draft", "cancel") for batch in self):
+        if any(batch.state not in ("draft", "cancel", "rejected") for batch in self):
             raise UserError(_("Only draft or cancelled batches can be deleted."))
 
     # ------------------------------------------------------------------
@@ -577,13 +586,40 @@ class SepaBatch(models.Model):
 
     def action_cancel(self):
         self._check_state(("draft", "generated", "sent"), _("cancel"))
+        self._undo({"state": "cancel"})
+
+    def _undo(self, vals):
+        """Cancel these batches (``vals``: their new state and what goes with it): the
+        invoices are open again, the entry reversed; nothing the batch did is left (the
+        mandates' sequence types follow from the debits, see ``sepa.mandate``)."""
         sent = self.filtered("move_id")
         # Cancelled first: reversing the entry reconciles the transit lines, which must
         # not be taken for the bank's credit.
-        self.write({"state": "cancel", "job_state": False})
+        self.write({**vals, "job_state": False})
         self.line_ids.write({"is_open": False})
         for batch in sent:
             self.env["sepa.batch.posting"].cancel(batch)
+
+    def _reject_by_bank(self, reason, date, origin):
+        """The bank rejected the whole file of this sent batch (a status report
+        rejecting its message): the batch failed as a whole, before settlement. Undone
+        as a cancel (invoices open again for the next proposal, entry reversed, first
+        debits stay first), marked *Rejected by the Bank* with ``reason`` (a
+        ``sepa.return.reason``); no storno, so no bank charge, fee or storno points: it
+        is not the customers' failure. ONE message on the batch says so (``origin``:
+        the imported file)."""
+        self.ensure_one()
+        self._check_state(("sent",), _("mark as rejected by the bank"))
+        self.with_context(tracking_disable=True)._undo({
+            "state": "rejected", "bank_reject_reason_id": reason.id,
+            "bank_reject_date": date})
+        self.message_post(body=_(
+            "Rejected by the bank on %(date)s: %(reason)s (%(origin)s). The whole file "
+            "failed, which is not the customers' failure: the batch is undone as a cancel, "
+            "its %(count)s invoices are open again and the next proposal collects them "
+            "(first debits stay first); no bank charge, fee or storno points.",
+            date=format_date(self.env, date), reason=reason.display_name, origin=origin,
+            count=self.line_count))
 
     # ------------------------------------------------------------------
     # BUSINESS: settlement
@@ -609,7 +645,10 @@ class SepaBatch(models.Model):
         mandates (last debit date, sequence type override done with, one-off closed).
         The collected lines make the mandates' next debits Recurring (derived, see
         ``sepa.mandate._sepa_next_sequence_types``). An amendment the settled debit
-        reported is done with (see ``_settle_amendments``).
+        reported is done with (see ``_settle_amendments``). The mandates' storno scores
+        are reset once the lines are collected (a reset counts while its debit is
+        collected); the batches' failed debits get the settlement's place in the score
+        log, for a cancellation of their storno.
         """
         if not self:
             return
@@ -620,11 +659,12 @@ class SepaBatch(models.Model):
             line_ids += lines
             Mandate.browse(mandates)._register_successful_debit(collection_date)
         lines = self.env["sepa.batch.line"].browse(line_ids)
+        self.env["sepa.storno"]._mark_settled_while_failed(self)
+        lines.write({"state": "collected", "is_open": False})
         today = fields.Date.context_today(self)
         for batch in self:
             lines.filtered(lambda line, b=batch: line.batch_id == b).mandate_id \
                 ._reset_storno_score(batch, today)
-        lines.write({"state": "collected", "is_open": False})
         lines.invoice_id._sepa_settle_payment_state()  # 'In Payment' → 'Paid'
         self.write({"state": "done", "settled_date": fields.Date.context_today(self)})
 
@@ -641,8 +681,10 @@ class SepaBatch(models.Model):
              GROUP BY l.collection_date
              ORDER BY l.collection_date""", self.ids))
 
-    def _settle_amendments(self):
-        """The bank now knows what the settled debits reported.
+    def _settle_amendments(self, line_ids=None):
+        """The bank now knows what the settled debits reported (those of these batches'
+        pending lines, or the batch lines ``line_ids``: debits collected after their
+        storno was cancelled).
 
         Only where the mandate's pending amendment is still the one a settled line
         reported (one recorded after the file was generated goes with the next debit):
@@ -663,9 +705,11 @@ class SepaBatch(models.Model):
                  FROM sepa_batch_line l
                  JOIN sepa_mandate md ON md.id = l.mandate_id
             LEFT JOIN res_partner_bank bank ON bank.id = md.partner_bank_id
-                WHERE l.batch_id = ANY(%s) AND l.state = 'pending'
+                WHERE %s
                   AND (l.original_iban = md.original_iban
-                       OR l.original_reference = md.original_reference)""", self.ids))
+                       OR l.original_reference = md.original_reference)""",
+            SQL("l.id = ANY(%s)", line_ids) if line_ids is not None
+            else SQL("l.batch_id = ANY(%s) AND l.state = 'pending'", self.ids)))
         updates = defaultdict(list)  # {(field, new value): mandate ids}
         for mandate_id, iban_reported, next_iban, reference_reported, next_reference in rows:
             if iban_reported:
@@ -727,7 +771,8 @@ class SepaBatch(models.Model):
             text = " ".join(filter(None, [st_line.payment_ref, st_line.ref]))
             journal_batches = batches.filtered_domain([("journal_id", "=", st_line.journal_id.id)])
             for batch in journal_batches:
-                targets = batch._match_transit_lines(text, st_line.amount)
+                targets = batch._match_transit_lines(
+                    text, st_line._sepa_amount_in(batch.currency_id))
                 if targets:
                     batch._reconcile_statement_line(st_line, targets)
                     matched |= batch
@@ -735,13 +780,15 @@ class SepaBatch(models.Model):
         return matched
 
     def _match_transit_lines(self, text, amount):
-        """The open transit lines a bank credit of ``amount`` with ``text`` settles.
+        """The open transit lines a bank credit of ``amount`` (in the batch's currency)
+        with ``text`` settles.
 
         The line of a block whose PmtInfId the text mentions, with the block's open
         amount; else all of them when the text mentions the batch reference (MsgId) and
         the amount is their open total. Open: rejects before settlement are reconciled
         with the transit lines already, the bank credits the rest. Ids are compared as
-        whole words (``…-P1`` is not mentioned by ``…-P10``).
+        whole words (``…-P1`` is not mentioned by ``…-P10``). Amounts in the batch's
+        currency (euro), also in a company with another currency.
         """
         transit = self._transit_lines().filtered(lambda aml: not aml.reconciled)
         currency = self.currency_id
@@ -749,10 +796,10 @@ class SepaBatch(models.Model):
                      if block_id and _mentions(text, block_id)]
         for line in transit:
             if any(_mentions(line.name, block_id) for block_id in mentioned) \
-                    and currency.compare_amounts(line.amount_residual, amount) == 0:
+                    and currency.compare_amounts(line.amount_residual_currency, amount) == 0:
                 return line
         if transit and _mentions(text, self.name) \
-                and currency.compare_amounts(sum(transit.mapped("amount_residual")),
+                and currency.compare_amounts(sum(transit.mapped("amount_residual_currency")),
                                              amount) == 0:
             return transit
         return self.env["account.move.line"]

@@ -6,6 +6,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, format_date
 
+from ..bulk import insert_records
 from ..constants import SCHEMES
 from ..sepa import SepaError
 from ..sepa.charset import check_identifier
@@ -13,6 +14,8 @@ from ..sepa.ids import bic_from_iban, validate_iban
 
 EXPIRY_MONTHS = 36
 EXPIRY_CRON_LIMIT = 1000
+#: ``_storno_score_sql``'s bound for the score now: after every event id.
+SCORE_NOW = 2**31 - 1
 
 
 class SepaMandate(models.Model):
@@ -189,9 +192,10 @@ class SepaMandate(models.Model):
         help="Direct debit batches with a debit of this mandate.")
     storno_score = fields.Integer(
         string="Storno Score", readonly=True, copy=False, default=0,
-        help="Points of the failed debits since the last debit settled without storno; at "
-        "the company's threshold the mandate is revoked (when automatic revocation is on). "
-        "The log below explains every change.")
+        help="Points of the registered failed debits since the last debit settled without "
+        "storno (cancelled ones do not count); at the company's threshold the mandate is "
+        "revoked (when automatic revocation is on). Computed from the log below, which "
+        "explains every change.")
     storno_count = fields.Integer(
         string="Failed Debits", compute="_compute_storno_count",
         help="Number of registered stornos (failed debits) of this mandate.")
@@ -507,56 +511,160 @@ class SepaMandate(models.Model):
         self.filtered(lambda m: m.mandate_type == "one_off" and m.state == "active").write(
             {"state": "closed"})
 
-    def _last_events(self):
-        """``{mandate id: {"kind", "batch_id", "points"} of its last storno score event}``
-        (one query)."""
-        self.env["sepa.storno.event"].flush_model()
-        rows = self.env.execute_query_dict(SQL(
-            """SELECT DISTINCT ON (mandate_id) mandate_id, kind, batch_id, points
-                 FROM sepa_storno_event
-                WHERE mandate_id = ANY(%s) ORDER BY mandate_id, id DESC""", self.ids))
-        return {row.pop("mandate_id"): row for row in rows}
+    # ------------------------------------------------------------------
+    # STORNO SCORE (a function of the log ``sepa.storno.event``)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _storno_score_sql(self, mandate_ids, bounds=None):
+        """The storno score of each mandate of ``mandate_ids``, from its log: the points
+        of its registered stornos (cancelled ones left out) since its last reset. A
+        reset of a settled batch counts while a debit of the mandate in that batch is
+        collected: a return of that very debit undoes it, cancelling the return brings
+        it back. ``bounds`` (one per mandate id): the score just before that event id
+        instead of now. Rows ``(id, bound, score, reset_id, reset_batch_id,
+        company_id)``; the caller flushes (``_flush_storno_score``)."""
+        bounds = bounds or [SCORE_NOW] * len(mandate_ids)
+        return SQL("""
+            WITH m AS (SELECT * FROM unnest(%s::int[], %s::int[]) AS m(id, bound)),
+            reset AS (
+                SELECT DISTINCT ON (m.id, m.bound) m.id, m.bound, r.id AS reset_id,
+                       r.batch_id
+                  FROM m JOIN sepa_storno_event r ON r.mandate_id = m.id AND r.id < m.bound
+                 WHERE r.kind = 'reset'
+                   AND (r.batch_id IS NULL OR EXISTS (
+                        SELECT FROM sepa_batch_line l
+                         WHERE l.batch_id = r.batch_id AND l.mandate_id = r.mandate_id
+                           AND l.state = 'collected'))
+              ORDER BY m.id, m.bound, r.id DESC)
+            SELECT m.id, m.bound,
+                   COALESCE(SUM(e.points) FILTER (WHERE s.state = 'done'), 0)::int AS score,
+                   reset.reset_id, reset.batch_id AS reset_batch_id, md.company_id
+              FROM m
+              JOIN sepa_mandate md ON md.id = m.id
+         LEFT JOIN reset ON reset.id = m.id AND reset.bound = m.bound
+         LEFT JOIN sepa_storno_event e ON e.mandate_id = m.id AND e.kind = 'storno'
+                                      AND e.id > COALESCE(reset.reset_id, 0)
+                                      AND e.id < m.bound
+         LEFT JOIN sepa_storno s ON s.id = e.storno_id
+          GROUP BY m.id, m.bound, reset.reset_id, reset.batch_id, md.company_id""",
+            list(mandate_ids), list(bounds))
+
+    @api.model
+    def _flush_storno_score(self):
+        """Flush what ``_storno_score_sql`` reads."""
+        self.env["sepa.storno.event"].flush_model(
+            ["mandate_id", "kind", "points", "storno_id", "batch_id"])
+        self.env["sepa.storno"].flush_model(["state"])
+        self.env["sepa.batch.line"].flush_model(["batch_id", "mandate_id", "state"])
+        self.flush_model(["company_id"])
+
+    @api.model
+    def _storno_score_rows(self, mandate_ids, bounds=None):
+        """``_storno_score_sql`` read: ``{mandate id: row}`` (with ``bounds``:
+        ``{(mandate id, bound): row}``)."""
+        if not mandate_ids:
+            return {}
+        self._flush_storno_score()
+        rows = self.env.execute_query_dict(self._storno_score_sql(mandate_ids, bounds))
+        if bounds:
+            return {(row["id"], row["bound"]): row for row in rows}
+        return {row["id"]: row for row in rows}
+
+    @api.model
+    def _compute_storno_scores(self, mandate_ids):
+        """Store the score of the mandates of ``mandate_ids`` as their log says, in one
+        statement; return ``{mandate id: score}`` (the score is not tracked and nothing
+        stored depends on it; the ORM writes a hundred rows at a time)."""
+        mandate_ids = list(mandate_ids)
+        if not mandate_ids:
+            return {}
+        self._flush_storno_score()
+        self.flush_model(["storno_score"])
+        rows = self.env.execute_query(SQL(
+            """WITH score AS (%s),
+                    changed AS (
+                        UPDATE sepa_mandate md SET storno_score = score.score,
+                               write_uid = %s, write_date = %s
+                          FROM score
+                         WHERE md.id = score.id
+                           AND md.storno_score IS DISTINCT FROM score.score)
+               SELECT id, score FROM score""",
+            self._storno_score_sql(mandate_ids), self.env.uid, self.env.cr.now()))
+        mandates = self.browse(mandate_ids)
+        mandates.invalidate_recordset(["storno_score", "write_uid", "write_date"])
+        mandates.modified(["storno_score"])
+        return dict(rows)
 
     def _scored_stornos(self):
         """The registered stornos counted in the score of this mandate: those since its
-        last reset."""
+        last reset (``_storno_score_sql``)."""
         self.ensure_one()
-        events = self.storno_event_ids.sorted("id")
-        resets = events.filtered(lambda event: event.kind == "reset")
-        since = events.filtered(lambda event: not resets or event.id > resets[-1].id)
-        return since.filtered(lambda event: event.kind == "storno").storno_id.filtered(
-            lambda storno: storno.state == "done").sorted(lambda s: (s.date, s.id))
-
-    @api.model
-    def _write_scores(self, scores):
-        """``scores``: ``{mandate id: score}``, written in one UPDATE (the score is not
-        tracked and nothing stored depends on it; the ORM writes a hundred rows at a
-        time)."""
-        if not scores:
-            return
-        mandates = self.browse(scores)
-        mandates.flush_recordset(["storno_score"])
-        self.env.execute_query(SQL(
-            """UPDATE sepa_mandate md SET storno_score = s.score, write_uid = %s,
-                      write_date = %s
-                 FROM unnest(%s::int[], %s::int[]) AS s(id, score)
-                WHERE md.id = s.id AND md.storno_score IS DISTINCT FROM s.score""",
-            self.env.uid, self.env.cr.now(), list(scores), list(scores.values())))
-        mandates.invalidate_recordset(["storno_score", "write_uid", "write_date"])
-        mandates.modified(["storno_score"])
+        reset_id = self._storno_score_rows([self.id])[self.id]["reset_id"] or 0
+        events = self.storno_event_ids.filtered(
+            lambda event: event.kind == "storno" and event.id > reset_id)
+        return events.storno_id.filtered(lambda storno: storno.state == "done").sorted(
+            lambda s: (s.date, s.id))
 
     def _reset_storno_score(self, batch, date):
-        """A debit of these mandates in ``batch`` was settled without storno (or, without
-        ``batch``, they were reactivated): the score of those with points is 0 again, one
-        event each."""
-        scored = self.filtered(lambda mandate: mandate.storno_score)
-        if not scored:
+        """A debit of these mandates in ``batch`` was settled without storno (its batch
+        lines are collected) or, without ``batch``, they were reactivated: their score
+        is 0 again, one reset event each. Logged where it changes the score, or would
+        once a return of an earlier settled debit undoes that debit's reset (a refund
+        comes up to eight weeks later). A few queries for any number of mandates."""
+        rows = self._storno_score_rows(self.ids)
+        scores = {mandate_id: row["score"] for mandate_id, row in rows.items()
+                  if row["score"]}
+        voidable = {mandate_id: row["reset_id"] for mandate_id, row in rows.items()
+                    if not row["score"] and row["reset_batch_id"]}
+        if voidable:
+            before = self._storno_score_rows(list(voidable), list(voidable.values()))
+            scores.update({mandate_id: 0 for mandate_id, reset_id in voidable.items()
+                           if before[mandate_id, reset_id]["score"]})
+        if not scores:
             return
-        self.env["sepa.storno.event"].create([{
-            "mandate_id": mandate.id, "kind": "reset", "points": -mandate.storno_score,
-            "score": 0, "date": date, "batch_id": batch.id if batch else False,
-        } for mandate in scored])
-        scored.write({"storno_score": 0})
+        insert_records(self.env["sepa.storno.event"], [{
+            "mandate_id": mandate_id, "kind": "reset", "points": -score, "score": 0,
+            "date": date, "batch_id": batch.id if batch else False,
+            "company_id": rows[mandate_id]["company_id"],
+        } for mandate_id, score in scores.items()])
+        self._compute_storno_scores(scores)
+
+    @api.model
+    def _reset_storno_score_at(self, resets):
+        """Debits that had failed when their batch was settled are collected after all
+        (their storno was cancelled): the reset that settlement would have made, at its
+        place in the log. ``resets``: ``[(mandate id, batch id, date, event id)]``, the
+        event id reserved when the batch was settled (``sepa.storno.settlement_position``);
+        none where the mandate has a reset of that batch. The caller recomputes the
+        scores (``_compute_storno_scores``)."""
+        Event = self.env["sepa.storno.event"]
+        Event.flush_model()
+        known = set(self.env.execute_query(SQL(
+            """SELECT mandate_id, batch_id FROM sepa_storno_event
+                WHERE kind = 'reset' AND mandate_id = ANY(%s) AND batch_id = ANY(%s)""",
+            [reset[0] for reset in resets], [reset[1] for reset in resets])))
+        todo = {(mandate_id, batch_id): (date, position)
+                for mandate_id, batch_id, date, position in resets
+                if (mandate_id, batch_id) not in known}
+        if not todo:
+            return
+        keys = list(todo)
+        before = self._storno_score_rows([key[0] for key in keys],
+                                         [todo[key][1] for key in keys])
+        rows = [(todo[key][1], key[0], key[1], todo[key][0],
+                 -before[key[0], todo[key][1]]["score"],
+                 before[key[0], todo[key][1]]["company_id"]) for key in keys]
+        # at the reserved id: the log is read in the order of its ids
+        self.env.execute_query(SQL(
+            """INSERT INTO sepa_storno_event (id, mandate_id, batch_id, date, points,
+                   company_id, kind, score, create_uid, create_date, write_uid, write_date)
+               SELECT *, 'reset', 0, %s, %s, %s, %s
+                 FROM unnest(%s::int[], %s::int[], %s::int[], %s::date[], %s::int[],
+                             %s::int[])""",
+            self.env.uid, self.env.cr.now(), self.env.uid, self.env.cr.now(),
+            *[list(column) for column in zip(*rows, strict=True)]))
+        self.browse(key[0] for key in keys).invalidate_recordset(["storno_event_ids"])
 
     def _record_account_change(self, old_ibans):
         """The account of these mandates was edited on the bank account record itself:

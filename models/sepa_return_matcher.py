@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 from odoo.tools.misc import format_amount
 
@@ -34,14 +34,16 @@ class BankDebit:
     """A bank debit (a statement line) that may be the return of debits it names.
 
     ``names``: every identifier-like word of its texts (the end-to-end ids it may name);
-    ``amount``: what the bank took (positive); ``creditor_ids``: the creditor identifiers
-    the bank gives; ``category``: the camt category of its bank transaction code, None
-    without code; ``code``: that code as written, for the messages."""
+    ``amount``: what the bank took (positive, in euro: the debits' currency) on ``date``;
+    ``creditor_ids``: the creditor identifiers the bank gives; ``category``: the camt
+    category of its bank transaction code, None without code; ``code``: that code as
+    written, for the messages."""
 
     key: int
     company_id: int
     names: frozenset
     amount: Decimal
+    date: object = None
     creditor_ids: tuple = ()
     category: str | None = None
     code: str | None = None
@@ -121,10 +123,10 @@ class SepaReturnMatcher(models.AbstractModel):
 
     @api.model
     def _rules(self, companies):
-        """``{company id: (creditor identifier, maximum bank charge, currency)}``."""
+        """``{company id: (creditor identifier, maximum bank charge, company)}``; the
+        charge in the company's currency (see ``_DebitIndex.max_charge``)."""
         return {company.id: (company.sepa_creditor_identifier,
-                             Decimal(str(company.sepa_storno_max_charge)).quantize(CENT),
-                             company.currency_id)
+                             company.sepa_storno_max_charge, company)
                 for company in companies}
 
     @api.model
@@ -198,6 +200,8 @@ class _DebitIndex:
     def __init__(self, env, debits, rules):
         self.env = env
         self.rules = rules
+        self.euro = env.ref("base.EUR")
+        self._max_charges = {}
         self.by_e2e = {}
         self.by_mandate = defaultdict(list)
         self.by_batch = defaultdict(list)
@@ -209,6 +213,18 @@ class _DebitIndex:
             self.by_batch[debit["batch_name"]].append(debit)
             if debit["pmt_inf_id"]:
                 self.by_block[debit["pmt_inf_id"]].append(debit)
+
+    def max_charge(self, company_id, date):
+        """The company's maximum bank charge per storno in euro (the debits' currency):
+        converted at ``date`` (default today) when the company's currency is another."""
+        key = (company_id, date)
+        if key not in self._max_charges:
+            limit, company = self.rules[company_id][1:]
+            if company.currency_id != self.euro:
+                limit = company.currency_id._convert(
+                    limit, self.euro, company, date or fields.Date.context_today(company))
+            self._max_charges[key] = Decimal(str(limit)).quantize(CENT)
+        return self._max_charges[key]
 
     # -- return files ---------------------------------------------------------------------
 
@@ -246,7 +262,9 @@ class _DebitIndex:
         """Why an R-transaction of a file is not the return of ``debit`` (the one rule:
         creditor identifier, amount), or None."""
         amount = record.amount.quantize(CENT) if record.amount is not None else None
-        creditor_id, max_charge, _currency = self.rules[debit["company_id"]]
+        creditor_id = self.rules[debit["company_id"]][0]
+        max_charge = self.max_charge(debit["company_id"], record.booking_date
+                                     or record.value_date)
         reason, excess = judge_return(
             debit["amount"], amount, charges=record.charges,
             creditor_ids=(record.creditor_id,) if record.creditor_id else (),
@@ -315,7 +333,9 @@ class _DebitIndex:
 
     def judge(self, bank_debit, debits):
         """The ``Answer`` for a bank debit naming ``debits``: their return or not, why."""
-        creditor_id, max_charge, currency = self.rules[bank_debit.company_id]
+        creditor_id, limit, company = self.rules[bank_debit.company_id]
+        max_charge = self.max_charge(bank_debit.company_id, bank_debit.date)
+        euro = self.euro
         total = sum(debit["amount"] for debit in debits)
         reason, excess = judge_return(
             total, bank_debit.amount, creditor_ids=bank_debit.creditor_ids,
@@ -325,10 +345,10 @@ class _DebitIndex:
         env = self.env
         values = {
             "debits": ", ".join(f"{d['end_to_end_id']} ({d['batch_name']})" for d in debits),
-            "debited": format_amount(env, float(bank_debit.amount), currency),
-            "amount": format_amount(env, float(total), currency),
-            "charge": format_amount(env, float(excess or 0), currency),
-            "max": format_amount(env, float(max_charge), currency),
+            "debited": format_amount(env, float(bank_debit.amount), euro),
+            "amount": format_amount(env, float(total), euro),
+            "charge": format_amount(env, float(excess or 0), euro),
+            "max": format_amount(env, limit, company.currency_id),
             "code": bank_debit.code or "-",
             "creditor": ", ".join(bank_debit.creditor_ids), "ours": creditor_id,
         }

@@ -4,12 +4,25 @@ One record per ISO code, shipped as data (data/sepa_return_reason_data.xml, made
 ``sepa/reasons.py``'s CATALOGUE); a code met in a file that is not in the list is created
 on the fly as unknown with 1 point. The points apply to every company unless a company
 overrides them (``sepa.return.reason.points``).
+
+Whose failure a code is (``fault``) decides, in one place (``_consequences``), what a
+failed debit with it brings: only a debtor's failure gets the company's default bank
+charge, a fee invoice for the customer and storno points.
 """
+
+from collections import namedtuple
 
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
 from ..sepa.reasons import CATEGORIES, UNKNOWN_POINTS, get_reason
+
+FAULTS = [("debtor", "Debtor"), ("creditor", "Creditor"), ("bank", "Bank")]
+
+#: What a failed debit with a reason brings: ``charge`` (the company's default bank
+#: charge when the bank gave none), ``fee`` (re-invoiced to the customer, where the
+#: company does so) and ``points`` (added to the mandate's storno score).
+Consequences = namedtuple("Consequences", "charge fee points")
 
 
 class SepaReturnReason(models.Model):
@@ -27,8 +40,8 @@ class SepaReturnReason(models.Model):
     category = fields.Selection(
         [(category, category.capitalize()) for category in CATEGORIES],
         required=True, default="other",
-        help="Whose problem the failure is: the debtor's account, the mandate, the amount, "
-        "the debtor, a technical one or another.")
+        help="What the failure is about: the debtor's account, the mandate, the amount, "
+        "the debtor, a technical one or another (whose failure it is: Whose Failure).")
     points = fields.Integer(
         string="Default Points",
         default=UNKNOWN_POINTS,
@@ -55,6 +68,13 @@ class SepaReturnReason(models.Model):
         default=True,
         help="A first debit (FRST) rejected with this code stays a first debit: the bank "
         "never saw it (every code except duplicates).")
+    fault = fields.Selection(
+        FAULTS, string="Whose Failure", required=True, default="debtor",
+        help="Debtor: the customer's failure (no funds, account closed, no mandate, "
+        "refusal, refund): the failed debit gets the default bank charge, a fee invoice "
+        "and storno points. Creditor: ours (file format, a file or debit sent twice, "
+        "creditor identifier, data we sent) and Bank: the banks' (a bank not reachable, a "
+        "technical or settlement failure): no charge, fee or points.")
     known = fields.Boolean(
         default=True,
         help="The code is in the ISO/EPC list; unknown codes are created when a file "
@@ -91,13 +111,30 @@ class SepaReturnReason(models.Model):
             "SELECT reason_id, points FROM sepa_return_reason_points "
             "WHERE company_id = %s AND reason_id = ANY(%s)", company.id, list(self.ids))))
 
-    def _score_points(self, company):
-        """``{reason id: points}`` in ``company``: revoke-at-once codes count the
-        company's threshold."""
+    def _consequences(self, company):
+        """``{reason id: Consequences(charge, fee, points)}`` in ``company``: the one
+        answer to "does a failed debit with this reason bring a bank charge, a fee
+        invoice, storno points?" (registration, fee invoices and score all ask here).
+
+        Only a debtor's failure does; the creditor's and the bank's bring nothing,
+        whatever points a company set. Revoke-at-once codes count the company's
+        threshold. One query (the company's own points).
+        """
         own = self._points_of(company)
         threshold = company.sepa_storno_threshold
-        return {reason.id: threshold if reason.revoke_at_once
-                else own.get(reason.id, reason.points) for reason in self}
+        result = {}
+        for reason in self:
+            if reason.fault != "debtor":
+                result[reason.id] = Consequences(False, False, 0)
+                continue
+            points = threshold if reason.revoke_at_once else own.get(reason.id, reason.points)
+            result[reason.id] = Consequences(True, True, points)
+        return result
+
+    def _score_points(self, company):
+        """``{reason id: points}`` in ``company`` (see ``_consequences``)."""
+        return {reason_id: answer.points
+                for reason_id, answer in self._consequences(company).items()}
 
     @api.model
     def _get_or_create(self, codes):
@@ -124,6 +161,7 @@ class SepaReturnReason(models.Model):
             "retry_makes_sense": entry.retry_makes_sense,
             "revoke_at_once": entry.revoke_mandate,
             "keeps_first": entry.keeps_first,
+            "fault": entry.fault,
             "known": entry.known,
         }
 

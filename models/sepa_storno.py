@@ -1,7 +1,7 @@
 """Failed debits (stornos): one record per failed debit, its accounting and its score.
 
 ``register`` is the one entry point (return files, statement lines, by hand): set-wise,
-one entry per call through ``sepa.batch.posting.book_stornos``.
+one entry per call through ``sepa.storno.posting.book_stornos``.
 """
 
 
@@ -9,6 +9,7 @@ from collections import defaultdict
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 from odoo.tools import SQL, format_date
 
 from ..bulk import insert_records
@@ -23,6 +24,10 @@ SOURCES = [("file", "Return File"), ("statement", "Bank Statement"), ("manual", 
 # A registration needing more fee invoices than this leaves them to a background job
 # (Odoo creates and posts an invoice in about 21 queries: 1,000 take minutes).
 FEE_INVOICES_AT_ONCE = 100
+
+
+class _FeeInvoiceAccepted(Exception):
+    """Rolls back a fee invoice made only to find the one Odoo refuses."""
 
 
 class SepaStorno(models.Model):
@@ -125,6 +130,22 @@ class SepaStorno(models.Model):
     points = fields.Integer(
         readonly=True, copy=False,
         help="Storno points this storno added to the mandate's score.")
+    settlement_position = fields.Integer(
+        string="Settlement Position", readonly=True, copy=False,
+        help="Technical: set when the batch was settled while this debit had failed, "
+        "the place of that settlement in the mandate's storno score log. Cancelling the "
+        "storno collects the debit after all and records the settlement's reset there.")
+    sequence_type_chosen = fields.Selection(
+        [("first", "First"), ("recurring", "Recurring")], readonly=True, copy=False,
+        string="Sequence Type Chosen",
+        help="The sequence type the control after reconciliation set on the mandate after "
+        "this failed first debit. Cancelling the storno restores the one before while "
+        "the mandate still has the chosen one.")
+    sequence_type_before = fields.Selection(
+        [("first", "First"), ("recurring", "Recurring")], readonly=True, copy=False,
+        string="Sequence Type Before",
+        help="The mandate's sequence type override before the control after "
+        "reconciliation set one after this failed first debit (empty: none).")
     event_ids = fields.One2many(
         "sepa.storno.event", "storno_id", string="Score Events",
         help="Changes of the mandate's storno score caused by this storno.")
@@ -181,9 +202,10 @@ class SepaStorno(models.Model):
 
         Each dict: ``batch_line_id`` (any line of the debit), ``reason_code``, ``kind``,
         ``date``, optional ``booking_date``, ``amount`` (must be the debit's),
-        ``charge_amount`` (default: the company's), ``source``, ``import_ref``,
+        ``charge_amount`` (default: the company's for a debtor's failure, see
+        ``_prepare_charges``), ``source``, ``import_ref``,
         ``transaction_ref``, ``statement_line_id``. One ``create``, one entry per bank
-        journal and booking date (``sepa.batch.posting.book_stornos``), then the storno
+        journal and booking date (``sepa.storno.posting.book_stornos``), then the storno
         scores. Refused, nothing changed, when a debit already failed or its batch is
         neither sent nor settled.
         """
@@ -195,16 +217,39 @@ class SepaStorno(models.Model):
             vals.get("reason_code") for vals in vals_list)
         create_list = [self._prepare_vals(vals, debits[vals["batch_line_id"]], reasons)
                        for vals in vals_list]
+        self._prepare_charges(create_list)
         self._prepare_points(create_list)
-        self.env["sepa.batch.posting"]._storno_draft_entries(create_list, [
+        self.env["sepa.storno.posting"]._storno_draft_entries(create_list, [
             debits[vals["batch_line_id"]]["journal_id"] for vals in vals_list])
         stornos = self._create_guarded(create_list, bulk=True)
         del create_list, debits  # tens of megabytes for a large return file
-        self.env["sepa.batch.posting"].book_stornos(stornos)
+        self.env["sepa.storno.posting"].book_stornos(stornos)
         stornos._add_to_score()
         stornos._sepa_invoice_fees()
         stornos._update_one_off_mandates()
         return stornos
+
+    @api.model
+    def _prepare_charges(self, create_list):
+        """Set in ``create_list`` each storno's bank charge: the one the bank gave (the
+        file's, the statement line's, the one typed), else the company's *Default Storno
+        Charge* where the reason is the debtor's failure (``_consequences_of``), else
+        none: a creditor's or a bank's failure is never charged by default."""
+        answers = self._consequences_of(create_list)
+        Company, Currency = self.env["res.company"], self.env["res.currency"]
+        defaults = {}
+        for vals in create_list:
+            company = Company.browse(vals["company_id"])
+            currency = Currency.browse(vals["currency_id"])
+            charge = vals["charge_amount"]
+            if charge is None and answers[company.id, vals["reason_id"]].charge:
+                # the company's default is in its currency: the debit's at the storno's date
+                key = (company.id, currency.id, vals["date"])
+                if key not in defaults:
+                    defaults[key] = company.currency_id._convert(
+                        company.sepa_storno_charge_amount, currency, company, vals["date"])
+                charge = defaults[key]
+            vals["charge_amount"] = currency.round(charge or 0.0)
 
     @api.model
     def _prepare_points(self, create_list):
@@ -241,18 +286,64 @@ class SepaStorno(models.Model):
             "company_id": vals.get("company_id") or self.env.company.id,
         } for vals in vals_list])
 
-    def action_match(self, batch_line):
-        """Register this unmatched transaction as the storno of ``batch_line``."""
+    def action_open_match(self):
+        """Open "Match to a Debit" for this unmatched transaction."""
         self.ensure_one()
-        if self.state != "unmatched":
-            raise UserError(_("Storno %(storno)s is matched already.", storno=self.name))
+        self._check_state(("unmatched",), _("match"))
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "sepa.storno.register",
+            "views": [(self.env.ref("sepa_direct_debit.view_sepa_storno_match_form").id,
+                       "form")],
+            "target": "new",
+            "name": _("Match to a Debit"),
+            "context": {"default_storno_id": self.id},
+        }
+
+    def _suggested_debit(self):
+        """The first line of the one debit of a sent or settled batch of the company that
+        this transaction's end-to-end id, else its mandate reference and amount, name;
+        else no line. One search."""
+        self.ensure_one()
+        keys = []
+        if self.end_to_end_id:
+            keys.append([("end_to_end_id", "=", self.end_to_end_id)])
+        if self.mandate_reference and self.amount:
+            keys.append([("mandate_id.name", "=", self.mandate_reference),
+                         ("amount", "=", self.amount)])
+        if not keys:
+            return self.env["sepa.batch.line"]
+        lines = self.env["sepa.batch.line"].search(expression.AND([
+            [("company_id", "=", self.company_id.id), ("batch_id.state", "in", ("sent", "done")),
+             ("state", "in", ("pending", "collected"))],
+            expression.OR(keys)]), limit=20)
+        debits = {(line.batch_id, line.end_to_end_id) for line in lines}
+        return lines[:1] if len(debits) == 1 else self.env["sepa.batch.line"]
+
+    def _match_to_debit(self, batch_line, **values):
+        """Register this unmatched transaction as the failed debit of ``batch_line``
+        (``values``: reason_code, kind, date, charge_amount as chosen by the user; by
+        default the transaction's). The registered storno replaces the unmatched one,
+        with its file and bank references (a transaction is registered once)."""
+        self.ensure_one()
+        self._check_state(("unmatched",), _("match"))
+        # what the user may do to this transaction: a direct debit user changes it, a
+        # manager only may delete stornos; the replaced record is deleted as superuser
+        self.check_access("write")
+        if batch_line.company_id != self.company_id:
+            raise UserError(_("Transaction %(storno)s can only be matched to a debit of its "
+                              "company.", storno=self.name))
         vals = {
             "batch_line_id": batch_line.id, "reason_code": self.reason_code,
             "kind": self.kind, "date": self.date, "source": self.source,
             "import_ref": self.import_ref, "transaction_ref": self.transaction_ref,
+            **({"amount": self.amount} if self.amount else {}),
+            **({"charge_amount": self.charge_amount} if self.charge_amount else {}),
+            **values,
         }
-        self.unlink()
-        return self.register([vals])
+        with self.env.cr.savepoint():  # a refused registration keeps the transaction
+            self.sudo().unlink()
+            return self.register([vals])
 
     @api.model
     def _create_guarded(self, vals_list, bulk=False):
@@ -365,8 +456,7 @@ class SepaStorno(models.Model):
     @api.model
     def _prepare_vals(self, vals, row, reasons):
         code = (vals.get("reason_code") or "").strip().upper() or "NONE"
-        company = self.env["res.company"].browse(row["company_id"])
-        charge = vals.get("charge_amount")
+        date = vals.get("date") or fields.Date.context_today(self)
         return {
             "name": f"{row['end_to_end_id']} {code}",
             "batch_line_id": row["first_line_id"],
@@ -376,9 +466,8 @@ class SepaStorno(models.Model):
             "company_id": row["company_id"],
             "currency_id": row["currency_id"],
             "end_to_end_id": row["end_to_end_id"],
-            "date": vals.get("date") or fields.Date.context_today(self),
-            "booking_date": vals.get("booking_date") or vals.get("date")
-            or fields.Date.context_today(self),
+            "date": date,
+            "booking_date": vals.get("booking_date") or date,
             "amount": row["amount"],
             "reason_code": code,
             "reason_id": reasons[code].id,
@@ -388,8 +477,7 @@ class SepaStorno(models.Model):
             "import_ref": vals.get("import_ref"),
             "transaction_ref": vals.get("transaction_ref"),
             "statement_line_id": vals.get("statement_line_id"),
-            "charge_amount": company.currency_id.round(
-                company.sepa_storno_charge_amount if charge is None else charge),
+            "charge_amount": vals.get("charge_amount"),  # None: see _prepare_charges
             "state": "done",
             "release_state": "none",
             "batch_id": row["batch_id"],
@@ -412,12 +500,17 @@ class SepaStorno(models.Model):
     # ------------------------------------------------------------------
 
     def action_cancel(self):
-        """Undo these stornos: the invoices are reconciled with their batch credit again,
-        the storno lines reversed, the batch lines back, the score restored."""
+        """Undo these stornos: the state before them. The invoices are reconciled with
+        their batch credit again, the storno lines reversed, the batch lines back (a
+        debit of a batch settled since is collected, with what the settlement does), the
+        control's choices undone and the score computed again without them."""
         self._check_state(("done",), _("cancel"))
         self._sepa_credit_fees()
-        self.env["sepa.batch.posting"].cancel_stornos(self)
-        self._remove_from_score()
+        before = self._score_before_cancel()
+        self.env["sepa.storno.posting"].cancel_stornos(self)
+        self._undo_control()
+        self._collect_after_settlement()
+        self._remove_from_score(before)
         self._update_one_off_mandates()
         return True
 
@@ -489,30 +582,67 @@ class SepaStorno(models.Model):
 
     def _fee_groups(self):
         """``{(company, customer, registration time): [storno, ...]}`` of the stornos
-        whose fee is to invoice (one registration: one create_date)."""
+        whose fee is to invoice (one registration: one create_date): a debtor's failure
+        only (``_consequences_of``)."""
+        answers = self._consequences_of([
+            {"company_id": storno.company_id.id, "reason_id": storno.reason_id.id}
+            for storno in self if storno.reason_id])
         groups = defaultdict(list)
         for storno in self:
             company = storno.company_id
             product = company.sepa_storno_fee_product_id
+            answer = answers.get((company.id, storno.reason_id.id))
             if storno.state == "done" and not storno.fee_invoice_id \
                     and company.sepa_storno_fee_invoice and product \
+                    and (answer is None or answer.fee) \
                     and (storno.charge_amount or product.lst_price):
                 groups[company, storno.partner_id, storno.create_date].append(storno)
         return groups
 
     @api.model
     def _create_fee_invoices(self, groups):
-        """One posted fee invoice per list of stornos in ``groups``, in one create."""
+        """One posted fee invoice per list of stornos in ``groups``, in one create. When
+        Odoo refuses them (e.g. the fee product's tax is of another country than the
+        company's fiscal country), the error names the fee invoice that fails."""
         if not groups:
             return self.env["account.move"]
         labels = self.browse(storno.id for stornos in groups
                              for storno in stornos)._fee_labels()
-        invoices = self.env["account.move"].with_context(
-            mail_create_nolog=True, mail_create_nosubscribe=True,
-        ).create([self.browse(storno.id for storno in stornos)._prepare_fee_invoice_vals(labels)
-                  for stornos in groups])
-        invoices.action_post()
+        Move = self.env["account.move"].with_context(
+            mail_create_nolog=True, mail_create_nosubscribe=True)
+        try:
+            with self.env.cr.savepoint():
+                invoices = Move.create([
+                    self.browse(storno.id for storno in stornos)._prepare_fee_invoice_vals(
+                        labels) for stornos in groups])
+                invoices.action_post()
+        except UserError as error:  # a ValidationError too
+            raise self._fee_invoice_error(Move, groups, labels, error) from error
         return invoices
+
+    @api.model
+    def _fee_invoice_error(self, Move, groups, labels, error):
+        """The UserError naming the first fee invoice of ``groups`` Odoo refuses: its
+        customer, failed debits and product. Only on the error path: each invoice is
+        made and posted alone, then rolled back."""
+        for stornos in groups:
+            stornos = self.browse(storno.id for storno in stornos)
+            try:
+                with self.env.cr.savepoint():
+                    Move.create([stornos._prepare_fee_invoice_vals(labels)]).action_post()
+                    raise _FeeInvoiceAccepted
+            except _FeeInvoiceAccepted:
+                continue
+            except UserError as own_error:
+                return UserError(_(
+                    "Storno fee invoice for %(customer)s (failed debits %(debits)s, "
+                    "product %(product)s) refused: %(error)s",
+                    customer=stornos.partner_id.display_name,
+                    debits=", ".join(stornos.mapped("end_to_end_id")),
+                    product=stornos.company_id.sepa_storno_fee_product_id.display_name,
+                    error=own_error.args[0]))
+        return UserError(_("The storno fee invoices were refused: %(error)s",
+                           error=error.args[0]))
 
     @api.model
     def _cron_invoice_fees(self, limit=FEE_INVOICES_AT_ONCE):
@@ -663,29 +793,26 @@ class SepaStorno(models.Model):
 
     def _add_to_score(self):
         """Each storno adds its reason's points to its mandate's score (revoke-at-once
-        reasons: the threshold), one event each; mandates at the threshold are revoked
-        when the company says so, with one message naming the stornos.
+        reasons: the threshold), one event each with the score after it; mandates at
+        the threshold are revoked when the company says so, with one message naming the
+        stornos.
 
-        A return after settlement undoes the reset that settlement made: the debit was
-        not settled without storno after all. Read in one query and written set-wise:
-        through the ORM a storno's fields and its mandate's are all read (prefetch),
-        hundreds of megabytes for 50,000 stornos.
+        The score is a function of the log (``sepa.mandate._storno_score_sql``): read
+        before the events are added (a return after settlement has undone that
+        settlement's reset already: its debit failed) and stored after, one query each.
+        Read in one query and written set-wise: through the ORM a storno's fields and
+        its mandate's are all read (prefetch), hundreds of megabytes for 50,000 stornos.
         """
         rows = self._score_rows()
         if not rows:
             return
+        Mandate = self.env["sepa.mandate"]
         points = self._score_points_of(rows)
-        last_reset = self.env["sepa.mandate"].browse(
-            {row["mandate_id"] for row in rows})._last_events()
-        scores = {row["mandate_id"]: row["score"] for row in rows}
+        scores = {mandate_id: row["score"] for mandate_id, row in Mandate._storno_score_rows(
+            list({row["mandate_id"] for row in rows})).items()}
         events, by_mandate, by_points = [], defaultdict(list), defaultdict(list)
         for row in rows:
             mandate_id = row["mandate_id"]
-            reset = last_reset.get(mandate_id)
-            if reset and reset["kind"] == "reset" and reset["batch_id"] == row["batch_id"] \
-                    and row["kind"] != "reject":
-                scores[mandate_id] -= reset["points"]  # the score before that reset
-                last_reset[mandate_id] = None
             added = points[row["company_id"], row["reason_id"]]
             scores[mandate_id] += added
             by_mandate[mandate_id].append(row["id"])
@@ -700,18 +827,18 @@ class SepaStorno(models.Model):
         for added, ids in by_points.items():  # not tracked: no tracking to prepare
             self.browse(ids).with_context(tracking_disable=True).write({"points": added})
         insert_records(self.env["sepa.storno.event"], events)
-        self.env["sepa.mandate"]._write_scores(scores)
+        scores = Mandate._compute_storno_scores(by_mandate)
         self._revoke_at_threshold(scores, by_mandate, rows)
 
     def _score_rows(self):
         """The stornos of these with a mandate, in the order they count (date, id), with
-        their mandate's score, state and company: one query."""
+        their mandate's state and company: one query."""
         self.flush_recordset(["mandate_id", "company_id", "reason_id", "reason_code", "kind",
                               "date", "batch_id", "points"])
-        self.env["sepa.mandate"].flush_model(["storno_score", "state", "company_id"])
+        self.env["sepa.mandate"].flush_model(["state", "company_id"])
         return self.env.execute_query_dict(SQL(
             """SELECT s.id, s.mandate_id, s.company_id, s.reason_id, s.reason_code, s.kind,
-                      s.date, s.batch_id, s.points, md.storno_score AS score,
+                      s.date, s.batch_id, s.points,
                       md.state AS mandate_state, md.company_id AS mandate_company_id
                  FROM sepa_storno s JOIN sepa_mandate md ON md.id = s.mandate_id
                 WHERE s.id = ANY(%s) ORDER BY s.date, s.id""", self.ids))
@@ -719,14 +846,22 @@ class SepaStorno(models.Model):
     @api.model
     def _score_points_of(self, rows):
         """``{(company id, reason id): points}`` for the stornos of ``rows`` (dicts with
-        their ``company_id`` and ``reason_id``)."""
+        their ``company_id`` and ``reason_id``): see ``_consequences_of``."""
+        return {key: answer.points for key, answer in self._consequences_of(rows).items()}
+
+    @api.model
+    def _consequences_of(self, rows):
+        """``{(company id, reason id): Consequences(charge, fee, points)}`` for the
+        stornos of ``rows`` (dicts with their ``company_id`` and ``reason_id``): whether
+        they get the default bank charge, a fee invoice and how many storno points, as
+        ``sepa.return.reason._consequences`` answers it (one query per company)."""
         reason_ids = defaultdict(set)
         for row in rows:
             reason_ids[row["company_id"]].add(row["reason_id"])
         Reason, Company = self.env["sepa.return.reason"], self.env["res.company"]
-        return {(company_id, reason_id): points
+        return {(company_id, reason_id): answer
                 for company_id, ids in reason_ids.items()
-                for reason_id, points in Reason.browse(ids)._score_points(
+                for reason_id, answer in Reason.browse(ids)._consequences(
                     Company.browse(company_id)).items()}
 
     def _revoke_at_threshold(self, scores, by_mandate, rows):
@@ -760,22 +895,118 @@ class SepaStorno(models.Model):
                            "date": max(stornos.mapped("date"))})
         self.env["sepa.storno.event"].create(events)
 
-    def _remove_from_score(self):
-        """Cancelled stornos: their points are subtracted, one event each (a revocation
-        they caused is not undone: reactivate the mandate if it should collect again)."""
-        stornos = self.filtered(lambda s: s.mandate_id and s.points)
-        scores = {mandate.id: mandate.storno_score for mandate in stornos.mandate_id}
-        events = []
+    def _score_before_cancel(self):
+        """What ``_remove_from_score`` needs of the score before these stornos are
+        cancelled: ``({mandate id: score}, {storno id counted in it})``."""
+        rows = self.env["sepa.mandate"]._storno_score_rows(self.mandate_id.ids)
+        counted = {storno_id for storno_id, mandate_id, event_id in self.env.execute_query(SQL(
+            """SELECT storno_id, mandate_id, id FROM sepa_storno_event
+                WHERE storno_id = ANY(%s) AND kind = 'storno'""", self.ids))
+            if event_id > (rows[mandate_id]["reset_id"] or 0)}
+        return {mandate_id: row["score"] for mandate_id, row in rows.items()}, counted
+
+    def _remove_from_score(self, before):
+        """Cancelled stornos: the score is computed again from the log, where they no
+        longer count (nor does anything they undid: a settlement's reset counts again).
+        One event each: its points if they counted, the last of a mandate's also any
+        other change (a reset counting again). ``before``: ``_score_before_cancel``.
+        A revocation they caused is not undone: reactivate the mandate if it should
+        collect again."""
+        scores, counted = before
+        after = self.env["sepa.mandate"]._compute_storno_scores(scores)
+        stornos = self.filtered("mandate_id").sorted("id")
+        events, running = [], dict(scores)
         for storno in stornos:
             mandate_id = storno.mandate_id.id
-            scores[mandate_id] = max(scores[mandate_id] - storno.points, 0)
+            points = -storno.points if storno.id in counted else 0
+            running[mandate_id] += points
             events.append({
                 "mandate_id": mandate_id, "storno_id": storno.id, "kind": "cancel",
-                "reason_code": storno.reason_code, "points": -storno.points,
-                "score": scores[mandate_id], "date": fields.Date.context_today(self),
+                "reason_code": storno.reason_code, "points": points,
+                "score": running[mandate_id], "date": fields.Date.context_today(self),
             })
+        for event in reversed(events):  # the last event of each mandate: the rest
+            mandate_id = event["mandate_id"]
+            if running[mandate_id] != after[mandate_id]:
+                event["points"] += after[mandate_id] - running[mandate_id]
+                event["score"] = running[mandate_id] = after[mandate_id]
         self.env["sepa.storno.event"].create(events)
-        self.env["sepa.mandate"]._write_scores(scores)
+
+    # ------------------------------------------------------------------
+    # CANCEL: what happened because of the storno, or did not
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _mark_settled_while_failed(self, batches):
+        """``batches`` are settled: their registered stornos get the place of that
+        settlement in the score log (an event id reserved now), which a cancellation
+        needs to collect their debit after all (``_collect_after_settlement``). One
+        query."""
+        self.flush_model(["batch_id", "state", "settlement_position"])
+        self.env.execute_query(SQL(
+            """UPDATE sepa_storno
+                  SET settlement_position = nextval(
+                          pg_get_serial_sequence('sepa_storno_event', 'id'))
+                WHERE batch_id = ANY(%s) AND state = 'done'""", batches.ids))
+        self.invalidate_model(["settlement_position"])
+
+    def _collect_after_settlement(self):
+        """These cancelled stornos' debits that had failed when their batch was settled
+        are collected now: what the settlement did for the batch's other debits (the
+        amendment the debit reported, the mandate's successful debit: last debit date,
+        override done with, one-off mandate used; the score reset, at the place of the
+        settlement in the log). One read."""
+        self.env.flush_all()
+        rows = self.env.execute_query_dict(SQL(
+            """SELECT s.id, s.mandate_id, s.batch_id, s.settlement_position,
+                      b.settled_date, l.collection_date,
+                      ARRAY_AGG(o.id ORDER BY o.id) AS line_ids
+                 FROM sepa_storno s
+                 JOIN sepa_batch b ON b.id = s.batch_id
+                 JOIN sepa_batch_line l ON l.id = s.batch_line_id
+                 JOIN sepa_batch_line o ON o.batch_id = l.batch_id
+                                       AND o.end_to_end_id = l.end_to_end_id
+                WHERE s.id = ANY(%s) AND s.settlement_position IS NOT NULL
+                  AND b.state = 'done' AND o.state = 'collected'
+             GROUP BY s.id, b.id, l.id""", self.ids))
+        if not rows:
+            return
+        Mandate = self.env["sepa.mandate"]
+        self.env["sepa.batch"]._settle_amendments(
+            [line_id for row in rows for line_id in row["line_ids"]])
+        by_date = defaultdict(set)
+        for row in rows:
+            by_date[row["collection_date"]].add(row["mandate_id"])
+        for collection_date, mandate_ids in sorted(by_date.items()):
+            Mandate.browse(sorted(mandate_ids))._register_successful_debit(collection_date)
+        Mandate._reset_storno_score_at([
+            (row["mandate_id"], row["batch_id"], row["settled_date"],
+             row["settlement_position"]) for row in rows if row["mandate_id"]])
+
+    def _undo_control(self):
+        """What the control after reconciliation did because of these cancelled
+        stornos: invoices taken out of direct debit are released from their hold, and a
+        sequence type chosen after the failed first debit is the one before again
+        (where the mandate still has the chosen one and no other registered storno
+        chose it)."""
+        invoices = self.filtered(lambda storno: storno.release_state == "out").invoice_ids
+        invoices.filtered("sepa_hold").write({"sepa_hold": False, "sepa_hold_reason": False})
+        chosen = self.filtered("sequence_type_chosen")
+        if not chosen:
+            return
+        others = self.search([("mandate_id", "in", chosen.mandate_id.ids),
+                              ("state", "=", "done"), ("sequence_type_chosen", "!=", False)])
+        restore = defaultdict(list)
+        for storno in chosen.sorted("id", reverse=True):  # the first choice's before
+            mandate = storno.mandate_id
+            if mandate.sequence_type_override == storno.sequence_type_chosen \
+                    and mandate not in others.mandate_id:
+                restore[mandate.id] = storno.sequence_type_before or False
+        by_value = defaultdict(list)
+        for mandate_id, value in restore.items():
+            by_value[value].append(mandate_id)
+        for value, ids in by_value.items():
+            self.env["sepa.mandate"].browse(ids).write({"sequence_type_override": value})
 
     # ------------------------------------------------------------------
     # RELEASE (Failed Debits list)
@@ -798,3 +1029,4 @@ class SepaStorno(models.Model):
     def action_open_move(self):
         self.ensure_one()
         return self.move_id._sepa_action_open_form()
+

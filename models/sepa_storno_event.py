@@ -2,8 +2,10 @@ from odoo import fields, models
 
 
 class SepaStornoEvent(models.Model):
-    """Append-only log of a mandate's storno score: every change, with its running
-    total, so the score explains itself."""
+    """Log of a mandate's storno score: every change, with the score after it, so the
+    score explains itself. The score is a function of this log
+    (``sepa.mandate._storno_score_sql``), read in id order: events are only added (the
+    reset of a settlement recorded late takes the id reserved at the settlement)."""
 
     _name = "sepa.storno.event"
     _description = "SEPA Mandate Storno Score Event"
@@ -25,8 +27,9 @@ class SepaStornoEvent(models.Model):
          ("cancel", "Storno Cancelled"), ("revoke", "Mandate Revoked")],
         required=True,
         help="Storno: a failed debit added its points. Reset: a debit was settled without "
-        "storno, the score is 0. Storno Cancelled: its points are subtracted. Mandate "
-        "Revoked: the score reached the threshold.")
+        "storno (or the mandate was reactivated), the score is 0; a return of that debit "
+        "undoes it. Storno Cancelled: the score without that storno. Mandate Revoked: "
+        "the score reached the threshold.")
     reason_code = fields.Char(help="Reason code of the storno.")
     points = fields.Integer(help="Points added (negative: subtracted).")
     score = fields.Integer(string="Score After", help="The mandate's score after this event.")

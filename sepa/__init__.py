@@ -6,7 +6,9 @@ SEPA character set, identifiers and the TARGET2 calendar.
 
 from .errors import SepaError, SepaParseError, SepaValidationError
 from .charset import check_identifier, to_sepa_text
-from .ids import bic_from_iban, validate_bic, validate_creditor_id, validate_iban
+from .ids import (
+    bic_from_iban, mask_account, validate_bic, validate_creditor_id, validate_iban,
+)
 from .model import (
     Address, Amendment, Batch, Collection, Creditor, Debit, PaymentBlock, batch_from_dict,
     block_order, compose_lines, group_debits,
@@ -21,7 +23,7 @@ __all__ += ["CATALOGUE", "ReadResult", "ReasonCode", "RTransaction", "get_reason
 __all__ += [
     "Address", "Amendment", "Batch", "Collection", "Creditor", "Debit", "PaymentBlock",
     "batch_from_dict", "bic_from_iban", "block_order", "check_batch", "check_identifier",
-    "compose_lines", "group_debits",
+    "compose_lines", "group_debits", "mask_account",
     "inspect_pain008", "to_sepa_text", "validate_bic", "validate_creditor_id", "validate_iban",
     "write_pain008",
 ]

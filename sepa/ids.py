@@ -47,6 +47,15 @@ def normalize_iban(value):
     return "".join(value.split()).upper()
 
 
+def mask_account(value):
+    """Return an account number with its middle hidden, for messages: ``NL91 **** ****
+    4300`` (the country and check digits and the last four characters shown)."""
+    compact = "".join((value or "").split()).upper()
+    if len(compact) <= 8:
+        return "*" * max(len(compact) - 4, 0) + compact[-4:]
+    return f"{compact[:4]} **** **** {compact[-4:]}"
+
+
 def validate_iban(value, field="IBAN"):
     """Return the normalized IBAN, or raise :class:`SepaValidationError` saying why not.
 

@@ -10,6 +10,14 @@ Each :class:`ReasonCode` says what the code means and how the addon reacts by de
 * ``revoke_mandate``: revoke the mandate at once (account closed, no mandate, deceased...).
 * ``keeps_first``: a reject of a FRST debit before settlement leaves the mandate at FRST
   (true for every code except duplicates, where an earlier identical debit went through).
+* ``duplicate``: the bank refused a message, block or debit it received before: the
+  earlier one stands (a reject of a second upload of a file does not undo the batch).
+* ``fault``: whose failure it is (EPC guidance on SDD R-transactions): the ``debtor``'s
+  (no funds, account closed, no mandate, refusal, refund...), the ``creditor``'s (file
+  format, duplicates, creditor identifier, data the creditor sent) or the ``bank``'s (a
+  bank not reachable, a technical or settlement failure). Only a debtor's failure brings
+  a bank charge, a fee re-invoiced to the customer and storno points; the catalogue's
+  points of the others are 0.
 * ``kinds``: the R-transaction kinds the code is used with (EPC guidance on SDD reason codes).
 
 Labels follow the ISO names and the EPC rulebook wording. :data:`CATALOGUE` holds the
@@ -24,6 +32,8 @@ CATEGORIES = ("account", "mandate", "amount", "debtor", "technical", "other")
 REVOKE_AT_ONCE = None
 #: Points of a code that is not in the catalogue (proprietary or unknown).
 UNKNOWN_POINTS = 1
+#: Whose failure a code is; a code not in the catalogue counts as the debtor's.
+FAULTS = ("debtor", "creditor", "bank")
 
 
 @dataclass(frozen=True)
@@ -39,10 +49,13 @@ class ReasonCode:
     keeps_first: bool = True
     kinds: tuple = ("reject", "return")
     known: bool = True
+    fault: str = "debtor"
+    duplicate: bool = False
 
 
-#: Codes whose reject does not keep a FRST mandate at FRST (an identical debit went through).
-_NOT_KEEPING_FIRST = frozenset({"AM05", "DUPL"})
+#: Duplicates: the bank had the message, block or debit already (it went through); their
+#: reject does not keep a FRST mandate at FRST.
+_DUPLICATES = frozenset({"AM05", "DUPL", "DU01", "DU02", "DU04"})
 #: R-transaction kinds per code when not the default ``("reject", "return")``.
 _KINDS = {
     "AG02": ("reject",),
@@ -51,58 +64,67 @@ _KINDS = {
     "CNOR": ("reject",),
     "DNOR": ("reject",),
     "DT01": ("reject",),
+    "DU01": ("reject",),
+    "DU02": ("reject",),
+    "DU04": ("reject",),
     "ED05": ("reject",),
     "FF01": ("reject",),
+    "FF02": ("reject",),
     "FF05": ("reject",),
     "FOCR": ("return",),
     "MD01": ("reject", "return", "refund"),
     "MD06": ("refund",),
     "MS02": ("reject", "return", "reversal"),
 }
-_REVOKE = REVOKE_AT_ONCE
+_R = REVOKE_AT_ONCE  # revoke at once
+_D, _C, _B = FAULTS  # the debtor's, the creditor's, the bank's
 
 # fmt: off
-#  code    category     points   retry  label
+#  code    category     points retry  fault  label
 _ROWS = (
-    ("AC01", "account",   2,       False, "Account identifier incorrect (invalid IBAN)"),
-    ("AC04", "account",   _REVOKE, False, "Account closed"),
-    ("AC06", "account",   _REVOKE, False, "Account blocked, or blocked for direct debits"),
-    ("AC13", "account",   2,       False, "Debtor account is a consumer account (B2B)"),
-    ("AG01", "account",   2,       False, "Transaction forbidden: no direct debits on account"),
-    ("DNOR", "account",   0,       False, "Debtor bank not registered under this BIC in the CSM"),
-    ("RC01", "account",   0,       True,  "Bank identifier incorrect (invalid BIC)"),
-    ("MD01", "mandate",   _REVOKE, False, "No mandate, or unauthorised transaction"),
-    ("MD02", "mandate",   1,       False, "Missing mandatory information in mandate"),
-    ("AM04", "amount",    1,       True,  "Insufficient funds"),
-    ("MD06", "debtor",    2,       False, "Refund request by end customer (disputed debit)"),
-    ("MD07", "debtor",    _REVOKE, False, "End customer deceased"),
-    ("MS02", "debtor",    2,       False, "Not specified reason, customer generated (refusal)"),
-    ("RR01", "debtor",    0,       False, "Missing debtor account or identification"),
-    ("RR02", "debtor",    0,       False, "Missing debtor name or address"),
-    ("SL01", "debtor",    2,       False, "Specific service of the debtor bank (creditor blocked)"),
-    ("AG02", "technical", 0,       True,  "Invalid bank operation code"),
-    ("AM05", "technical", 0,       False, "Duplication (duplicate collection)"),
-    ("AM10", "technical", 0,       True,  "Invalid control sum"),
-    ("BE05", "technical", 0,       True,  "Unrecognised initiating party (creditor identifier)"),
-    ("CNOR", "technical", 0,       True,  "Creditor bank not registered under this BIC in the CSM"),
-    ("CURR", "technical", 0,       True,  "Incorrect currency"),
-    ("DT01", "technical", 0,       True,  "Invalid date"),
-    ("DUPL", "technical", 0,       False, "Duplicate payment"),
-    ("ED05", "technical", 0,       True,  "Settlement failed"),
-    ("FF01", "technical", 0,       True,  "Invalid file format"),
-    ("FF05", "technical", 0,       True,  "Invalid local instrument code (direct debit type)"),
-    ("RR03", "technical", 0,       True,  "Missing creditor name or address"),
-    ("TECH", "technical", 0,       True,  "Technical problem"),
-    ("FOCR", "other",     0,       False, "Return following a cancellation request"),
-    ("FRAD", "other",     _REVOKE, False, "Fraudulent origin"),
-    ("MS03", "other",     1,       True,  "Not specified reason, agent generated"),
-    ("NARR", "other",     1,       True,  "Narrative: the reason is given as free text"),
-    ("RR04", "other",     0,       False, "Regulatory reason"),
+    ("AC01", "account",   2,  False, _D, "Account identifier incorrect (invalid IBAN)"),
+    ("AC04", "account",   _R, False, _D, "Account closed"),
+    ("AC06", "account",   _R, False, _D, "Account blocked, or blocked for direct debits"),
+    ("AC13", "account",   2,  False, _D, "Debtor account is a consumer account (B2B)"),
+    ("AG01", "account",   2,  False, _D, "Transaction forbidden: no direct debits on account"),
+    ("DNOR", "account",   0,  False, _B, "Debtor bank not registered under this BIC in the CSM"),
+    ("RC01", "account",   0,  True,  _C, "Bank identifier incorrect (invalid BIC)"),
+    ("MD01", "mandate",   _R, False, _D, "No mandate, or unauthorised transaction"),
+    ("MD02", "mandate",   0,  False, _C, "Missing mandatory information in mandate"),
+    ("AM04", "amount",    1,  True,  _D, "Insufficient funds"),
+    ("MD06", "debtor",    2,  False, _D, "Refund request by end customer (disputed debit)"),
+    ("MD07", "debtor",    _R, False, _D, "End customer deceased"),
+    ("MS02", "debtor",    2,  False, _D, "Not specified reason, customer generated (refusal)"),
+    ("RR01", "debtor",    0,  False, _C, "Missing debtor account or identification"),
+    ("RR02", "debtor",    0,  False, _C, "Missing debtor name or address"),
+    ("SL01", "debtor",    2,  False, _D, "Specific service of the debtor bank (creditor blocked)"),
+    ("AG02", "technical", 0,  True,  _C, "Invalid bank operation code"),
+    ("AM05", "technical", 0,  False, _C, "Duplication (duplicate collection)"),
+    ("AM10", "technical", 0,  True,  _C, "Invalid control sum"),
+    ("BE05", "technical", 0,  True,  _C, "Unrecognised initiating party (creditor identifier)"),
+    ("CNOR", "technical", 0,  True,  _B, "Creditor bank not registered under this BIC in the CSM"),
+    ("CURR", "technical", 0,  True,  _C, "Incorrect currency"),
+    ("DT01", "technical", 0,  True,  _C, "Invalid date"),
+    ("DU01", "technical", 0,  False, _C, "Duplicate message identification (file sent twice)"),
+    ("DU02", "technical", 0,  False, _C, "Duplicate payment information block"),
+    ("DU04", "technical", 0,  False, _C, "Duplicate end-to-end identification"),
+    ("DUPL", "technical", 0,  False, _C, "Duplicate payment"),
+    ("ED05", "technical", 0,  True,  _B, "Settlement failed"),
+    ("FF01", "technical", 0,  True,  _C, "Invalid file format"),
+    ("FF02", "technical", 0,  True,  _C, "Syntax error in the file"),
+    ("FF05", "technical", 0,  True,  _C, "Invalid local instrument code (direct debit type)"),
+    ("RR03", "technical", 0,  True,  _C, "Missing creditor name or address"),
+    ("TECH", "technical", 0,  True,  _B, "Technical problem"),
+    ("FOCR", "other",     0,  False, _C, "Return following a cancellation request"),
+    ("FRAD", "other",     _R, False, _D, "Fraudulent origin"),
+    ("MS03", "other",     1,  True,  _D, "Not specified reason, agent generated"),
+    ("NARR", "other",     1,  True,  _D, "Narrative: the reason is given as free text"),
+    ("RR04", "other",     0,  False, _B, "Regulatory reason"),
 )
 # fmt: on
 
 
-def _entry(code, category, points, retry, label):
+def _entry(code, category, points, retry, fault, label):
     """Build the ReasonCode of one table row."""
     return ReasonCode(
         code=code,
@@ -111,8 +133,10 @@ def _entry(code, category, points, retry, label):
         points=points,
         retry_makes_sense=retry,
         revoke_mandate=points is REVOKE_AT_ONCE,
-        keeps_first=code not in _NOT_KEEPING_FIRST,
+        keeps_first=code not in _DUPLICATES,
         kinds=_KINDS.get(code, ("reject", "return")),
+        fault=fault,
+        duplicate=code in _DUPLICATES,
     )
 
 

@@ -11,6 +11,7 @@ from . import test_translation
 from . import test_batch_cycle
 from . import test_batch_concurrency
 from . import test_batch_posting
+from . import test_reconcile_setwise
 from . import test_batch_report
 from . import test_batch_tour
 from . import test_batch_screens
@@ -24,6 +25,9 @@ from . import test_storno_report
 from . import test_storno_statement
 from . import test_storno_one_off
 from . import test_storno_control
+from . import test_storno_cancel
 from . import test_control_tour
 from . import test_sequence_type
 from . import test_storno_concurrency
+from . import test_storno_currency
+from . import test_whole_file_reject

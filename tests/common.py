@@ -2,6 +2,7 @@ import io
 
 from odoo import Command, fields, http
 from odoo.tests import HttpCase
+from odoo.tools import SQL
 from odoo.tools.pdf import PdfFileReader
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -12,6 +13,25 @@ IBAN_B = "NL91ABNA0417164300"
 IBAN_C = "NL44RABO0123456789"
 IBAN_D = "NL36INGB0007654321"
 CREDITOR_IBAN = "NL47BUNQ2020202020"
+
+#: Columns that differ between two otherwise identical records.
+IDENTITY = {
+    "id", "move_id", "create_uid", "create_date", "write_uid", "write_date", "name",
+    "move_name", "ref", "sepa_batch_line_id", "full_reconcile_id", "matching_number",
+    "sequence_number", "sequence_prefix", "access_token", "sepa_batch_id",
+    "debit_move_id", "credit_move_id", "partner_id", "commercial_partner_id",
+    "invoice_partner_display_name", "sepa_mandate_id", "payment_reference",
+}
+
+
+def table_rows(env, table, ids, ignore=()):
+    """The rows ``ids`` of ``table`` by id, without the columns that differ between two
+    otherwise identical records (``IDENTITY``) nor those of ``ignore``."""
+    env.flush_all()
+    rows = env.execute_query_dict(SQL(
+        "SELECT * FROM %s WHERE id = ANY(%s) ORDER BY id", SQL.identifier(table), ids))
+    return [{key: value for key, value in row.items()
+             if key not in IDENTITY and key not in ignore} for row in rows]
 
 
 class SepaCommon(AccountTestInvoicingCommon):

@@ -8,6 +8,20 @@ CREDITOR_IBAN_B = "NL31INGB0001122334"
 IBAN_SECRET_B = "NL02ABNA0123456789"
 
 
+def return_file(account, debtor_name, debtor_iban, e2e="UNKNOWN-1"):
+    """A camt.054 of bank account ``account`` returning a debit no batch made: its import
+    keeps the debtor's name and IBAN (an unmatched transaction)."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"><BkToCstmrDbtCdtNtfctn>
+<GrpHdr><MsgId>RETURNS</MsgId></GrpHdr><Ntfctn><Acct><Id><IBAN>{account}</IBAN></Id></Acct>
+<Ntry><Amt Ccy="EUR">10.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts>
+<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>IDDT</Cd><SubFmlyCd>UPDD</SubFmlyCd></Fmly></Domn>
+</BkTxCd><NtryDtls><TxDtls><Refs><EndToEndId>{e2e}</EndToEndId></Refs>
+<RltdPties><Dbtr><Nm>{debtor_name}</Nm></Dbtr><DbtrAcct><Id><IBAN>{debtor_iban}</IBAN></Id>
+</DbtrAcct></RltdPties><RtrInf><Rsn><Cd>AM04</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry>
+</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>""".encode()
+
+
 class SepaTwoCompaniesCommon(SepaBatchCommon):
     """Two euro companies A and B, each with its creditor identifier, bank journal,
     customers with mandates and posted invoices and a batch; the users of the access

@@ -8,16 +8,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import SQL
 
-from .common import IBAN_C, IBAN_D, SepaBatchCommon
-
-#: Columns that differ between two otherwise identical records.
-IDENTITY = {
-    "id", "move_id", "create_uid", "create_date", "write_uid", "write_date", "name",
-    "move_name", "ref", "sepa_batch_line_id", "full_reconcile_id", "matching_number",
-    "sequence_number", "sequence_prefix", "access_token", "sepa_batch_id",
-    "debit_move_id", "credit_move_id", "partner_id", "commercial_partner_id",
-    "invoice_partner_display_name", "sepa_mandate_id", "payment_reference",
-}
+from .common import IBAN_C, IBAN_D, SepaBatchCommon, table_rows
 
 
 @tagged("post_install", "-at_install")
@@ -49,16 +40,16 @@ class TestBatchPosting(SepaBatchCommon):
         ).create({"amount": amount} if amount else {})._create_payments()
 
     def spy(self, method, calls, key):
-        """Patch the posting service's ``method`` to count, per ``key``, the items of its
-        argument, calling the original."""
-        Posting = type(self.env["sepa.batch.posting"])
-        original = getattr(Posting, method)
+        """Patch the set-wise reconciliation's ``method`` to count, per ``key``, the items
+        of its argument, calling the original."""
+        Setwise = type(self.env["sepa.reconcile.setwise"])
+        original = getattr(Setwise, method)
 
-        def spy(service, items):
+        def spy(service, items, *args, **kwargs):
             calls[key] = len(items)
-            return original(service, items)
+            return original(service, items, *args, **kwargs)
 
-        return patch.object(Posting, method, autospec=True, side_effect=spy)
+        return patch.object(Setwise, method, autospec=True, side_effect=spy)
 
     def assert_same_rows(self, sql, orm, ignore=()):
         """The credits and invoices (with their lines) of two batches are equal, column
@@ -85,11 +76,7 @@ class TestBatchPosting(SepaBatchCommon):
         return batch
 
     def rows(self, table, ids, ignore=()):
-        self.env.flush_all()
-        rows = self.env.execute_query_dict(SQL(
-            "SELECT * FROM %s WHERE id = ANY(%s) ORDER BY id", SQL.identifier(table), ids))
-        return [{key: value for key, value in row.items()
-                 if key not in IDENTITY and key not in ignore} for row in rows]
+        return table_rows(self.env, table, ids, ignore)
 
     def credit_lines(self, batch):
         return batch.move_id.line_ids.filtered("sepa_batch_line_id").sorted(
@@ -306,8 +293,8 @@ class TestBatchPosting(SepaBatchCommon):
         invoices = self.invoice(self.partner_c, 10.0) | self.invoice(self.partner_d, 20.0)
         batch = self.create_batch(invoice_ids=[Command.set(invoices.ids)])
         batch.action_generate()
-        Posting = type(self.env["sepa.batch.posting"])
-        original = Posting._reconcile_setwise
+        Setwise = type(self.env["sepa.reconcile.setwise"])
+        original = Setwise._reconcile_setwise
         corruptions = {
             # one invoice left with something open although it is marked paid
             "residual or payment status": SQL(
@@ -321,13 +308,13 @@ class TestBatchPosting(SepaBatchCommon):
         }
         for what, corruption in corruptions.items():
 
-            def corrupt(service, triples, corruption=corruption):
-                lines = original(service, triples)
+            def corrupt(service, triples, *args, corruption=corruption):
+                lines = original(service, triples, *args)
                 service.env.execute_query(corruption)
                 return lines
 
             with self.subTest(what=what), \
-                    patch.object(Posting, "_reconcile_setwise", autospec=True,
+                    patch.object(Setwise, "_reconcile_setwise", autospec=True,
                                  side_effect=corrupt), \
                     self.assertRaisesRegex(UserError, what), \
                     self.env.cr.savepoint():  # what the request's rollback does

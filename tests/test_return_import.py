@@ -13,9 +13,10 @@ from psycopg2.errors import SerializationFailure
 from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import UserError
 from odoo.sql_db import db_connect
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import Form, TransactionCase, new_test_user, tagged
 
-from .common import CREDITOR_ID, SepaBatchCommon
+from ..sepa.readers import read_message
+from .common import CREDITOR_IBAN, CREDITOR_ID, SepaBatchCommon
 
 TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
 HEAD = '<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:'
@@ -54,17 +55,17 @@ def entry(txs, amount, ref, credit=False, family="IDDT", sub="UPDD", day="2030-0
         f"</Fmly></Domn></BkTxCd><NtryDtls>{''.join(txs)}</NtryDtls></Ntry>")
 
 
-def camt054(entries, version="02", msg_id="NTF-1"):
+def camt054(entries, version="02", msg_id="NTF-1", account=CREDITOR_IBAN):
     return (
         f"{CAMT.format(kind=54, version=version)}"
         f"<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>{msg_id}</MsgId>"
         "<CreDtTm>2030-02-05T18:00:00</CreDtTm></GrpHdr><Ntfctn><Id>N1</Id>"
         "<CreDtTm>2030-02-05T18:00:00</CreDtTm>"
-        "<Acct><Id><IBAN>NL47BUNQ2020202020</IBAN></Id></Acct>"
+        f"<Acct><Id><IBAN>{account}</IBAN></Id></Acct>"
         f"{''.join(entries)}</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>").encode()
 
 
-def camt053(entries, version="02", msg_id="STMT-1"):
+def camt053(entries, version="02", msg_id="STMT-1", account=CREDITOR_IBAN):
     balance = ('<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">100.00'
                '</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2030-02-05</Dt></Dt></Bal>')
     return (
@@ -72,7 +73,7 @@ def camt053(entries, version="02", msg_id="STMT-1"):
         f"<BkToCstmrStmt><GrpHdr><MsgId>{msg_id}</MsgId>"
         "<CreDtTm>2030-02-06T02:00:00</CreDtTm></GrpHdr><Stmt><Id>S1</Id>"
         "<CreDtTm>2030-02-06T02:00:00</CreDtTm>"
-        "<Acct><Id><IBAN>NL47BUNQ2020202020</IBAN></Id><Ccy>EUR</Ccy></Acct>"
+        f"<Acct><Id><IBAN>{account}</IBAN></Id><Ccy>EUR</Ccy></Acct>"
         f"{balance.format(code='OPBD')}{balance.format(code='CLBD')}"
         f"{''.join(entries)}</Stmt></BkToCstmrStmt></Document>").encode()
 
@@ -207,15 +208,14 @@ class TestReturnImport(SepaBatchCommon):
             "reason_code": "MS02", "amount": 30.0,
             "transaction_ref": f"pain.002/STS-1/{line.end_to_end_id}"}])
 
-    def test_pain002_group_reject_covers_every_debit(self):
+    def test_pain002_group_reject_is_one_line_of_the_batch(self):
+        """A whole-file reject is not a failed debit of each customer: one line of the
+        batch (see tests/test_whole_file_reject.py for what registering it does)."""
         wizard = self.preview(pain002(self.batch.name, group_status="RJCT", group_reason="AM10"))
-        debits = self.batch.line_ids.filtered(lambda line: line in (self.first[0], self.recurring))
-        self.assertEqual(wizard.line_ids.batch_line_id, debits)
-        self.assertEqual(set(wizard.line_ids.mapped("status")), {"match"})
-        self.assertEqual(set(wizard.line_ids.mapped("reason_code")), {"AM10"})
-        self.assertEqual(sorted(wizard.line_ids.mapped("amount")), [30.0, 150.25])
-        self.assertEqual(wizard.line_ids.invoice_ids,
-                         self.inv_first_1 | self.inv_first_2 | self.inv_recurring)
+        self.assertRecordValues(wizard.line_ids, [{
+            "status": "batch_reject", "level": "group", "reject_batch_id": self.batch.id,
+            "batch_line_id": False, "reason_code": "AM10", "amount": 180.25}])
+        self.assertEqual((wizard.match_count, wizard.batch_reject_count), (0, 1))
 
     def test_pain002_block_reject_covers_the_block_only(self):
         block = self.recurring.pmt_inf_id
@@ -332,6 +332,36 @@ class TestReturnImport(SepaBatchCommon):
         self.assertIn("Kept as unmatched", wizard.line_ids.note)
         self.assertIn("file other.xml", wizard.line_ids.note)
 
+    def test_preview_warns_what_registration_would_refuse(self):
+        """The preview says what the company's settings keep registration from doing: a
+        bank charge without charges account (registration refuses it), an outstanding
+        account that does not reconcile, fees on with a product taxed in another country
+        than the fiscal country."""
+        self.settle()
+        data = self.camt054_return_of_recurring(charges=1.5)
+        self.assertFalse(self.preview(data).setup_warning)
+        self.company.sepa_storno_charge_account_id = False
+        wizard = self.preview(data)
+        self.assertIn("Storno Charges Account", wizard.setup_warning)
+        self.assertIn("(1 in this file)", wizard.setup_warning)
+        with self.assertRaisesRegex(UserError, "Storno Charges Account"):
+            wizard.action_apply()
+        # no charge in the file, none by default: nothing to warn
+        self.assertFalse(self.preview(self.camt054_return_of_recurring()).setup_warning)
+        # the outstanding account must reconcile
+        self.company.sepa_storno_account_id = self.company_data["default_account_expense"]
+        wizard = self.preview(self.camt054_return_of_recurring())
+        self.assertIn("must allow reconciliation", wizard.setup_warning)
+        self.company.sepa_storno_account_id = False
+        # fees on, the fee product taxed in the United States, the company Dutch
+        product = self.company.sepa_storno_fee_product_id
+        product.write({"lst_price": 5.0, "taxes_id": self.company.account_sale_tax_id.ids})
+        self.company.write({"sepa_storno_fee_invoice": True,
+                            "account_fiscal_country_id": self.env.ref("base.nl").id})
+        wizard = self.preview(self.camt054_return_of_recurring())
+        self.assertIn(product.display_name, wizard.setup_warning)
+        self.assertIn("fiscal country", wizard.setup_warning)
+
     # ------------------------------------------------------------------
     # registration
     # ------------------------------------------------------------------
@@ -358,11 +388,11 @@ class TestReturnImport(SepaBatchCommon):
 
     def test_apply_pain002_group_reject_of_sent_batch(self):
         wizard = self.preview(pain002(self.batch.name, group_status="RJCT", group_reason="AM10"))
-        stornos = self.env["sepa.storno"].search(wizard.action_apply()["domain"])
-        self.assertEqual(stornos.batch_line_id, self.first[0] | self.recurring)
-        self.assertEqual(set(stornos.mapped("kind")), {"reject"})
+        action = wizard.action_apply()
+        self.assertEqual((action["res_model"], action["res_id"]), ("sepa.batch", self.batch.id))
+        self.assertEqual(self.batch.state, "rejected")
+        self.assertFalse(self.env["sepa.storno"].search([("batch_id", "=", self.batch.id)]))
         invoices = self.inv_first_1 | self.inv_first_2 | self.inv_recurring
-        self.assertEqual(stornos.invoice_ids, invoices)
         self.assertEqual(invoices.mapped("amount_residual"), [100.0, 50.25, 30.0])
 
     def test_same_file_twice_registers_nothing(self):
@@ -376,6 +406,20 @@ class TestReturnImport(SepaBatchCommon):
             again.action_apply()
         self.assertEqual(self.env["sepa.storno"].search_count(
             [("batch_line_id", "=", self.recurring.id)]), 1)
+
+    def test_dates_in_the_users_language_format(self):
+        """The import's messages write dates as the user's language does (not Babel's
+        short form "2/5/30")."""
+        lang = self.env["res.lang"]._lang_get(self.env.user.lang)
+        lang.write({"date_format": "%d.%m.%Y", "time_format": "%H:%M"})
+        data = self.camt054_return_of_recurring()
+        self.preview(data).action_apply()
+        storno = self.env["sepa.storno"].search([("transaction_ref", "=", "TX-REF-1")])
+        created = fields.Datetime.context_timestamp(storno, storno.create_date)
+        when = created.strftime("%d.%m.%Y %H:%M")
+        again = self.preview(data)
+        self.assertIn(f"This file was imported on {when} by", again.previous_import)
+        self.assertIn(f"Registered on {when} as {storno.name}", again.line_ids.note)
 
     def test_registered_between_preview_and_apply_is_skipped(self):
         data = self.camt054_return_of_recurring()
@@ -423,9 +467,108 @@ class TestReturnImport(SepaBatchCommon):
         self.assertEqual(again.line_ids.mapped("status"), ["registered", "registered"])
         self.assertIn("Kept as unmatched", again.line_ids[1].note)
 
+    def test_unmatched_transaction_matched_by_a_billing_user(self):
+        """The bank's file names a debit by an id of its own: kept as unmatched. An
+        Invoicing user matches it to its debit with "Match to a Debit": registered with
+        the file's references, in place of the unmatched transaction."""
+        self.settle()
+        data = camt054([entry([return_tx("BANK-OWN-ID-1", 30.0, "MD07", ref="M-1")], 30.0,
+                              "E1")])
+        kept = self.env["sepa.storno"].search(self.preview(data).action_apply()["domain"])
+        self.assertEqual(kept.state, "unmatched")
+        import_ref = kept.import_ref
+        user = new_test_user(self.env, login="sepa_match_billing",
+                             groups="account.group_account_invoice", company_id=self.company.id)
+        self.assertFalse(user.has_group("sepa_direct_debit.group_sepa_manager"))
+        env = self.env(user=user)
+        action = env["sepa.storno"].browse(kept.id).action_open_match()
+        form = Form(env[action["res_model"]].with_context(action["context"]),
+                    view="sepa_direct_debit.view_sepa_storno_match_form")
+        self.assertFalse(form.batch_line_id)  # its id names no debit
+        self.assertEqual((form.reason_id.code, form.kind), ("MD07", "return"))
+        # the debit's amount is not the transaction's: refused, the transaction kept
+        form.batch_line_id = env["sepa.batch.line"].browse(self.first[0].id)
+        wizard = form.save()
+        with self.assertRaisesRegex(UserError, "amount 30.0 is not the debit's 150.25"):
+            wizard.action_register()
+        self.assertEqual(kept.state, "unmatched")
+        form.batch_line_id = env["sepa.batch.line"].browse(self.recurring.id)
+        result = form.save().action_register()
+        storno = self.env["sepa.storno"].browse(result["res_id"])
+        self.assertRecordValues(storno, [{
+            "state": "done", "batch_line_id": self.recurring.id, "reason_code": "MD07",
+            "kind": "return", "source": "file", "transaction_ref": "M-1",
+            "import_ref": import_ref, "amount": 30.0}])
+        self.assertFalse(kept.exists())
+        self.assertRecordValues(self.inv_recurring, [
+            {"payment_state": "not_paid", "amount_residual": 30.0}])
+        # the file again: registered already
+        self.assertEqual(self.preview(data).line_ids.status, "registered")
+
+    def test_match_proposes_the_debit_the_transaction_names(self):
+        """A transaction kept while its debit's batch was not sent yet names the debit:
+        "Match to a Debit" proposes it."""
+        kept = self.env["sepa.storno"].register_unmatched([{
+            "end_to_end_id": self.first[0].end_to_end_id, "amount": 150.25,
+            "reason_code": "AC04", "kind": "reject", "transaction_ref": "EARLY-1"}])
+        action = kept.action_open_match()
+        wizard = Form(self.env[action["res_model"]].with_context(action["context"]),
+                      view="sepa_direct_debit.view_sepa_storno_match_form").save()
+        self.assertEqual(wizard.batch_line_id, self.first[0])
+        self.assertEqual(wizard.kind, "reject")
+        storno = self.env["sepa.storno"].browse(wizard.action_register()["res_id"])
+        self.assertEqual(storno.invoice_ids, self.inv_first_1 | self.inv_first_2)
+        self.assertEqual(storno.transaction_ref, "EARLY-1")
+        # a registered storno is not matched again
+        with self.assertRaisesRegex(UserError, "Cannot match"):
+            storno.action_open_match()
+
     # ------------------------------------------------------------------
     # refused files
     # ------------------------------------------------------------------
+
+    def test_file_of_another_account_is_refused(self):
+        """A camt file of an account that is no bank journal's of the company (unknown, or
+        another company's) would keep strangers' names and IBANs as unmatched returns:
+        refused, the account named masked, nothing created."""
+        other = self.setup_other_company(name="Other Creditor")["company"]
+        self.env["account.journal"].create({
+            "name": "Other Bank", "code": "OBNK", "type": "bank", "company_id": other.id,
+            "bank_account_id": self.env["res.partner.bank"].create({
+                "acc_number": "DE89370400440532013000", "partner_id": other.partner_id.id}).id})
+        txs = [return_tx("SOMEONE-ELSE-1", 12.0, "AM04", mandate="FOREIGN-7", ref="F1")]
+        for account, masked in (("NL91ABNA0417164300", "NL91 **** **** 4300"),
+                                ("DE89370400440532013000", "DE89 **** **** 3000")):
+            for data in (camt054([entry(txs, 12.0, "U1")], account=account),
+                         camt053([entry(txs, 12.0, "U1")], account=account)):
+                wizard = self.wizard(data, filename="foreign.xml")
+                for action in (wizard.action_preview, wizard.action_apply):
+                    with self.assertRaises(UserError) as caught:
+                        action()
+                    message = str(caught.exception)
+                    self.assertIn(f"foreign.xml is for bank account {masked}, which is not "
+                                  "the account of a bank journal of", message)
+                    self.assertIn("Nothing was imported", message)
+                    self.assertNotIn(account, message)
+                self.assertFalse(wizard.line_ids)
+                self.assertEqual(wizard.state, "upload")
+        self.assertFalse(self.env["sepa.storno"].search([("transaction_ref", "=", "F1")]))
+        # the same transaction in a file of the company's account: kept as unmatched
+        wizard = self.preview(camt054([entry(txs, 12.0, "U1")]))
+        self.assertEqual(wizard.line_ids.status, "unmatched")
+
+    def test_status_report_of_another_creditor_is_refused(self):
+        """A pain.002 on a file that is no batch of the company is refused."""
+        line = self.recurring
+        for data in (pain002("SDD-2030-99999", group_status="RJCT", group_reason="AM10"),
+                     pain002("SDD-2030-99999", [(line.pmt_inf_id, "PART", None, [
+                         (line.end_to_end_id, "MS02", 30.0, "MDT-RCUR", "2030-02-01")])])):
+            wizard = self.wizard(data, filename="status.xml")
+            with self.assertRaisesRegex(UserError, r"status.xml reports on file SDD-2030-99999, "
+                                        r"which is no direct debit batch of .*Nothing was "
+                                        r"imported"):
+                wizard.action_preview()
+            self.assertFalse(wizard.line_ids)
 
     def test_pain008_is_refused(self):
         wizard = self.wizard(base64.b64decode(self.batch.file), filename="batch.xml")
@@ -466,9 +609,10 @@ class TestReturnImportSamples(SepaBatchCommon):
             if sample.split("/")[0] not in ("camt053", "camt054", "pain002"):
                 continue
             stornos = [tx for tx in want["transactions"] if tx["kind"] in kinds]
+            data = (TESTDATA / sample).read_bytes()
+            self.make_ours(read_message(data))
             wizard = self.env["sepa.return.import"].create({
-                "data_file": base64.b64encode((TESTDATA / sample).read_bytes()),
-                "filename": sample})
+                "data_file": base64.b64encode(data), "filename": sample})
             with self.subTest(sample=sample):
                 if not stornos:
                     with self.assertRaisesRegex(UserError, "reports no failed direct debit"):
@@ -488,6 +632,23 @@ class TestReturnImportSamples(SepaBatchCommon):
                 checked += 1
         self.assertGreater(checked, 5)
 
+    def make_ours(self, result):
+        """The sample's bank accounts become the company's (a bank journal each), the
+        file it reports on (pain.002) a draft batch of the company."""
+        if result.original_msg_id:
+            if not self.env["sepa.batch"].search([("name", "=", result.original_msg_id)]):
+                self.env["sepa.batch"].create({"journal_id": self.bank_journal.id,
+                                               "name": result.original_msg_id})
+            return
+        journals = self.env["account.journal"].search([("type", "=", "bank")])
+        known = set(journals.bank_account_id.mapped("sanitized_acc_number"))
+        for number, account in enumerate(set(result.accounts) - known):
+            self.env["account.journal"].create({
+                "name": f"Sample Bank {account}", "code": f"SB{len(journals) + number}",
+                "type": "bank", "company_id": self.company.id,
+                "bank_account_id": self.env["res.partner.bank"].create({
+                    "acc_number": account, "partner_id": self.company.partner_id.id}).id})
+
 
 @tagged("post_install", "-at_install")
 class TestReturnImportConcurrency(TransactionCase):
@@ -503,6 +664,28 @@ class TestReturnImportConcurrency(TransactionCase):
             entry([return_tx(f"RACE-E2E-{n}", 10.0 + n, "AM04", ref=ref)], 10.0 + n, f"R{n}")
             for n, ref in enumerate(self.REFS)], msg_id="RACE")
         self.addCleanup(self._cleanup)
+        self._own_account()
+
+    def _own_account(self):
+        """The company's bank journal gets the file's account, committed (the two
+        connections read it) and restored afterwards."""
+        with closing(self.connection.cursor()) as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            journal = env["account.journal"].search(
+                [("type", "=", "bank"), ("company_id", "=", env.company.id)], limit=1)
+            previous = journal.bank_account_id.id
+            journal.bank_account_id = env["res.partner.bank"].create({
+                "acc_number": CREDITOR_IBAN, "partner_id": env.company.partner_id.id})
+            ids = journal.id, journal.bank_account_id.id
+            cr.commit()
+
+        def restore():
+            with closing(self.connection.cursor()) as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                env["account.journal"].browse(ids[0]).bank_account_id = previous
+                env["res.partner.bank"].browse(ids[1]).unlink()
+                cr.commit()
+        self.addCleanup(restore)
 
     def _cleanup(self):
         with closing(self.connection.cursor()) as cr:

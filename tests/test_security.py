@@ -1,3 +1,4 @@
+import base64
 import json
 from datetime import timedelta
 
@@ -8,8 +9,13 @@ from odoo.tools import SQL
 
 from odoo.addons.mail.tools.discuss import Store
 
-from .common import IBAN_B, SepaCommon
-from .security_common import IBAN_SECRET_B, SepaTwoCompaniesCommon
+from .common import IBAN_A, IBAN_B, SepaCommon
+from .security_common import (
+    CREDITOR_IBAN_B,
+    IBAN_SECRET_B,
+    SepaTwoCompaniesCommon,
+    return_file,
+)
 
 
 @tagged("post_install", "-at_install")
@@ -397,9 +403,8 @@ class TestCompanySeparation(SepaTwoCompaniesCommon):
             env_ab["sepa.batch"].browse(self.batch_b.id).action_open_control()["res_id"])
         self.assertEqual(control.line_ids.storno_id, self.storno_b)
         env_a = self.env_of("multi")
-        message = self.assertRefused(control.with_env(env_a).action_process, UserError)
-        self.assertIn("Stichting Bedrijf B", message)
-        self.assertIn("Nothing was processed", message)
+        message = self.assertRefused(control.with_env(env_a).action_process)
+        self.assertIn("switching to the company: Stichting Bedrijf B", message)
         self.assertFalse(control.processed)
         # opening it from batch B with company A active only: Odoo's own error, which
         # names the company to switch to (the user is allowed in it)
@@ -407,11 +412,128 @@ class TestCompanySeparation(SepaTwoCompaniesCommon):
             env_a["sepa.batch"].browse(self.batch_b.id).action_open_control)
         self.assertIn("switching to the company: Stichting Bedrijf B", message)
         message = self.assertRefused(lambda: env_a["sepa.control"].create(
-            {"company_id": self.company_b.id})._create_lines(), UserError)
-        self.assertIn("Stichting Bedrijf B", message)
+            {"company_id": self.company_b.id})._create_lines())
+        self.assertIn("switching to the company: Stichting Bedrijf B", message)
         control.action_process()
         self.assertEqual(self.storno_b.release_state, "retry")
         self.assertEqual(self.storno_a.release_state, "none")
+
+    # ------------------------------------------------------------------
+    # wizards: each one its user's own, in one of their active companies
+    # ------------------------------------------------------------------
+
+    def previewed_import(self, env, journal, name, iban):
+        """A return file import of ``env``'s user, previewed: its file (an attachment) and
+        its unmatched line hold the debtor's name and IBAN."""
+        account = journal.bank_account_id.sanitized_acc_number
+        wizard = env["sepa.return.import"].create({
+            "company_id": journal.company_id.id, "filename": "returns.xml",
+            "data_file": base64.b64encode(return_file(account, name, iban))})
+        wizard.action_preview()
+        self.assertEqual(wizard.line_ids.status, "unmatched")
+        self.assertIn(iban, wizard.line_ids.raw_data)
+        return wizard.sudo()
+
+    def import_attachment(self, wizard):
+        return self.env["ir.attachment"].sudo().search([
+            ("res_model", "=", "sepa.return.import"), ("res_id", "=", wizard.id),
+            ("res_field", "=", "data_file")])
+
+    def assertWizardHidden(self, env, records, write_vals, unlink=True):
+        """The user of ``env`` neither finds, reads, writes nor deletes ``records``; the
+        refusals name nothing of company B and change nothing."""
+        Model = env[records._name]
+        self.assertFalse(Model.search([("id", "in", records.ids)]))
+        found = {row["id"] for row in Model.search_read([], ["display_name"])}
+        self.assertFalse(found & set(records.ids))
+        for call in (lambda: Model.browse(records.ids).read(list(write_vals)),
+                     lambda: Model.browse(records.ids).write(write_vals),
+                     *([lambda: Model.browse(records.ids).unlink()] if unlink else [])):
+            before = records.sudo().read(list(write_vals))
+            with self.assertRaises(AccessError) as caught, self.env.cr.savepoint():
+                call()
+            self.env.invalidate_all()
+            self.assertNoSecretOfB(str(caught.exception))
+            self.assertEqual(records.sudo().read(list(write_vals)), before)
+
+    def test_return_import_of_b_hidden_from_users_of_a(self):
+        """Company B's previewed import (its file, the debtors' names and IBANs of its
+        lines) is neither found, read, swapped nor deleted by a user of A."""
+        env_b = self.env(user=self.user_b, context={"allowed_company_ids": self.company_b.ids})
+        wizard = self.previewed_import(env_b, self.bank_journal_b, "Geheime Klant B",
+                                       IBAN_SECRET_B)
+        attachment = self.import_attachment(wizard)
+        self.assertIn(IBAN_SECRET_B.encode(), attachment.raw)
+        swapped = base64.b64encode(return_file(CREDITOR_IBAN_B, "Other", "NL91ABNA0417164300"))
+        for role in ("billing", "multi", "manager"):
+            env = self.env_of(role)
+            self.assertWizardHidden(env, wizard, {"data_file": swapped, "filename": "x.xml"})
+            self.assertWizardHidden(env, wizard.line_ids, {"status": "match", "note": "RPC"})
+            self.assertWizardHidden(env, attachment, {"description": "RPC"})
+            self.assertFalse(env["ir.attachment"].search(
+                [("res_model", "=", "sepa.return.import"), ("res_field", "=", "data_file")]))
+            self.assertNoSecretOfB(str(env["sepa.return.import.line"].search_read(
+                [], ["raw_data", "end_to_end_id"])))
+        # B applies what it previewed
+        stornos = env_b["sepa.storno"].search(wizard.with_env(env_b).action_apply()["domain"])
+        self.assertEqual(stornos.raw_data["debtor_iban"], IBAN_SECRET_B)
+
+    def test_return_import_of_another_user_of_the_company_hidden(self):
+        wizard = self.previewed_import(self.env_of("manager"), self.bank_journal, "Klant A",
+                                       IBAN_A)
+        env = self.env_of("billing")
+        self.assertWizardHidden(env, wizard, {"filename": "x.xml"})
+        self.assertWizardHidden(env, wizard.line_ids, {"note": "RPC"})
+        self.assertWizardHidden(env, self.import_attachment(wizard), {"description": "RPC"})
+        # nor can lines be added to it
+        with self.assertRaises(AccessError), self.env.cr.savepoint():
+            env["sepa.return.import.line"].create(
+                {"import_id": wizard.id, "status": "unmatched", "kind": "return"})
+        # its user works on
+        self.assertEqual(wizard.with_env(self.env_of("manager")).unmatched_count, 1)
+
+    def test_control_lines_of_b_and_of_another_user_hidden(self):
+        env_b = self.env(user=self.user_b, context={"allowed_company_ids": self.company_b.ids})
+        control_b = env_b["sepa.control"].browse(
+            env_b["sepa.batch"].browse(self.batch_b.id).action_open_control()["res_id"])
+        manager = self.env_of("manager")
+        control_a = manager["sepa.control"].browse(
+            manager["sepa.batch"].browse(self.batch_a.id).action_open_control()["res_id"])
+        self.assertEqual(control_b.line_ids.storno_id, self.storno_b)
+        self.assertEqual(control_a.line_ids.storno_id, self.storno_a)
+        for control in (control_b, control_a):
+            self.assertWizardHidden(self.env_of("billing"), control.sudo(),
+                                    {"processed": True})
+            self.assertWizardHidden(self.env_of("billing"), control.sudo().line_ids,
+                                    {"release": "out", "hold_note": "RPC"})
+        self.assertNoSecretOfB(str(self.env_of("billing")["sepa.control.line"].search_read(
+            [], ["storno_id", "partner_id", "mandate_id", "amount"])))
+        # their users process them
+        control_a.action_process()
+        self.assertEqual(self.storno_a.release_state, "retry")
+
+    def test_storno_registration_and_mandate_wizards_own_only(self):
+        env_b = self.env(user=self.user_b, context={"allowed_company_ids": self.company_b.ids})
+        manager = self.env_of("manager")
+        reason = self.env["sepa.return.reason"].search([("code", "=", "AM04")])
+        for env, line, mandate in ((env_b, self.batch_b.line_ids[0], self.mandate_b),
+                                   (manager, self.batch_a.line_ids[0], self.mandate_recurring)):
+            register = env["sepa.storno.register"].create({
+                "batch_line_id": line.id, "reason_id": reason.id, "kind": "return"})
+            revoke = env["sepa.mandate.revoke"].create({
+                "mandate_ids": [Command.set(mandate.ids)], "revocation_reason": "Moved"})
+            reactivate = env["sepa.mandate.reactivate"].create({
+                "mandate_ids": [Command.set(mandate.ids)]})
+            billing = self.env_of("billing")
+            self.assertWizardHidden(billing, register.sudo(), {"kind": "reject"})
+            self.assertWizardHidden(billing, revoke.sudo(), {"revocation_reason": "RPC"})
+            self.assertWizardHidden(billing, reactivate.sudo(),
+                                    {"signature_date": fields.Date.today()})
+        # a wizard of company B's records is refused to a user of A
+        with self.assertRaises(AccessError), self.env.cr.savepoint():
+            self.env_of("billing")["sepa.mandate.revoke"].create({
+                "mandate_ids": [Command.set(self.mandate_b.ids)], "revocation_reason": "RPC"})
+        self.assertEqual(self.mandate_b.state, "active")
 
     # ------------------------------------------------------------------
     # storno analysis
@@ -500,6 +622,67 @@ class TestSecurityOverHttp(SepaTwoCompaniesCommon, HttpCase):
         self.assertIn(self.url_open(f"/web/content/{own.id}").status_code, (403, 404))
         self.authenticate("sepa_billing", "sepa_billing")
         self.assertEqual(self.url_open(f"/web/content/{own.id}").status_code, 200)
+
+    def call_kw(self, role, model, method, args, **kwargs):
+        """``method`` of ``model`` called over JSON-RPC by the user of ``role``, with
+        company A active: the response's ``result`` or ``error``."""
+        self.authenticate(role, role)
+        response = self.url_open(
+            f"/web/dataset/call_kw/{model}/{method}",
+            data=json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
+                "model": model, "method": method, "args": args,
+                "kwargs": {"context": {"allowed_company_ids": [self.company_a.id]},
+                           **kwargs}}}),
+            headers={"Content-Type": "application/json"})
+        return response.json()
+
+    def test_return_import_and_control_of_b_not_served_over_rpc(self):
+        """A user of company A asks over JSON-RPC for company B's previewed import, its
+        lines, its file and B's control lines: nothing is served, nothing changes."""
+        env_b = self.env(user=self.user_b, context={"allowed_company_ids": self.company_b.ids})
+        wizard = env_b["sepa.return.import"].create({
+            "company_id": self.company_b.id, "filename": "returns-b.xml",
+            "data_file": base64.b64encode(return_file(CREDITOR_IBAN_B, "Geheime Klant B",
+                                                      IBAN_SECRET_B))})
+        wizard.action_preview()
+        self.batch_b.with_env(env_b).action_send()
+        env_b["sepa.storno"].register([{
+            "batch_line_id": self.batch_b.line_ids[0].id, "reason_code": "AM04",
+            "kind": "return", "date": fields.Date.today(), "source": "manual"}])
+        control = env_b["sepa.control"].browse(
+            env_b["sepa.batch"].browse(self.batch_b.id).action_open_control()["res_id"])
+        self.assertTrue(control.line_ids)
+        attachment = self.env["ir.attachment"].sudo().search([
+            ("res_model", "=", "sepa.return.import"), ("res_id", "=", wizard.id),
+            ("res_field", "=", "data_file")])
+        self.assertIn(IBAN_SECRET_B.encode(), attachment.raw)
+        login = "sepa_billing"
+        for model, fnames in (("sepa.return.import", ["data_file", "filename"]),
+                              ("sepa.return.import.line", ["raw_data", "end_to_end_id"]),
+                              ("sepa.control.line", ["storno_id", "partner_id", "release"])):
+            rows = self.call_kw(login, model, "search_read", [[]], fields=fnames)["result"]
+            self.assertFalse(rows, model)
+        for model, records, values in (
+                ("sepa.return.import", wizard, {"data_file": base64.b64encode(b"<x/>").decode()}),
+                ("sepa.return.import.line", wizard.line_ids, {"status": "match"}),
+                ("sepa.control.line", control.line_ids, {"release": "out"})):
+            for method, args in (("read", [records.ids, list(values)]),
+                                 ("write", [records.ids, values])):
+                error = self.call_kw(login, model, method, args)["error"]["data"]
+                self.assertEqual(error["name"], "odoo.exceptions.AccessError")
+                self.assertNotIn(IBAN_SECRET_B, error["message"])
+                self.assertNoSecretOfB(error["message"])
+        for url in (f"/web/content/sepa.return.import/{wizard.id}/data_file?download=true",
+                    f"/web/content/{attachment.id}?download=true"):
+            response = self.url_open(url)
+            self.assertIn(response.status_code, (403, 404), url)
+            self.assertNotIn(IBAN_SECRET_B, response.text)
+        self.assertEqual(control.line_ids.release, "retry")
+        self.assertIn(IBAN_SECRET_B.encode(), attachment.raw)
+        self.assertEqual(set(wizard.line_ids.mapped("status")), {"unmatched"})
+        # B's user gets B's file
+        self.authenticate("sepa_billing_b", "sepa_billing_b")
+        self.assertEqual(self.url_open(f"/web/content/{attachment.id}").status_code, 200)
 
     def test_no_failed_debit_named_in_access_error(self):
         """A failed debit's reference is its end-to-end id: another company's is not

@@ -5,18 +5,20 @@ the user would over RPC, in a savepoint that is rolled back afterwards. A refuse
 attempt raises (so its transaction is rolled back), leaves the database as it was and
 names nothing of company B (nor, to users outside the Direct Debit group, an IBAN).
 """
+import base64
+import json
 from datetime import timedelta
 from pathlib import Path
 
 import psycopg2
 
-from odoo import fields
+from odoo import Command, fields
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.tests import tagged
 from odoo.tools import SQL
 
 from .common import IBAN_A, IBAN_B
-from .security_common import SepaTwoCompaniesCommon
+from .security_common import IBAN_SECRET_B, SepaTwoCompaniesCommon, return_file
 
 #: ``A``: allowed on company A's records only; ``A+B``: on both companies' records;
 #: ``-``: on neither; ``n/a``: not an operation on such records. The same table is in
@@ -75,6 +77,46 @@ Batch chatter messages  billing    A     A       A           A       A      A   
 Batch chatter messages  manager    A     A       A           A       A      A       -
 Batch chatter messages  portal     -     -       -           -       -      -       -
 Batch chatter messages  A+B, A on  A     A       A           A       A      A       -
+Return imports          internal   -     -       -           -       -      -       -
+Return imports          billing    A     A       A           A       A      A       A
+Return imports          manager    A     A       A           A       A      A       A
+Return imports          portal     -     -       -           -       -      -       -
+Return imports          A+B, A on  A     A       A           A       A      A       A
+Return import lines     internal   -     -       -           -       -      -       -
+Return import lines     billing    A     A       A           A       A      A       A
+Return import lines     manager    A     A       A           A       A      A       A
+Return import lines     portal     -     -       -           -       -      -       -
+Return import lines     A+B, A on  A     A       A           A       A      A       A
+Imported return files   internal   -     -       -           -       -      -       -
+Imported return files   billing    A     A       A           A       A      A       A
+Imported return files   manager    A     A       A           A       A      A       A
+Imported return files   portal     -     -       -           -       -      -       -
+Imported return files   A+B, A on  A     A       A           A       A      A       A
+Controls                internal   -     -       -           -       -      -       -
+Controls                billing    A     A       A           A       A      A       A
+Controls                manager    A     A       A           A       A      A       A
+Controls                portal     -     -       -           -       -      -       -
+Controls                A+B, A on  A     A       A           A       A      A       A
+Control lines           internal   -     -       -           -       -      -       -
+Control lines           billing    A     A       A           A       A      A       A
+Control lines           manager    A     A       A           A       A      A       A
+Control lines           portal     -     -       -           -       -      -       -
+Control lines           A+B, A on  A     A       A           A       A      A       A
+Storno registrations    internal   -     -       -           -       -      -       -
+Storno registrations    billing    A     A       A           A       A      A       A
+Storno registrations    manager    A     A       A           A       A      A       A
+Storno registrations    portal     -     -       -           -       -      -       -
+Storno registrations    A+B, A on  A     A       A           A       A      A       A
+Mandate revocations     internal   -     -       -           -       -      -       -
+Mandate revocations     billing    A     A       A           A       A      A       A
+Mandate revocations     manager    A     A       A           A       A      A       A
+Mandate revocations     portal     -     -       -           -       -      -       -
+Mandate revocations     A+B, A on  A     A       A           A       A      A       A
+Mandate reactivations   internal   -     -       -           -       -      -       -
+Mandate reactivations   billing    A     A       A           A       A      A       A
+Mandate reactivations   manager    A     A       A           A       A      A       A
+Mandate reactivations   portal     -     -       -           -       -      -       -
+Mandate reactivations   A+B, A on  A     A       A           A       A      A       A
 ======================  =========  ====  ======  ==========  ======  =====  ======  ======
 """
 
@@ -84,7 +126,10 @@ OPERATIONS = ("read", "search", "read_group", "create", "write", "unlink", "expo
 #: The tables a refused attempt must leave as they were.
 TABLES = ("sepa_mandate", "sepa_batch", "sepa_batch_line", "sepa_batch_proposal",
           "sepa_batch_proposal_line", "res_partner_bank", "ir_attachment", "mail_message",
-          "sepa_storno")
+          "sepa_storno", "sepa_return_import", "sepa_return_import_line", "sepa_control",
+          "sepa_control_line", "sepa_storno_register", "sepa_mandate_revoke",
+          "sepa_mandate_reactivate")
+
 
 
 def parse_table(text):
@@ -128,10 +173,15 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
                             for company, journal, partner in (
                                 (cls.company_a, cls.bank_journal, cls.recurring_partner),
                                 (cls.company_b, cls.bank_journal_b, cls.debtor_b))}
+        cls.reason = cls.env["sepa.return.reason"].search([("code", "=", "AM04")])
         cls.proposals = {(role, "A"): cls.make_proposal(user, cls.company_a, cls.bank_journal)
                          for role, user in cls.users.items()}
         proposal_b = cls.make_proposal(cls.user_b, cls.company_b, cls.bank_journal_b)
         cls.proposals.update({(role, "B"): proposal_b for role in cls.users})
+        cls.wizards = {(role, "A"): cls.make_wizards(user, cls.company_a)
+                       for role, user in cls.users.items()}
+        wizards_b = cls.make_wizards(cls.user_b, cls.company_b)
+        cls.wizards.update({(role, "B"): wizards_b for role in cls.users})
 
     @classmethod
     def make_sent_batch(cls, company, journal, partner):
@@ -154,6 +204,45 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
             "company_id": company.id, "journal_id": journal.id})
         proposal.action_propose()
         return cls.env["sepa.batch.proposal"].browse(proposal.id)
+
+    @classmethod
+    def make_wizards(cls, user, company):
+        """The wizards of ``company`` opened by ``user`` (whatever their rights):
+        a previewed return file import (its file kept as an attachment) with a line, a
+        control with a line, a storno registration, a mandate revocation and
+        reactivation."""
+        env = cls.env(user=user, su=True, context={"allowed_company_ids": company.ids})
+        if company == cls.company_b:
+            name, iban, journal, mandate = ("Geheime Klant B", IBAN_SECRET_B, cls.bank_journal_b,
+                                            cls.mandate_b)
+        else:
+            name, iban, journal, mandate = ("Klant A", IBAN_A, cls.bank_journal,
+                                            cls.mandate_recurring)
+        account = journal.bank_account_id.sanitized_acc_number
+        wizard = env["sepa.return.import"].create({
+            "company_id": company.id, "filename": "returns.xml",
+            "data_file": base64.b64encode(return_file(account, name, iban))})
+        line = env["sepa.return.import.line"].create({
+            "import_id": wizard.id, "status": "unmatched", "kind": "return",
+            "end_to_end_id": "UNKNOWN-1", "note": "Matrix",
+            "raw_data": json.dumps({"debtor_name": name, "debtor_iban": iban})})
+        control = env["sepa.control"].create({"company_id": company.id})
+        control_line = env["sepa.control.line"].create({
+            "control_id": control.id, "storno_id": cls.stornos[company.id].id,
+            "release": "hold", "hold_note": "Matrix"})
+        mandate = [Command.set(mandate.ids)]
+        return {
+            "import": wizard.with_env(cls.env), "import_line": line.with_env(cls.env),
+            "control": control.with_env(cls.env),
+            "control_line": control_line.with_env(cls.env),
+            "register": env["sepa.storno.register"].create({
+                "batch_line_id": cls.sent_batches[company.id].line_ids[0].id,
+                "reason_id": cls.reason.id, "kind": "return"}).with_env(cls.env),
+            "revoke": env["sepa.mandate.revoke"].create({
+                "mandate_ids": mandate, "revocation_reason": "Matrix"}).with_env(cls.env),
+            "reactivate": env["sepa.mandate.reactivate"].create({
+                "mandate_ids": mandate}).with_env(cls.env),
+        }
 
     # ------------------------------------------------------------------
     # what each row is made of, for company "A" or "B"
@@ -201,7 +290,50 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
             return ("sepa.storno.report", rows, "end_to_end_id",
                     {"end_to_end_id": "Matrix"}, {"end_to_end_id": "Matrix"}, rows)
 
+        wizards = self.wizards[(role, company)]
+
+        def import_attachment():
+            attachment = self.env["ir.attachment"].sudo().search([
+                ("res_model", "=", "sepa.return.import"), ("res_id", "=", wizards["import"].id),
+                ("res_field", "=", "data_file")])
+            return ("ir.attachment", attachment, "name",
+                    {"name": "note.txt", "res_model": "sepa.return.import",
+                     "res_id": wizards["import"].id, "raw": b"note"},
+                    {"description": "Matrix"}, attachment)
+
+        def wizard_row(model, key, field, create_vals, write_vals):
+            return (model, wizards[key], field, create_vals, write_vals, wizards[key])
+
+        mandate = [Command.set(data["mandate"].ids)]
         subjects = {
+            "Return imports": lambda: wizard_row(
+                "sepa.return.import", "import", "filename",
+                {"company_id": data["company"].id, "filename": "new.xml",
+                 "data_file": base64.b64encode(b"<Document/>")}, {"filename": "Matrix"}),
+            "Return import lines": lambda: wizard_row(
+                "sepa.return.import.line", "import_line", "note",
+                {"import_id": wizards["import"].id, "status": "unmatched", "kind": "return"},
+                {"note": "Matrix 2"}),
+            "Imported return files": import_attachment,
+            "Controls": lambda: wizard_row(
+                "sepa.control", "control", "processed", {"company_id": data["company"].id},
+                {"processed": True}),
+            "Control lines": lambda: wizard_row(
+                "sepa.control.line", "control_line", "hold_note",
+                {"control_id": wizards["control"].id,
+                 "storno_id": self.stornos[data["company"].id].id, "release": "hold"},
+                {"hold_note": "Matrix 2"}),
+            "Storno registrations": lambda: wizard_row(
+                "sepa.storno.register", "register", "kind",
+                {"batch_line_id": self.sent_batches[data["company"].id].line_ids[0].id,
+                 "reason_id": self.reason.id, "kind": "return"}, {"charge_amount": 1.0}),
+            "Mandate revocations": lambda: wizard_row(
+                "sepa.mandate.revoke", "revoke", "revocation_reason",
+                {"mandate_ids": mandate, "revocation_reason": "Matrix"},
+                {"revocation_reason": "Matrix 2"}),
+            "Mandate reactivations": lambda: wizard_row(
+                "sepa.mandate.reactivate", "reactivate", "signature_date",
+                {"mandate_ids": mandate}, {"signature_date": fields.Date.today()}),
             "Mandates": lambda: (
                 "sepa.mandate", data["mandate"], "name",
                 {"partner_id": data["partner"].id,

@@ -304,9 +304,13 @@ class TestStornoAccounting(StornoCommon):
         self.assertEqual(self.inv_recurring.payment_state, "in_payment")
 
     def test_outstanding_account_fallbacks(self):
-        """Setting, else the journal's outstanding payments account, else the company's
-        liquidity transfer account (a journal without outbound methods broke here)."""
+        """Setting (made with the chart), else the journal's outstanding payments
+        account, else the company's liquidity transfer account (a journal without
+        outbound methods broke here)."""
         journal = self.bank_journal
+        made = self.company.sepa_storno_account_id
+        self.assertEqual(self.company._sepa_storno_account(journal), made)
+        self.company.sepa_storno_account_id = False
         self.assertEqual(self.company._sepa_storno_account(journal),
                          journal.outbound_payment_method_line_ids[:1].payment_account_id)
         journal.outbound_payment_method_line_ids.payment_account_id = False

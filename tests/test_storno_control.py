@@ -279,8 +279,11 @@ class TestStornoControl(StornoCommon):
             self.assertIn(invoice, wizard.line_ids.invoice_id)
         excluded = {line.invoice_id: line.reason for line in wizard.excluded_line_ids}
         self.assertIn("Dispute", excluded[invoices[1]])
-        self.assertIn("Held after the debit failed", excluded[invoices[2]])
+        # one wording for every hold: "On hold: <why>", a failed debit's date and code after
+        self.assertRegex(excluded[invoices[2]],
+                         r"^On hold: Dispute \(the debit failed on .+, AM04\)$")
         self.assertIn("paid another way", excluded[invoices[3]])
+        self.assertTrue(excluded[invoices[3]].startswith("On hold: "))
 
     def test_process_error_leaves_nothing_half_done(self):
         batch, invoices = self.several_failed()
@@ -336,6 +339,31 @@ class TestStornoControl(StornoCommon):
         control.action_process()
         self.assertEqual(self.mandate_first.sequence_type_override, "first")
         self.assertEqual(len((batch_1 | batch_2).message_ids - messages), 2)
+
+    def test_choice_of_before_a_reactivation_is_ignored(self):
+        """The first debit is returned MD01: the mandate is revoked. The customer signs
+        again and the mandate is reactivated (its debit history restarts): the old
+        control's "Recurring" no longer applies; the next debit is a first one."""
+        self.company.sepa_storno_auto_revoke = True
+        batch = self.send_batch()
+        batch._settle()
+        self.register(self.line_of(batch, self.inv_first_1), code="MD01", kind="return")
+        self.assertEqual(self.mandate_first.state, "revoked")
+        control = self.open_control(batch)
+        line = control.line_ids
+        self.assertRecordValues(line, [{"first_debit": True, "sequence_type": "recurring",
+                                        "release": "hold"}])
+        self.mandate_first._reactivate(fields.Date.today())
+        self.assertEqual(self.mandate_first.sequence_type, "first")
+        control.action_process()
+        self.assertEqual(line.storno_id.release_state, "hold")
+        self.assertFalse(self.mandate_first.sequence_type_override)
+        self.assertEqual(self.mandate_first.sequence_type, "first")
+        self.assertNotIn("Sequence type of the next debit", batch.message_ids[0].body)
+        # a control opened now offers no choice for that debit either
+        line.storno_id.release_state = "none"
+        self.assertRecordValues(self.open_control(batch).line_ids, [{
+            "first_debit": False, "sequence_type": False, "release": "retry"}])
 
     def test_views_load(self):
         self.Control.get_view(view_type="form")

@@ -106,6 +106,37 @@ class TestStornoFees(StornoCommon):
         self.assertEqual(invoice.invoice_line_ids.tax_ids, exempt)
         self.assertAlmostEqual(invoice.amount_total, 3.0)
 
+    def test_refused_fee_invoice_names_its_customer_debits_and_product(self):
+        """The fee product's tax is of another country than the company's fiscal country
+        (the generic chart's American tax in a Dutch company): the registration stops with
+        an error naming the customer, the failed debits and the product of the fee invoice
+        Odoo refuses (not the other customer's, whose invoice passes), and changes
+        nothing."""
+        outside_eu = self.env["account.fiscal.position"].create({
+            "name": "Outside the EU", "company_id": self.company.id,
+            "tax_ids": [Command.create({"tax_src_id": self.vat.id, "tax_dest_id": False})]})
+        self.debtor.property_account_position_id = outside_eu
+        self.company.account_fiscal_country_id = self.env.ref("base.nl")
+        batch = self.send_batch()
+        with self.assertRaises(UserError) as caught, self.env.cr.savepoint():
+            self.register_all(batch, [(self.inv_first_1, 5.0), (self.inv_rec_1, 2.5)])
+        message = caught.exception.args[0]
+        self.assertIn("Storno fee invoice for Jan de Vries", message)
+        self.assertIn(self.line_of(batch, self.inv_rec_1).end_to_end_id, message)
+        self.assertIn("product Storno fee", message)
+        self.assertIn("incompatible with your fiscal country", message)
+        self.assertNotIn(self.debtor.name, message)
+        self.assertNotIn(self.line_of(batch, self.inv_first_1).end_to_end_id, message)
+        # nothing registered, nothing invoiced
+        self.assertFalse(self.Storno.search([("batch_id", "=", batch.id)]))
+        self.assertFalse(self.fee_invoices())
+        self.assertEqual(set(batch.line_ids.mapped("state")), {"pending"})
+        # each customer's fee invoice refused alone: the first one is named
+        self.debtor.property_account_position_id = False
+        with self.assertRaisesRegex(UserError, "Storno fee invoice for Vereniging De "
+                                    "Eendracht"), self.env.cr.savepoint():
+            self.register_all(batch, [(self.inv_first_1, 5.0), (self.inv_rec_1, 2.5)])
+
     def test_setting_off_or_nothing_to_charge_creates_nothing(self):
         self.company.sepa_storno_fee_invoice = False
         batch = self.send_batch()

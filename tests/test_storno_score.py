@@ -96,3 +96,62 @@ class TestStornoScore(StornoCommon):
         self.assertEqual(self.mandate.storno_score, 1)
         self.assertEqual(self.mandate.storno_event_ids.sorted("id")[-1:].mapped(
             lambda e: (e.kind, e.points, e.score)), [("cancel", -1, 1)])
+
+    # ------------------------------------------------------------------
+    # the score is a function of the log: cancelling cannot corrupt it
+    # ------------------------------------------------------------------
+
+    def test_cancel_of_a_return_brings_the_reset_back(self):
+        """Threshold 5: score 2, the next debit settles (0), it is returned for 1 point
+        (the reset is undone: 3); cancelling that return gives 0 again, not 2."""
+        self.company.sepa_storno_threshold = 5
+        self.fail_once()
+        self.fail_once()
+        self.assertEqual(self.mandate.storno_score, 2)
+        batch = self.succeed_once()
+        self.assertEqual(self.mandate.storno_score, 0)
+        line = batch.line_ids.filtered(lambda line: line.mandate_id == self.mandate)[:1]
+        storno = self.register(line, kind="return")
+        self.assertEqual(self.mandate.storno_score, 3)
+        storno.action_cancel()
+        self.assertEqual(self.mandate.storno_score, 0)
+        self.assertEqual(self.mandate.storno_event_ids.sorted("id")[-1:].mapped(
+            lambda e: (e.kind, e.storno_id, e.points, e.score)), [("cancel", storno, -3, 0)])
+
+    def test_cancel_of_a_storno_before_a_reset_keeps_the_later_ones(self):
+        """Storno A (2 points), a debit settled (reset), storno B (2 points): A no longer
+        counts, so cancelling it leaves B's 2 points."""
+        self.company.sepa_storno_threshold = 5
+        storno_a = self.fail_once(code="MS02")
+        self.succeed_once()
+        self.assertEqual(self.mandate.storno_score, 0)
+        self.fail_once(code="MS02")
+        self.assertEqual(self.mandate.storno_score, 2)
+        storno_a.action_cancel()
+        self.assertEqual(self.mandate.storno_score, 2)
+        self.assertEqual(self.mandate.storno_event_ids.sorted("id")[-1:].mapped(
+            lambda e: (e.kind, e.points, e.score)), [("cancel", 0, 2)])
+
+    def test_cancel_under_the_threshold_keeps_the_revocation(self):
+        """The storno that revoked the mandate is cancelled: the score goes back, the
+        revocation stays (reactivate the mandate if it should collect again)."""
+        self.fail_once()
+        self.fail_once()
+        storno = self.fail_once()
+        self.assertEqual(self.mandate.state, "revoked")
+        storno.action_cancel()
+        self.assertEqual(self.mandate.storno_score, 2)
+        self.assertEqual(self.mandate.state, "revoked")
+
+    def test_refund_of_an_older_debit_after_a_newer_one_settled(self):
+        """A refund (eight weeks) of a debit settled before the last settled one: the
+        score counts the refund only; the stornos before both settlements stay reset."""
+        self.company.sepa_storno_threshold = 5
+        self.fail_once(code="MS02")
+        older = self.succeed_once()
+        self.assertEqual(self.mandate.storno_score, 0)
+        self.succeed_once()
+        line = older.line_ids.filtered(lambda line: line.mandate_id == self.mandate)[:1]
+        self.register(line, code="MD06", kind="refund")
+        self.assertEqual(self.mandate.storno_score, 2)
+        self.assertEqual(self.mandate.state, "active")

@@ -3,7 +3,8 @@
 #
 #   tools/dev.sh setup   Odoo source, system packages, .venv, PostgreSQL, odoo.conf
 #   tools/dev.sh test    setup + fresh test database + the whole test suite
-#   tools/dev.sh run     setup + demo database sepa_dd_demo + Odoo on 127.0.0.1:8069
+#   tools/dev.sh run     setup + demo database sepa_dd_demo (Dutch chart l10n_nl) + Odoo
+#                        on 127.0.0.1:8069
 #   tools/dev.sh db NAME create NAME afresh with the addon installed (no demo data)
 #   tools/dev.sh odoo-tests DB [TESTS...]  update the addon in DB, run those Odoo tests
 #   tools/dev.sh oca-tests DB [TESTS...]   same with OCA's bank modules (requirements-oca.txt)
@@ -291,7 +292,11 @@ run_demo() {
         say "Upgrading $ADDON in $DEMO_DB"
         odoo -d "$DEMO_DB" -u "$ADDON" --stop-after-init
     else
-        say "Creating the demo database $DEMO_DB (with demo data)"
+        # The demo association keeps its books on the Dutch chart (Dutch VAT): l10n_nl
+        # (Odoo Community) first, so that the addon's demo data finds it. The addon itself
+        # does not depend on it.
+        say "Creating the demo database $DEMO_DB (with demo data, Dutch chart l10n_nl)"
+        odoo -d "$DEMO_DB" -i l10n_nl --stop-after-init
         odoo -d "$DEMO_DB" -i "$ADDON" --stop-after-init
     fi
     say "Odoo serves on http://127.0.0.1:${SEPA_HTTP_PORT:-8069}  (database $DEMO_DB, login admin / admin)"

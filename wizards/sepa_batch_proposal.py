@@ -198,7 +198,7 @@ class SepaBatchProposal(models.TransientModel):
                            date=format_date(env, row["storno_date"]),
                            code=row["storno_code"])),
             (row["release_state"] == "hold",
-             lambda: env._("Held after the debit failed on %(date)s (%(code)s): %(note)s",
+             lambda: env._("On hold: %(note)s (the debit failed on %(date)s, %(code)s)",
                            date=format_date(env, row["storno_date"]), code=row["storno_code"],
                            note=row["hold_note"] or env._("no reason given"))),
             (row["hold"],

@@ -146,8 +146,8 @@ class SepaControl(models.TransientModel):
             SELECT s.id AS storno_id, s.batch_id, s.partner_id, s.mandate_id, s.amount,
                    s.currency_id, s.kind, s.reason_id, s.after_settlement,
                    md.state AS mandate_state,
-                   (l.sequence_type = 'FRST' AND md.mandate_type = 'recurring')
-                       AS first_debit,
+                   (l.sequence_type = 'FRST' AND md.mandate_type = 'recurring'
+                    AND l.id > COALESCE(md.sequence_history_start, 0)) AS first_debit,
                    COALESCE(r.keeps_first, TRUE) AS keeps_first
               FROM sepa_storno s
               JOIN sepa_batch_line l ON l.id = s.batch_line_id
@@ -220,11 +220,16 @@ class SepaControl(models.TransientModel):
     # ------------------------------------------------------------------
 
     def _process_rows(self):
-        """The lines with the CURRENT state of their storno and mandate: one read."""
+        """The lines with the CURRENT state of their storno and mandate: one read. A
+        failed first debit of before the mandate's current debit history (it was
+        reactivated since: its next debit is a first one again) has no choice any more
+        (``first_debit`` false)."""
         self.env.flush_all()
         return self.env.execute_query_dict(SQL(
             """
-            SELECT c.id, c.storno_id, c.release, c.hold_note, c.first_debit,
+            SELECT c.id, c.storno_id, c.release, c.hold_note,
+                   c.first_debit AND s.batch_line_id > COALESCE(md.sequence_history_start, 0)
+                       AS first_debit,
                    c.sequence_type, s.batch_id, s.mandate_id, s.state AS storno_state,
                    s.release_state, md.state AS mandate_state, md.name AS mandate_name,
                    s.name AS storno_name,
@@ -309,16 +314,29 @@ class SepaControl(models.TransientModel):
 
     def _set_sequence_types(self, rows):
         """The sequence type of the next debit of the mandates whose first debit failed:
-        one write per value. Returns ``{value: mandates}``."""
-        groups = defaultdict(set)
+        one write per value. Each storno keeps the choice and the mandate's override
+        before it, which cancelling the storno restores (one write per pair). Returns
+        ``{value: mandates}``."""
+        groups, choices = defaultdict(set), []
         for row in rows:
             if row["first_debit"] and row["mandate_id"] and row["sequence_type"]:
                 groups[row["sequence_type"]].add(row["mandate_id"])
+                choices.append((row["storno_id"], row["mandate_id"], row["sequence_type"]))
         Mandate = self.env["sepa.mandate"].with_context(tracking_disable=True)
+        overrides = {mandate.id: mandate.sequence_type_override or False
+                     for mandate in Mandate.browse(sorted({
+                         mandate_id for _storno, mandate_id, _value in choices}))}
         mandates = {}
         for value, ids in groups.items():
             mandates[value] = Mandate.browse(sorted(ids))
             mandates[value].write({"sequence_type_override": value})
+        kept = defaultdict(list)
+        for storno_id, mandate_id, value in choices:
+            kept[value, overrides[mandate_id]].append(storno_id)
+        Storno = self.env["sepa.storno"].with_context(tracking_disable=True)
+        for (value, override), ids in kept.items():
+            Storno.browse(ids).write(
+                {"sequence_type_chosen": value, "sequence_type_before": override})
         return mandates
 
     def _post_summaries(self, rows, mandates):

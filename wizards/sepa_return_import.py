@@ -10,6 +10,12 @@ registers them in one transaction through ``sepa.storno.register`` /
 A file is identified by the SHA-256 of its bytes, kept in the stornos' ``import_ref``
 (``sha256:<hex> <file name>``); a transaction by the bank's reference (``transaction_ref``,
 see ``_transaction_ref``).
+
+A pain.002 rejecting a whole file (``GrpSts`` RJCT) or payment block (``PmtInfSts`` RJCT)
+is the creditor's problem, never the debtors' (``_whole_rejects``): nothing is registered
+for a batch or block the bank credited already, nor for a reject of a duplicate upload;
+a sent batch whose whole file was rejected is undone as a cancel and marked *Rejected by
+the Bank* (``sepa.batch._reject_by_bank``): no storno, charge, fee or points.
 """
 
 import base64
@@ -21,11 +27,12 @@ from psycopg2 import IntegrityError
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, format_datetime
+from odoo.tools import SQL, format_date, format_datetime
 
 from ..bulk import insert_records
-from ..sepa import SepaError
+from ..sepa import SepaError, mask_account
 from ..sepa.readers import read_message
+from ..sepa.reasons import get_reason
 
 KIND_SELECTION = [
     ("reject", "Reject"),
@@ -65,6 +72,10 @@ class SepaReturnImport(models.TransientModel):
         readonly=True, help="When this same file was imported before, and what it registered.")
     batch_warning = fields.Char(
         readonly=True, help="Set when no transaction of the file belongs to the chosen batch.")
+    setup_warning = fields.Text(
+        readonly=True, help="What registering these failed debits would refuse or leave "
+        "out with the company's settings (accounts, storno fee product): correct the "
+        "settings, then preview again.")
     currency_id = fields.Many2one(
         "res.currency", default=lambda self: self.env.ref("base.EUR"), help="Euro.")
     line_ids = fields.One2many(
@@ -82,6 +93,19 @@ class SepaReturnImport(models.TransientModel):
         domain=[("status", "=", "registered")],
         help="Transactions registered before (this file, another file or a bank statement "
         "line): skipped.")
+    whole_line_ids = fields.One2many(
+        "sepa.return.import.line", "import_id", string="Whole Batches",
+        domain=[("status", "in", ("batch_reject", "skipped"))],
+        help="Rejects of a whole file or payment block: a sent batch the bank rejected as "
+        "a whole (undone, nothing charged), or a reject that registers nothing, with why "
+        "(the batch was credited already, a duplicate upload).")
+    batch_reject_count = fields.Integer(
+        string="Batches Rejected by the Bank", compute="_compute_counts",
+        help="Sent batches whose whole file the bank rejected: registering undoes them as "
+        "a cancel and marks them rejected by the bank; no charge, fee or storno points.")
+    whole_count = fields.Integer(
+        string="Whole Batch Lines", compute="_compute_counts",
+        help="Lines about a whole batch or payment block.")
     match_count = fields.Integer(
         string="Failed Debits to Register", compute="_compute_counts",
         help="Failed debits to register.")
@@ -110,6 +134,9 @@ class SepaReturnImport(models.TransientModel):
             wizard.match_count, wizard.match_amount = counts.get((wizard.id, "match"), (0, 0))
             wizard.unmatched_count = counts.get((wizard.id, "unmatched"), (0, 0))[0]
             wizard.registered_count = counts.get((wizard.id, "registered"), (0, 0))[0]
+            wizard.batch_reject_count = counts.get((wizard.id, "batch_reject"), (0, 0))[0]
+            wizard.whole_count = wizard.batch_reject_count + counts.get(
+                (wizard.id, "skipped"), (0, 0))[0]
 
     # ------------------------------------------------------------------
     # PUBLIC ACTIONS
@@ -138,13 +165,18 @@ class SepaReturnImport(models.TransientModel):
             self._preview()
         to_register = self.match_line_ids
         unmatched = self.unmatched_line_ids
-        if not to_register and not unmatched:
-            raise UserError(self.previous_import or _(
-                "Nothing to register: every failed debit of %(file)s is registered already "
-                "(see the preview).", file=self.filename or _("this file")))
+        Line = self.env["sepa.return.import.line"]
+        to_reject = Line.search([("import_id", "=", self.id), ("status", "=", "batch_reject")])
+        if not to_register and not unmatched and not to_reject:
+            skipped = Line.search([("import_id", "=", self.id), ("status", "=", "skipped")])
+            raise UserError(self.previous_import or (skipped and _(
+                "Nothing to register:\n%(why)s", why="\n".join(skipped.mapped("note"))))
+                or _("Nothing to register: every failed debit of %(file)s is registered "
+                     "already (see the preview).", file=self.filename or _("this file")))
         Storno = self.env["sepa.storno"]
         try:
             with self.env.cr.savepoint():
+                rejected = self._reject_batches(to_reject)
                 stornos = Storno.browse()
                 if to_register:
                     stornos |= Storno.register(self._prepare_register_vals(to_register))
@@ -156,6 +188,8 @@ class SepaReturnImport(models.TransientModel):
             raise UserError(_(
                 "Another user registered some of these failed debits meanwhile. Import "
                 "the file again to see what is left to register.")) from None
+        if rejected and not stornos:
+            return self._open_batches(rejected)
         return self._open_stornos(stornos)
 
     # ------------------------------------------------------------------
@@ -178,6 +212,7 @@ class SepaReturnImport(models.TransientModel):
             "message": result.message,
             "previous_import": self._previous_import(),
             "batch_warning": self._batch_warning(rows),
+            "setup_warning": self._setup_warning(rows),
         })
 
     def _refresh_registered(self):
@@ -222,7 +257,44 @@ class SepaReturnImport(models.TransientModel):
                 "%(file)s (%(message)s) reports no failed direct debit: no reject, return, "
                 "refund or reversal of a direct debit. Nothing was imported.",
                 file=name, message=result.message))
+        self._check_file_is_ours(result, name)
         return result
+
+    def _check_file_is_ours(self, result, name):
+        """Refuse a file of another account holder (its failed debits would be kept as
+        unmatched stornos with strangers' names and IBANs): a camt file's accounts must
+        be bank accounts of the company's bank journals, a pain.002 must report on one
+        of the company's batches. One read."""
+        company = self.company_id
+        if result.message.startswith("pain.002"):
+            self.env["sepa.batch"].flush_model(["name", "company_id"])
+            if not result.original_msg_id or not self.env.execute_query(SQL(
+                    "SELECT 1 FROM sepa_batch WHERE company_id = %s AND name = %s LIMIT 1",
+                    company.id, result.original_msg_id)):
+                raise UserError(_(
+                    "%(file)s reports on file %(msg_id)s, which is no direct debit batch "
+                    "of %(company)s. Import it in the company that sent that file. Nothing "
+                    "was imported.", file=name, msg_id=result.original_msg_id or "-",
+                    company=company.name))
+            return
+        self.env["account.journal"].flush_model(["type", "company_id", "bank_account_id"])
+        self.env["res.partner.bank"].flush_model(["sanitized_acc_number"])
+        ours = {row[0] for row in self.env.execute_query(SQL(
+            """SELECT UPPER(b.sanitized_acc_number) FROM account_journal j
+                 JOIN res_partner_bank b ON b.id = j.bank_account_id
+                WHERE j.type = 'bank' AND j.company_id = %s""", company.id))}
+        for account in result.accounts:
+            if not account:
+                raise UserError(_(
+                    "%(file)s does not say which bank account it is for: nothing was "
+                    "imported.", file=name))
+            if "".join(account.split()).upper() not in ours:
+                raise UserError(_(
+                    "%(file)s is for bank account %(account)s, which is not the account of "
+                    "a bank journal of %(company)s. Import it in the company that holds "
+                    "this account, or set the account on its bank journal. Nothing was "
+                    "imported.", file=name, account=mask_account(account),
+                    company=company.name))
 
     def _import_ref(self):
         return f"sha256:{self.file_sha256} {self.filename or ''}".strip()
@@ -230,12 +302,21 @@ class SepaReturnImport(models.TransientModel):
     def _prepare_line_vals(self, result):
         """One value dict per preview line, in the file's order."""
         stornos = result.stornos
-        matches = self.env["sepa.return.matcher"].match_file(self.company_id, stornos)
+        whole = self._whole_rejects(stornos)
+        matched = iter(self.env["sepa.return.matcher"].match_file(
+            self.company_id,
+            [record for position, record in enumerate(stornos) if position not in whole]))
         today = fields.Date.context_today(self)
         reasons = self._reason_names(stornos)
         rows = []
-        for record, pairs in zip(stornos, matches, strict=True):
-            for debit, note in pairs:
+        for position, record in enumerate(stornos):
+            if position in whole:
+                rows.append(self._whole_line_vals(result, record, whole[position], today,
+                                                  len(rows)))
+                rows[-1]["reason_name"] = reasons.get(
+                    (record.reason_code or "").strip().upper())
+                continue
+            for debit, note in next(matched):
                 rows.append(self._line_vals(result, record, debit, note, today, len(rows)))
                 rows[-1]["reason_name"] = reasons.get((record.reason_code or "").strip().upper())
         self._mark_registered(rows)
@@ -278,6 +359,155 @@ class SepaReturnImport(models.TransientModel):
         if debit:  # its batch, mandate and customer are the line's (related)
             vals["batch_line_id"] = debit["line_id"]
         return vals
+
+    def _whole_rejects(self, stornos):
+        """What the rejects of a whole file or payment block of ``stornos`` do:
+        ``{position in stornos: (status, batch row, amount, note)}``, in two reads.
+
+        A whole-file or block reject is the creditor's problem, never the debtors':
+
+        * of a batch (block) the bank has credited already (settled, or a block's credit
+          reconciled): a reject of a second upload of it; nothing is registered;
+        * with a duplicate's reason (``DU01``: the bank had the file already, that
+          upload stands): nothing is registered;
+        * of a batch rejected by the bank already: nothing to do;
+        * of the whole file of a sent batch: ``batch_reject``, the batch is undone;
+        * of one block of a sent batch: not here (each debit is a reject, see
+          ``sepa.return.matcher``; the reason says whether it is charged).
+
+        Rejects naming no batch of the company are left to ``sepa.return.matcher``
+        (unmatched).
+        """
+        wanted = {position: record for position, record in enumerate(stornos)
+                  if record.level in ("group", "pmtinf")}
+        if not wanted:
+            return {}
+        batches = self._whole_batch_rows(
+            {r.msg_id for r in wanted.values() if r.level == "group" and r.msg_id},
+            {r.pmt_inf_id for r in wanted.values() if r.level == "pmtinf" and r.pmt_inf_id})
+        by_name = {row["name"]: row for row in batches}
+        result = {}
+        for position, record in wanted.items():
+            if record.level == "group":
+                batch = by_name.get(record.msg_id)
+                block, amount = None, batch and batch["amount"]
+            else:
+                batch = next((row for row in batches
+                              if record.pmt_inf_id in row["blocks"]
+                              and row["state"] in ("sent", "done", "rejected")
+                              and (not record.msg_id or record.msg_id == row["name"])),
+                             None)
+                block = record.pmt_inf_id
+                amount = batch and batch["blocks"][block]
+            if batch is None or batch["state"] not in ("sent", "done", "rejected"):
+                continue
+            decision = self._whole_decision(record, batch, block)
+            if decision:
+                result[position] = (decision[0], batch, amount, decision[1])
+        return result
+
+    def _whole_decision(self, record, batch, block):
+        """``(status, note)`` for a whole-file or block reject of ``batch`` (a
+        ``_whole_batch_rows`` row), or None: its debits are rejected one by one."""
+        env = self.env
+        if batch["state"] == "rejected":
+            return "skipped", env._(
+                "Batch %(batch)s was rejected by the bank on %(date)s already: nothing to do.",
+                batch=batch["name"], date=format_date(env, batch["bank_reject_date"]))
+        credited = batch["credited"].get(block) if block else min(
+            batch["credited"].values(), default=None)
+        collected = batch["collected"].get(block) if block else any(
+            batch["collected"].values())
+        if not credited and batch["state"] == "done" and collected:
+            credited = batch["settled_date"]  # settled without a bank line of ours
+        code = (record.reason_code or "").strip().upper()
+        if credited and block:
+            return "skipped", env._(
+                "Payment block %(block)s of batch %(batch)s was credited on %(date)s; this "
+                "report rejects a second upload of it: nothing is registered.",
+                block=block, batch=batch["name"], date=format_date(env, credited))
+        if credited:
+            return "skipped", env._(
+                "Batch %(batch)s: the batch was credited on %(date)s; this report rejects a "
+                "second upload of it: nothing is registered.",
+                batch=batch["name"], date=format_date(env, credited))
+        if batch["state"] == "done":
+            return None  # every debit failed already: their stornos say so
+        if get_reason(code).duplicate:
+            return "skipped", env._(
+                "This report rejects an upload of batch %(batch)s as a duplicate (%(code)s): "
+                "the bank has the file already and credits the upload it accepted; the "
+                "batch stays as it is, nothing is registered.",
+                batch=batch["name"], code=code)
+        if block:
+            return None
+        return "batch_reject", env._(
+            "The bank rejected the whole file: registering undoes batch %(batch)s as a "
+            "cancel (its invoices are proposed again) and marks it rejected by the bank; "
+            "no bank charge, fee or storno points.", batch=batch["name"])
+
+    def _whole_batch_rows(self, names, blocks):
+        """The company's batches named ``names`` or holding the payment blocks ``blocks``:
+        dicts with ``id``, ``name``, ``state``, ``settled_date``, ``bank_reject_date``,
+        ``amount``, ``blocks`` (``{block: amount}``), ``collected`` (``{block: a debit of
+        it was collected}``) and ``credited`` (``{block: date of the bank's first credit
+        reconciled with its transit line}``: the storno entries' credits of rejects are
+        no credit of the bank)."""
+        for model in ("sepa.batch", "sepa.batch.line", "account.move.line",
+                      "account.partial.reconcile"):
+            self.env[model].flush_model()
+        batches = {}
+        for row in self.env.execute_query_dict(SQL(
+                """
+                SELECT b.id, b.name, b.state, b.settled_date, b.bank_reject_date,
+                       l.pmt_inf_id, SUM(l.amount) AS amount,
+                       BOOL_OR(l.state = 'collected') AS collected
+                  FROM sepa_batch b JOIN sepa_batch_line l ON l.batch_id = b.id
+                 WHERE b.company_id = %(company)s
+                   AND (b.name = ANY(%(names)s) OR b.id IN (
+                        SELECT x.batch_id FROM sepa_batch_line x
+                         WHERE x.company_id = %(company)s AND x.pmt_inf_id = ANY(%(blocks)s)))
+              GROUP BY b.id, l.pmt_inf_id ORDER BY b.id
+                """, company=self.company_id.id, names=list(names), blocks=list(blocks))):
+            batch = batches.setdefault(row["id"], dict(
+                row, amount=0.0, blocks={}, collected={}, credited={}))
+            batch["blocks"][row["pmt_inf_id"]] = row["amount"]
+            batch["collected"][row["pmt_inf_id"]] = row["collected"]
+            batch["amount"] += row["amount"]
+        for batch_id, label, credited in self.env.execute_query(SQL(
+                """
+                SELECT b.id, t.name, MIN(c.date)
+                  FROM sepa_batch b
+                  JOIN account_move_line t ON t.move_id = b.move_id
+                   AND t.sepa_batch_line_id IS NULL AND t.balance > 0
+                  JOIN account_partial_reconcile p ON p.debit_move_id = t.id
+                  JOIN account_move_line c ON c.id = p.credit_move_id
+                   AND c.sepa_storno_id IS NULL
+                 WHERE b.id = ANY(%s)
+              GROUP BY b.id, t.id""", list(batches))):
+            batch = batches[batch_id]
+            words = (label or "").split()
+            block = next((block for block in batch["blocks"] if block in words), None)
+            batch["credited"][block] = credited
+        return list(batches.values())
+
+    def _whole_line_vals(self, result, record, whole, today, sequence):
+        status, batch, amount, note = whole
+        return {
+            "import_id": self.id,
+            "sequence": sequence,
+            "status": status,
+            "level": record.level,
+            "kind": record.kind,
+            "amount": amount,
+            "date": record.booking_date or record.value_date or today,
+            "reason_code": record.reason_code or False,
+            "charge_amount": 0.0,
+            "transaction_ref": _transaction_ref(result, record, None, self.file_sha256,
+                                                sequence),
+            "note": note,
+            "reject_batch_id": batch["id"],
+        }
 
     def _mark_registered(self, rows):
         """Turn into "already registered" the rows whose transaction or debit is
@@ -344,8 +574,8 @@ class SepaReturnImport(models.TransientModel):
 
         def note(storno):
             created = storno["create_date"]
-            if created not in dates:
-                dates[created] = format_datetime(env, created, dt_format="short")
+            if created not in dates:  # False: the user's language's date and time formats
+                dates[created] = format_datetime(env, created, dt_format=False)
             origin = (storno["source"], storno["statement_ref"], storno["import_ref"])
             if origin not in origins:
                 origins[origin] = _origin(env, storno)
@@ -372,11 +602,12 @@ class SepaReturnImport(models.TransientModel):
         when, user_name, done, unmatched = rows[0]
         return _("This file was imported on %(date)s by %(user)s (%(done)s failed debits "
                  "registered, %(unmatched)s unmatched): importing it again registers "
-                 "nothing.", date=format_datetime(self.env, when, dt_format="short"),
+                 "nothing.", date=format_datetime(self.env, when, dt_format=False),
                  user=user_name, done=done, unmatched=unmatched)
 
     def _batch_warning(self, rows):
-        if not self.batch_id:
+        if not self.batch_id or any(
+                row.get("reject_batch_id") == self.batch_id.id for row in rows):
             return False
         line_ids = [row["batch_line_id"] for row in rows if row.get("batch_line_id")]
         self.env["sepa.batch.line"].flush_model(["batch_id"])
@@ -387,9 +618,59 @@ class SepaReturnImport(models.TransientModel):
         return _("No transaction of this file belongs to batch %(batch)s.",
                  batch=self.batch_id.name)
 
+    def _setup_warning(self, rows):
+        """What the company's settings keep registration of the matched rows from doing
+        (``res.company._sepa_registration_warnings``), or False; one read of their
+        batches' journals and states."""
+        matched = [row for row in rows if row["status"] == "match"]
+        if not matched:
+            return False
+        self.env["sepa.batch.line"].flush_model(["batch_id"])
+        self.env["sepa.batch"].flush_model(["journal_id", "state"])
+        batch_of = {line_id: (journal_id, state) for line_id, journal_id, state in
+                    self.env.execute_query(SQL(
+                        """SELECT l.id, b.journal_id, b.state FROM sepa_batch_line l
+                             JOIN sepa_batch b ON b.id = l.batch_id WHERE l.id = ANY(%s)""",
+                        [row["batch_line_id"] for row in matched]))}
+        company = self.company_id
+        transit, outstanding = set(), set()
+        for row in matched:
+            journal_id, state = batch_of[row["batch_line_id"]]
+            (transit if row["kind"] == "reject" and state == "sent" else outstanding).add(
+                journal_id)
+        default_charge = company.currency_id.compare_amounts(
+            company.sepa_storno_charge_amount, 0) > 0
+        charged = sum(1 for row in matched if row["charge_amount"] or default_charge)
+        Journal = self.env["account.journal"]
+        warnings = company._sepa_registration_warnings(
+            Journal.browse(sorted(transit)), Journal.browse(sorted(outstanding)), charged,
+            len(matched))
+        return "\n".join(warnings) or False
+
     # ------------------------------------------------------------------
     # BUSINESS: registration
     # ------------------------------------------------------------------
+
+    def _reject_batches(self, lines):
+        """Undo the sent batches whose whole file the bank rejected (``lines``, status
+        ``batch_reject``) and mark them rejected by the bank; return them."""
+        batches = self.env["sepa.batch"]
+        if not lines:
+            return batches
+        lines.flush_recordset()
+        rows = self.env.execute_query_dict(SQL(
+            """SELECT reject_batch_id, reason_code, date FROM sepa_return_import_line
+                WHERE id = ANY(%s) ORDER BY sequence""", lines.ids))
+        reasons = self.env["sepa.return.reason"]._get_or_create(
+            row["reason_code"] for row in rows)
+        origin = _("file %(file)s", file=self.filename or "-")
+        for row in rows:
+            batch = batches.browse(row["reject_batch_id"])
+            if batch not in batches:
+                code = (row["reason_code"] or "").strip().upper() or "NONE"
+                batch._reject_by_bank(reasons[code], row["date"], origin)
+                batches |= batch
+        return batches
 
     def _prepare_register_vals(self, lines):
         """``sepa.storno.register`` values of the matched lines (one read of them)."""
@@ -405,7 +686,8 @@ class SepaReturnImport(models.TransientModel):
                 "import_ref": import_ref,
                 "transaction_ref": row["transaction_ref"],
             }
-            if row["charge_amount"]:  # otherwise the company's default charge
+            # otherwise the reason decides (the default charge for a debtor's failure)
+            if row["charge_amount"]:
                 vals["charge_amount"] = row["charge_amount"]
             vals_list.append(vals)
         return vals_list
@@ -449,6 +731,17 @@ class SepaReturnImport(models.TransientModel):
             "name": _("Import Return File"),
         }
 
+    def _open_batches(self, batches):
+        action = {
+            "type": "ir.actions.act_window",
+            "res_model": "sepa.batch",
+            "name": _("Batches Rejected by the Bank"),
+            "target": "current",
+        }
+        if len(batches) == 1:
+            return dict(action, res_id=batches.id, view_mode="form", views=[(False, "form")])
+        return dict(action, view_mode="list,form", domain=[("id", "in", batches.ids)])
+
     def _open_stornos(self, stornos):
         return {
             "type": "ir.actions.act_window",
@@ -471,9 +764,13 @@ class SepaReturnImportLine(models.TransientModel):
     sequence = fields.Integer(help="Position of the transaction in the file.")
     status = fields.Selection(
         [("match", "To Register"), ("unmatched", "Unmatched"),
-         ("registered", "Already Registered")],
+         ("registered", "Already Registered"), ("batch_reject", "Batch Rejected"),
+         ("skipped", "Not Registered")],
         required=True, help="To Register: matched to a debit; Unmatched: kept as an "
-        "unmatched storno to match by hand; Already Registered: skipped.")
+        "unmatched storno to match by hand; Already Registered: skipped. Batch Rejected: "
+        "the bank rejected the whole file of a sent batch, which is undone (no storno). "
+        "Not Registered: a reject of a whole file or block that changes nothing (see the "
+        "note).")
     level = fields.Selection(
         [("tx", "Transaction"), ("entry", "Entry"), ("group", "Whole File"),
          ("pmtinf", "Payment Block")],
@@ -484,6 +781,9 @@ class SepaReturnImportLine(models.TransientModel):
         help="Reject (before settlement), return, refund (MD06) or reversal.")
     batch_line_id = fields.Many2one(
         "sepa.batch.line", string="Batch Line", help="First line of the debit that failed.")
+    reject_batch_id = fields.Many2one(
+        "sepa.batch", string="Rejected Batch",
+        help="The batch whose whole file (or payment block) the bank rejected.")
     # Related, not stored: a preview of 50,000 transactions would check three more
     # foreign keys per line when it is written.
     batch_id = fields.Many2one(

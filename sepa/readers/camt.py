@@ -171,6 +171,7 @@ class _Entry:
     bank_tx_code_prtry: str | None = None
     charges: Decimal | None = None
     category: str = SKIP
+    account: str | None = None
     batches: list = field(default_factory=list)
     txs: list = field(default_factory=list)
     tx_count: int = 0
@@ -219,6 +220,8 @@ class CamtReader:
         self.tx_fields = Fields(namespace, TX_FIELDS, shared=TX_SHARED)
         self.records = []
         self.report_msg_id = None
+        self.accounts = {}  # ordered set
+        self._account_of = (None, None)  # (statement element, its account)
         self._entry = None
         self._dtls = None
         self._batch = _Batch()
@@ -235,7 +238,8 @@ class CamtReader:
             else:
                 self.report_msg_id = self.xml.text(element, "MsgId")
             release(element)
-        return ReadResult(self.message, self.records, report_msg_id=self.report_msg_id)
+        return ReadResult(self.message, self.records, report_msg_id=self.report_msg_id,
+                          accounts=tuple(self.accounts))
 
     # -- streaming callbacks -------------------------------------------------------------
 
@@ -255,7 +259,10 @@ class CamtReader:
         entry = self._current_entry(ntry)
         if entry.tx_count == 0:
             entry.batches = [self._read_batch(dtls) for dtls in self.xml.findall(ntry, "NtryDtls")]
-        self.records.extend(self._entry_records(entry))
+        records = self._entry_records(entry)
+        if records:
+            self.accounts.setdefault(entry.account)
+        self.records.extend(records)
         self._entry = None
         self._dtls = None
 
@@ -286,6 +293,7 @@ class CamtReader:
             subfamily=values["subfamily"],
             bank_tx_code_prtry=values["bank_tx_code_prtry"],
             charges=self._charges(ntry, values),
+            account=self._account(ntry.getparent()),
         )
         if entry.domain is not None:
             parts = (entry.domain, entry.family, entry.subfamily)
@@ -294,6 +302,16 @@ class CamtReader:
             entry.domain, entry.family, entry.subfamily, entry.cdt_dbt, entry.reversal
         )
         return entry
+
+    def _account(self, statement):
+        """The account of ``statement`` (``Stmt``, ``Ntfctn`` or ``Rpt``): its IBAN, else
+        its other id, else None. Read at its first entry, before the entries released
+        the elements ahead of them (``Acct`` among them)."""
+        if statement is not None and self._account_of[0] is not statement:
+            x = self.xml
+            account = x.text(statement, "Acct/Id/IBAN") or x.text(statement, "Acct/Id/Othr/Id")
+            self._account_of = (statement, account)
+        return self._account_of[1]
 
     def _read_batch(self, dtls):
         """Read the ``Btch`` block of one ``NtryDtls``."""

@@ -121,7 +121,9 @@ class ReadResult:
 
     ``message`` is the message name taken from the namespace, e.g. ``camt.054.001.04`` or
     ``pain.002.001.03.ch.02``. The ``original_*``, ``group_*`` and ``payment_infos`` fields
-    are filled for pain.002 only.
+    are filled for pain.002 only. ``accounts`` (camt only): the account (``Acct/Id``: the
+    IBAN, else its other id; None when absent) of each statement, notification or report
+    whose entries gave ``transactions``, in the file's order, each once.
     """
 
     message: str
@@ -132,6 +134,7 @@ class ReadResult:
     group_status: str | None = None
     group_reason_code: str | None = None
     payment_infos: tuple = ()
+    accounts: tuple = ()
 
     @property
     def stornos(self):
@@ -154,5 +157,7 @@ class ReadResult:
                 group_reason_code=self.group_reason_code,
                 payment_infos=[info.to_json_dict() for info in self.payment_infos],
             )
+        else:
+            data["accounts"] = list(self.accounts)
         data["transactions"] = [tx.to_json_dict() for tx in self.transactions]
         return data

@@ -12,6 +12,7 @@ from sepa.ids import (
     bic_from_iban,
     end_to_end_id,
     join_id,
+    mask_account,
     normalize_iban,
     pmt_inf_id,
     validate_bic,
@@ -168,3 +169,10 @@ def test_built_ids_are_valid_identifiers(base, number):
     built = join_id(base, number)
     assert check_identifier(built, "built") == built
     assert len(built) <= 35
+
+
+def test_mask_account():
+    assert mask_account("NL91ABNA0417164300") == "NL91 **** **** 4300"
+    assert mask_account("nl91 abna 0417 1643 00") == "NL91 **** **** 4300"
+    assert mask_account("12345") == "*2345"
+    assert mask_account(None) == ""

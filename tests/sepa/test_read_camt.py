@@ -327,6 +327,37 @@ def test_values_containing_the_internal_separator_are_read_exactly():
     assert first.reason_code == "AM04"
 
 
+def test_accounts_of_the_statements_with_direct_debit_entries():
+    """The account of each statement that gave items, each once, in the file's order: the
+    IBAN, else the other id; a statement without direct debit entries is not listed."""
+    namespace = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"
+    E = ElementMaker(namespace=namespace, nsmap={None: namespace})
+
+    def entry(e2e, domain="PMNT"):
+        return E.Ntry(
+            E.Amt("10.00", Ccy="EUR"), E.CdtDbtInd("DBIT"), E.Sts("BOOK"),
+            E.BookgDt(E.Dt("2024-03-05")),
+            E.BkTxCd(E.Domn(E.Cd(domain), E.Fmly(E.Cd("IDDT"), E.SubFmlyCd("UPDD")))),
+            E.NtryDtls(E.TxDtls(E.Refs(E.EndToEndId(e2e)), E.RtrInf(E.Rsn(E.Cd("AM04"))))))
+
+    def statement(number, account, *entries):
+        return E.Stmt(E.Id(f"S{number}"), E.Acct(E.Id(account)), *entries)
+
+    document = E.Document(E.BkToCstmrStmt(
+        E.GrpHdr(E.MsgId("ACCOUNTS")),
+        statement(1, E.Othr(E.Id("0417164300")), entry("E-1"), entry("E-2")),
+        statement(2, E.IBAN("NL47BUNQ2020202020"), entry("E-3")),
+        statement(3, E.IBAN("DE89370400440532013000"),
+                  entry("E-4", domain="ACMT")),  # no direct debit: not listed
+        statement(4, E.IBAN("NL47BUNQ2020202020"), entry("E-5")),
+    ))
+    result = read_message(etree.tostring(document, xml_declaration=True, encoding="UTF-8"))
+    assert [tx.end_to_end_id for tx in result.transactions] == ["E-1", "E-2", "E-3", "E-5"]
+    assert result.accounts == ("0417164300", "NL47BUNQ2020202020")
+    assert result.to_json_dict()["accounts"] == ["0417164300", "NL47BUNQ2020202020"]
+    assert read("camt054_001_08_returns.xml").accounts == ("DE89370400440532013000",)
+
+
 def test_creditor_identifier_of_a_return():
     """The creditor identifier the bank gives for a transaction (RltdPties/Cdtr, with a
     Pty level from version 001.08): the return file import checks it is ours."""

@@ -8,6 +8,7 @@ from sepa.readers.records import STORNO_KINDS
 from sepa.reasons import (
     CATALOGUE,
     CATEGORIES,
+    FAULTS,
     REVOKE_AT_ONCE,
     UNKNOWN_POINTS,
     ReasonCode,
@@ -90,3 +91,38 @@ def test_unknown_and_proprietary_codes():
 
 def test_lookup_is_case_insensitive():
     assert get_reason(" am04") is CATALOGUE["AM04"]
+
+
+@pytest.mark.parametrize(
+    ("code", "fault"),
+    [
+        ("AM04", "debtor"), ("AC01", "debtor"), ("AC04", "debtor"), ("AC06", "debtor"),
+        ("AG01", "debtor"), ("MD01", "debtor"), ("MD06", "debtor"), ("MD07", "debtor"),
+        ("MS02", "debtor"), ("MS03", "debtor"), ("SL01", "debtor"),
+        ("AM05", "creditor"), ("FF01", "creditor"), ("DU01", "creditor"),
+        ("BE05", "creditor"), ("RC01", "creditor"), ("MD02", "creditor"),
+        ("CNOR", "bank"), ("DNOR", "bank"), ("TECH", "bank"), ("ED05", "bank"),
+    ],
+)
+def test_whose_failure(code, fault):
+    assert CATALOGUE[code].fault == fault
+
+
+@pytest.mark.parametrize("code", sorted(CATALOGUE))
+def test_only_a_debtors_failure_counts(code):
+    """The creditor's and the bank's failures bring no points (nor charges and fees)."""
+    entry = CATALOGUE[code]
+    assert entry.fault in FAULTS
+    if entry.fault != "debtor":
+        assert entry.points == 0 and not entry.revoke_mandate
+
+
+def test_unknown_code_is_the_debtors():
+    """Unknown codes keep counting as before: the debtor's failure, 1 point."""
+    assert get_reason("ZZ99").fault == "debtor"
+
+
+def test_duplicates_keep_nothing_first():
+    for code in ("AM05", "DUPL", "DU01", "DU02"):
+        assert CATALOGUE[code].duplicate and not CATALOGUE[code].keeps_first
+    assert not CATALOGUE["FF01"].duplicate
