@@ -339,7 +339,8 @@ class _DebitIndex:
         total = sum(debit["amount"] for debit in debits)
         reason, excess = judge_return(
             total, bank_debit.amount, creditor_ids=bank_debit.creditor_ids,
-            our_creditor_id=creditor_id, category=bank_debit.category, max_charge=max_charge)
+            our_creditor_id=creditor_id, category=bank_debit.category, max_charge=max_charge,
+            registered=all(debit["storno_id"] for debit in debits))
         if reason is None:
             return Answer(debits, charge=excess)
         env = self.env

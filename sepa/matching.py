@@ -20,7 +20,7 @@ account may carry the same text.
 import re
 from decimal import Decimal
 
-from .readers.camt import ISO_DOMAINS, STORNO, UNKNOWN, classify
+from .readers.camt import DD_OTHER, ISO_DOMAINS, STORNO, UNKNOWN, classify
 
 #: Why a bank transaction naming our debits is not their return (see :func:`judge_return`).
 NOT_A_RETURN = "bank_code"  # its bank transaction code says something else
@@ -196,7 +196,7 @@ def bank_debit_category(code, reversal=False):
 
 
 def judge_return(debit_amount, amount=None, *, charges=None, creditor_ids=(),
-                 our_creditor_id=None, category=None, max_charge=None):
+                 our_creditor_id=None, category=None, max_charge=None, registered=False):
     """Whether a bank transaction that names our debits (of ``debit_amount`` together)
     is their return. Returns ``(reason, excess)``: ``reason`` None when it is, else why
     not (``NOT_A_RETURN``, ``OTHER_CREDITOR``, ``LESS_THAN_DEBIT``, ``CHARGE_ABOVE_MAX``);
@@ -208,13 +208,19 @@ def judge_return(debit_amount, amount=None, *, charges=None, creditor_ids=(),
       one must be ours (``our_creditor_id``, compared by :func:`same_creditor`);
     * ``amount``: what the bank took (Decimal); at least the debits, and at most the
       debits plus ``max_charge`` (None: no limit) or plus the ``charges`` the bank states.
+
+    ``registered``: the debits failed already (a return file); the transaction is the
+    bank's debit of what their stornos left open (the caller checks it is that amount to
+    the cent: the return, or a charge booked apart), so its amount and a code other than
+    a direct debit's decide nothing; a debit collected from our account or another
+    creditor's identifier still refute it.
     """
-    if category not in MAY_BE_RETURN:
+    if category == DD_OTHER or category not in MAY_BE_RETURN and not registered:
         return NOT_A_RETURN, None
     if creditor_ids and our_creditor_id and not any(
             same_creditor(creditor_id, our_creditor_id) for creditor_id in creditor_ids):
         return OTHER_CREDITOR, None
-    if amount is None:
+    if amount is None or registered:
         return None, None
     excess = amount - debit_amount
     if excess < 0:

@@ -19,7 +19,7 @@ from sepa.matching import (
     reversal_in,
     same_creditor,
 )
-from sepa.readers.camt import DD_OTHER, RETURNED, STORNO, UNKNOWN
+from sepa.readers.camt import DD_OTHER, RETURNED, SKIP, STORNO, UNKNOWN
 
 OURS = "NL69ZZZ123456780000"
 FEDERATION = "NL08ZZZ502057730000"
@@ -132,3 +132,15 @@ D = Decimal
 ])
 def test_judge_return(kwargs, verdict):
     assert judge_return(D("25.00"), **kwargs) == verdict
+
+
+@pytest.mark.parametrize(("kwargs", "verdict"), [
+    # the bank's debit of what a registered storno left open: a charge booked apart
+    ({"amount": D("5.00"), "category": SKIP}, (None, None)),
+    ({"amount": D("500.00")}, (None, None)),  # the caller checks the open amount
+    ({"amount": D("25.00"), "category": DD_OTHER}, (NOT_A_RETURN, None)),
+    ({"amount": D("25.00"), "creditor_ids": (FEDERATION,), "our_creditor_id": OURS},
+     (OTHER_CREDITOR, None)),
+])
+def test_judge_the_bank_debit_of_registered_stornos(kwargs, verdict):
+    assert judge_return(D("25.00"), registered=True, **kwargs) == verdict
