@@ -2,6 +2,7 @@ from . import sepa_state_mixin
 from . import sepa_company_check_mixin
 from . import ir_rule
 from . import res_users
+from . import mail_message
 from . import res_company
 from . import account_chart_template
 from . import res_config_settings

@@ -163,8 +163,8 @@ class ResPartner(models.Model):
         if not mandates:
             return
         mandates.write({"state": "closed"})
-        note = _("Closed unsigned: the customer switched to one mandate per invoice.")
-        mandates._message_log_batch(bodies=dict.fromkeys(mandates.ids, note))
+        self.env["mail.message"]._sepa_log(  # in the reader's language
+            mandates, dict.fromkeys(mandates.ids, [("mandate_closed_unsigned", {})]))
 
     def _sepa_prepare_mandate_vals(self, invoice=None):
         self.ensure_one()

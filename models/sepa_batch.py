@@ -161,6 +161,23 @@ class SepaBatch(models.Model):
         search="_search_storno_release_count",
         help="Failed debits of this batch whose invoices are neither retried nor held "
         "yet: decide in the Control after Reconciliation.")
+    storno_count = fields.Integer(
+        string="Failed Debits", compute="_compute_storno_figures",
+        help="Registered failed debits (stornos) of this batch: rejected by the bank, "
+        "returned, refunded or reversed. Cancelled stornos are not counted.")
+    bank_credit_amount = fields.Monetary(
+        string="Expected Bank Credit", compute="_compute_storno_figures",
+        help="What the bank credits for this batch: its total minus the debits rejected "
+        "before settlement (registered rejects while the batch was sent). Returns, "
+        "refunds and reversals after settlement, and any reject registered once the batch "
+        "was settled, do not lower it: the bank credited them and debits them back "
+        "separately, as it does every bank charge. The bank may credit it in one line or "
+        "one line per collection date (payment block).")
+    user_id = fields.Many2one(
+        "res.users", string="Responsible", default=lambda self: self.env.user,
+        tracking=True, index="btree_not_null",
+        help="Who delivers the file to the bank: a To Do activity reminds them on the "
+        "'Deliver to the Bank By' date while the batch is not sent.")
 
     _sql_constraints = [
         ("name_company_uniq", "unique(name, company_id)",
@@ -197,6 +214,21 @@ class SepaBatch(models.Model):
              ("release_state", "=", "none")], ["batch_id"], ["__count"]))
         for batch in self:
             batch.storno_release_count = counts.get(batch, 0)
+
+    def _compute_storno_figures(self):
+        """Failed debits and the bank's expected credit, in one grouped read."""
+        groups = self.env["sepa.storno"]._read_group(
+            [("batch_id", "in", self.ids), ("state", "=", "done")],
+            ["batch_id", "after_settlement"], ["__count", "amount:sum"])
+        counts, rejected = defaultdict(int), defaultdict(float)
+        for batch, after_settlement, count, amount in groups:
+            counts[batch.id] += count
+            if not after_settlement:
+                rejected[batch.id] += amount
+        for batch in self:
+            batch.storno_count = counts[batch.id]
+            batch.bank_credit_amount = batch.currency_id.round(
+                batch.amount_total - rejected[batch.id])
 
     def _search_storno_release_count(self, operator, value):
         """Batches with (``> 0``, ``!= 0``) or without failed debits to release."""
@@ -238,6 +270,12 @@ class SepaBatch(models.Model):
                 vals["pain_version"] = journal._sepa_pain_version()
         return super().create(vals_list)
 
+    def write(self, vals):
+        result = super().write(vals)
+        if "state" in vals or "user_id" in vals:
+            self._sync_delivery_reminders()
+        return result
+
     @api.ondelete(at_uninstall=False)
     def _unlink_only_draft_or_cancelled(self):
         if any(batch.state not in ("draft", "cancel", "rejected") for batch in self):
@@ -259,7 +297,9 @@ class SepaBatch(models.Model):
         if self.state != "draft" or self.line_ids:
             raise UserError(_("Invoices can only be put in a new batch, not in %(batch)s.",
                               batch=self.name))
-        return self.env["sepa.batch.line"]._create_guarded(self._compose_lines(rows))
+        lines = self.env["sepa.batch.line"]._create_guarded(self._compose_lines(rows))
+        self._sync_delivery_reminders()
+        return lines
 
     def _compose_lines(self, rows):
         """Values of the batch lines of ``rows``: debit numbers, end-to-end ids, remittance
@@ -286,6 +326,66 @@ class SepaBatch(models.Model):
             "remittance": ids.remittance,
             "pmt_inf_id": ids.pmt_inf_id,
         } for row, ids in zip(rows, composed, strict=True)]
+
+    # ------------------------------------------------------------------
+    # BUSINESS: reminder
+    # ------------------------------------------------------------------
+
+    def _sync_delivery_reminders(self):
+        """The reminder of each of these batches: ONE automated To Do activity for its
+        responsible on its 'Deliver to the Bank By' date while it is draft or generated
+        (created, or moved to the current date and responsible); marked done once the
+        batch is sent (or settled), removed when it is cancelled or has neither date nor
+        responsible. The summary is in the responsible's language (who reads it).
+        Set-wise: one search, one create, one write per distinct date and user."""
+        todo = self.env.ref("mail.mail_activity_data_todo", raise_if_not_found=False)
+        if not todo or not self.ids:
+            return
+        Activity = self.env["mail.activity"].sudo()
+        reminders = defaultdict(Activity.browse)
+        for activity in Activity.search([
+                ("res_model", "=", self._name), ("res_id", "in", self.ids),
+                ("activity_type_id", "=", todo.id), ("automated", "=", True)]):
+            reminders[activity.res_id] |= activity
+        to_create, to_move = [], defaultdict(Activity.browse)
+        done, removed = Activity.browse(), Activity.browse()
+        for batch in self:
+            current = reminders[batch.id]
+            if batch.state in ("sent", "done"):
+                done |= current
+            elif batch.state not in ("draft", "generated") or not batch.latest_delivery_date \
+                    or not batch.user_id:
+                removed |= current
+            elif not current:
+                to_create.append(batch._prepare_delivery_reminder(todo))
+            else:
+                removed |= current[1:]
+                if (current[0].date_deadline, current[0].user_id) != \
+                        (batch.latest_delivery_date, batch.user_id):
+                    to_move[batch.latest_delivery_date, batch.user_id.id] |= current[0]
+        removed.unlink()
+        for (deadline, user_id), activities in to_move.items():
+            activities.write({"date_deadline": deadline, "user_id": user_id})
+        if to_create:
+            Activity.create(to_create)
+        if done:
+            done.action_feedback(feedback=_("The batch was sent to the bank."))
+
+    def _prepare_delivery_reminder(self, todo):
+        user = self.user_id
+        env = self.with_context(lang=user.lang or self.env.lang).env
+        return {
+            "res_model_id": self.env["ir.model"]._get_id(self._name),
+            "res_id": self.id,
+            "activity_type_id": todo.id,
+            "automated": True,
+            "user_id": user.id,
+            "date_deadline": self.latest_delivery_date,
+            "summary": env._("Deliver %(batch)s to the bank", batch=self.name),
+            "note": env._("The file of direct debit batch %(batch)s must reach the bank by "
+                          "this date: generate it, deliver it and click Mark as Sent.",
+                          batch=self.name),
+        }
 
     # ------------------------------------------------------------------
     # BUSINESS: file generation
@@ -563,6 +663,18 @@ class SepaBatch(models.Model):
             "domain": [("id", "in", self.line_ids.invoice_id.ids)],
             "context": {"default_move_type": "out_invoice", "create": False},
             "name": _("Invoices of %(batch)s", batch=self.name),
+        })
+        return action
+
+    def action_open_stornos(self):
+        """Smart button: the failed debits (stornos) of the batch."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sepa_direct_debit.action_sepa_storno")
+        action.update({
+            "domain": [("batch_id", "=", self.id)],
+            "context": {"search_default_registered": 1, "create": False},
+            "name": _("Failed Debits of %(batch)s", batch=self.name),
         })
         return action
 

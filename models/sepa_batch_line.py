@@ -102,6 +102,10 @@ class SepaBatchLine(models.Model):
         help="The invoice is held by this batch: it is not draft-cancelled, settled or "
         "failed. The database refuses a second open line for the same invoice.",
     )
+    failure_reason_id = fields.Many2one(
+        "sepa.return.reason", string="Failure Reason", compute="_compute_failure_reason_id",
+        help="Why the debit failed: the reason of its registered storno (invoices merged "
+        "into one debit share it).")
     move_line_ids = fields.One2many(
         "account.move.line",
         "sepa_batch_line_id",
@@ -109,6 +113,23 @@ class SepaBatchLine(models.Model):
         readonly=True,
         help="Receivable credit of the batch entry reconciled with the invoice.",
     )
+
+    def _compute_failure_reason_id(self):
+        """The reason of the registered storno of each failed line's debit (the storno
+        points at the debit's first line): one query."""
+        failed = self.filtered(lambda line: line.state == "failed" and line.id)
+        reasons = {}
+        if failed:
+            self.env["sepa.storno"].flush_model(["batch_line_id", "state", "reason_id"])
+            self.env["sepa.batch.line"].flush_model(["batch_id", "end_to_end_id"])
+            reasons = dict(self.env.execute_query(SQL(
+                """SELECT l.id, s.reason_id FROM sepa_batch_line l
+                     JOIN sepa_batch_line f ON f.batch_id = l.batch_id
+                                           AND f.end_to_end_id = l.end_to_end_id
+                     JOIN sepa_storno s ON s.batch_line_id = f.id AND s.state = 'done'
+                    WHERE l.id = ANY(%s)""", failed.ids)))
+        for line in self:
+            line.failure_reason_id = reasons.get(line.id, False)
 
     def init(self):
         # Database-level guarantee: an invoice is in at most one open batch, whatever

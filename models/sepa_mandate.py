@@ -4,7 +4,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, format_date
+from odoo.tools import SQL
 
 from ..bulk import insert_records
 from ..constants import SCHEMES
@@ -820,13 +820,14 @@ class SepaMandate(models.Model):
     def _expire(self):
         if not self:
             return
-        bodies = {
-            mandate.id: _(
-                "Mandate expired: no debit since %(date)s, more than %(months)s months ago.",
-                date=format_date(self.env, mandate.last_debit_date or mandate.signature_date),
-                months=EXPIRY_MONTHS,
-            )
+        # in the reader's language (mail_message.py)
+        parts = {
+            mandate.id: [("mandate_expired", {
+                "date": {"date": fields.Date.to_string(
+                    mandate.last_debit_date or mandate.signature_date)},
+                "months": EXPIRY_MONTHS,
+            })]
             for mandate in self
         }
         self.with_context(mail_notrack=True).write({"state": "expired"})
-        self._message_log_batch(bodies=bodies)
+        self.env["mail.message"]._sepa_log(self, parts)

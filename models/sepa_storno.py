@@ -94,8 +94,12 @@ class SepaStorno(models.Model):
         help="Where the storno came from: a return file, a bank statement line or "
         "registered by hand.")
     import_ref = fields.Char(
-        string="Imported File", index="btree_not_null",
-        help="Identity of the imported file (its hash and name).")
+        string="Imported File Identity", index="btree_not_null",
+        help="Identity of the imported file: the SHA-256 of its bytes and its name (the "
+        "same file imported again is recognised by it).")
+    import_filename = fields.Char(
+        string="Imported File", compute="_compute_import_filename",
+        help="Name of the return file the failed debit was imported from.")
     transaction_ref = fields.Char(
         string="Bank Transaction Id",
         help="The bank's identifier of the R-transaction.")
@@ -119,11 +123,11 @@ class SepaStorno(models.Model):
     raw_data = fields.Json(
         string="Raw Values", help="The transaction's values as read (unmatched ones).")
     release_state = fields.Selection(
-        [("none", "To Release"), ("retry", "Retry"), ("hold", "Hold"),
+        [("none", "To Release"), ("retry", "Retry"), ("hold", "Held"),
          ("out", "Out of Direct Debit")],
         string="Release", required=True, default="none", index=True, tracking=True,
         help="To Release: the invoices are not collected again until someone decides. "
-        "Retry: collectable again (next proposal). Hold: kept out, with a note. Out of "
+        "Retry: collectable again (next proposal). Held: kept out, with a note. Out of "
         "Direct Debit: the invoices are paid another way (on direct debit hold).")
     hold_note = fields.Char(
         help="Why the invoices of this failed debit are held.")
@@ -181,6 +185,13 @@ class SepaStorno(models.Model):
         for storno in self:
             storno.fee_invoice_id = storno.fee_line_ids.move_id.filtered(
                 lambda move: move.move_type == "out_invoice")[:1]
+
+    @api.depends("import_ref")
+    def _compute_import_filename(self):
+        for storno in self:
+            ref = storno.import_ref or ""
+            # "sha256:<hex> <name>"; an identity without a name shows nothing
+            storno.import_filename = ref.split(" ", 1)[1] if " " in ref else False
 
     @api.depends("name", "invoice_ids")
     def _compute_display_name(self):
@@ -698,17 +709,20 @@ class SepaStorno(models.Model):
                 for storno in self.browse(ids).with_context(lang=lang)}
 
     def _fee_label(self):
-        """Invoice line label naming the failed debit, in the context's language."""
+        """Invoice line label naming the failed debit, in the context's language: the
+        product's name, then on the next line the debit (as Odoo labels a product line
+        with its description; the invoice form shows the product and the description
+        below it, without repeating the name)."""
         self.ensure_one()
         env = self.env
         product = self.company_id.sepa_storno_fee_product_id
-        return env._(
-            "%(product)s: direct debit %(debit)s of invoice %(invoices)s failed on "
-            "%(date)s (%(code)s %(reason)s)",
-            product=product.display_name, debit=self.end_to_end_id,
-            invoices=", ".join(self.invoice_ids.mapped("name")),
+        description = env._(
+            "Direct debit %(debit)s of invoice %(invoices)s failed on %(date)s "
+            "(%(code)s %(reason)s)",
+            debit=self.end_to_end_id, invoices=", ".join(self.invoice_ids.mapped("name")),
             date=format_date(env, self.date), code=self.reason_code,
             reason=self.reason_id.name or "")
+        return f"{product.display_name}\n{description}" if product else description
 
     def _sepa_credit_fees(self):
         """Cancelling stornos: credit their fee lines. One credit note per fee invoice
@@ -877,7 +891,7 @@ class SepaStorno(models.Model):
             mandate_id for mandate_id, row in mandate_rows.items()
             if row["mandate_state"] in ("draft", "active")
             and scores[mandate_id] >= threshold[row["mandate_company_id"]] > 0)
-        events = []
+        events, notes = [], {}
         for mandate in revoke:
             stornos = mandate._scored_stornos() | self.browse(by_mandate[mandate.id])
             names = ", ".join(f"{s.name} ({format_date(self.env, s.date)})" for s in stornos)
@@ -885,14 +899,16 @@ class SepaStorno(models.Model):
                        score=scores[mandate.id],
                        threshold=mandate.company_id.sepa_storno_threshold, stornos=names)
             mandate._revoke(max(stornos.mapped("date")), reason[:250])
-            mandate.message_post(body=_(
-                "Mandate revoked automatically: its storno score %(score)s reached the "
-                "threshold of %(threshold)s points. Stornos: %(stornos)s",
-                score=scores[mandate.id], threshold=mandate.company_id.sepa_storno_threshold,
-                stornos=names))
+            notes[mandate.id] = [("mandate_revoked_score", {
+                "score": scores[mandate.id],
+                "threshold": mandate.company_id.sepa_storno_threshold,
+                "stornos": {"dated": [[s.name, fields.Date.to_string(s.date)]
+                                      for s in stornos]}})]
             events.append({"mandate_id": mandate.id, "storno_id": stornos[-1:].id,
                            "kind": "revoke", "points": 0, "score": scores[mandate.id],
                            "date": max(stornos.mapped("date"))})
+        # one note per mandate, in one go, shown in the reader's language
+        self.env["mail.message"]._sepa_log(revoke, notes)
         self.env["sepa.storno.event"].create(events)
 
     def _score_before_cancel(self):

@@ -31,3 +31,4 @@ from . import test_sequence_type
 from . import test_storno_concurrency
 from . import test_storno_currency
 from . import test_whole_file_reject
+from . import test_failure_screens

@@ -584,7 +584,7 @@ class TestReturnImport(SepaBatchCommon):
 
     def test_broken_file_is_refused(self):
         with self.assertRaisesRegex(UserError, r"bad.xml cannot be read as a return file"):
-            self.wizard(b"<Document", filename="bad.xml").action_preview()
+            self.wizard(b"<Document><A></B></Document>", filename="bad.xml").action_preview()
 
     def test_entities_are_refused(self):
         data = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x "y">]>'

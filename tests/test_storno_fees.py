@@ -258,7 +258,10 @@ class TestStornoFees(StornoCommon):
         invoices = self.fee_invoices()
         dutch = invoices.filtered(lambda inv: inv.partner_id == self.debtor)
         english = invoices - dutch
-        self.assertIn("incasso", dutch.invoice_line_ids.name)
+        # the product, then the debit on the next line (no leading colon once the
+        # invoice form shows the product's name apart)
+        self.assertIn("\nIncasso ", dutch.invoice_line_ids.name)
         self.assertIn("mislukt op", dutch.invoice_line_ids.name)
+        self.assertIn("\nDirect debit ", english.invoice_line_ids.name)
         self.assertIn("failed on", english.invoice_line_ids.name)
-        self.assertNotIn("incasso", english.invoice_line_ids.name)
+        self.assertNotIn("Incasso", english.invoice_line_ids.name)

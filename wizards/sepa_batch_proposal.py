@@ -252,6 +252,7 @@ class SepaBatchProposal(models.TransientModel):
             "partner_id": row["partner_id"],
             "mandate_id": row["mandate_id"],
             "amount": row["amount"],
+            "currency_id": row["currency_id"],
             "reason": reason,
             "selected": not reason,
         }
@@ -400,7 +401,9 @@ class SepaBatchProposalLine(models.TransientModel):
                                  help="Debtor.")
     mandate_id = fields.Many2one("sepa.mandate", string="Mandate", check_company=True,
                                  help="Mandate used.")
-    amount = fields.Float(help="Amount to collect: the invoice's residual.", digits=(16, 2))
+    amount = fields.Monetary(help="Amount to collect: the invoice's residual.")
+    currency_id = fields.Many2one(
+        "res.currency", string="Currency", help="Currency of the invoice (euro to collect).")
     sequence_type = fields.Selection(
         SEQUENCE_TYPES,
         help="SEPA sequence type of the debit.")

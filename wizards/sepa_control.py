@@ -106,6 +106,7 @@ class SepaControl(models.TransientModel):
             "views": [(False, "form")],
             "target": "new",
             "name": _("Control after Reconciliation"),
+            "context": {"dialog_size": "extra-large"},
         }
 
     def action_process(self):
@@ -352,8 +353,20 @@ class SepaControl(models.TransientModel):
             if value and (row["batch_id"], row["mandate_id"]) not in seen:
                 seen.add((row["batch_id"], row["mandate_id"]))
                 counts[value] += 1
-        for batch in self.env["sepa.batch"].browse(sorted(by_batch)):
-            batch.message_post(body=self._summary(by_batch[batch.id]))
+        # one note per batch, in one go, shown in the reader's language
+        self.env["mail.message"]._sepa_log(
+            self.env["sepa.batch"].browse(sorted(by_batch)),
+            {batch_id: self._summary_parts(counts) for batch_id, counts in by_batch.items()})
+
+    def _summary_parts(self, counts):
+        """The summary's message parts (``mail.message._sepa_log``)."""
+        parts = [("control_summary", {
+            "total": counts["retry"] + counts["hold"] + counts["out"],
+            "retry": counts["retry"], "hold": counts["hold"], "out": counts["out"]})]
+        if counts["first"] or counts["recurring"]:
+            parts.append(("control_sequence_types", {
+                "first": counts["first"], "recurring": counts["recurring"]}))
+        return parts
 
     def _summary(self, counts):
         env = self.env

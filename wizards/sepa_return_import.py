@@ -50,8 +50,9 @@ class SepaReturnImport(models.TransientModel):
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company,
         help="Creditor company whose debits the file reports.")
+    # Not required: an empty file reaches the server, which says so in words.
     data_file = fields.Binary(
-        string="Return File", required=True, attachment=True,
+        string="Return File", attachment=True,
         help="The bank's camt.054, camt.053 or pain.002 file with the failed debits.")
     filename = fields.Char(help="Name of the imported file.")
     batch_id = fields.Many2one(
@@ -118,18 +119,25 @@ class SepaReturnImport(models.TransientModel):
     registered_count = fields.Integer(
         string="Skipped (Registered Before)", compute="_compute_counts",
         help="Transactions skipped because they are registered already.")
+    charge_count = fields.Integer(
+        string="Transactions with a Bank Charge", compute="_compute_counts",
+        help="Transactions of the file with a bank charge: the Bank Charge column is shown "
+        "when there is one.")
 
     # ------------------------------------------------------------------
     # COMPUTE
     # ------------------------------------------------------------------
 
-    @api.depends("line_ids.status", "line_ids.amount")
+    @api.depends("line_ids.status", "line_ids.amount", "line_ids.charge_amount")
     def _compute_counts(self):
         groups = self.env["sepa.return.import.line"]._read_group(
             [("import_id", "in", self.ids)], ["import_id", "status"],
             ["__count", "amount:sum"])
         counts = {(wizard.id, status): (count, amount)
                   for wizard, status, count, amount in groups}
+        charged = dict(self.env["sepa.return.import.line"]._read_group(
+            [("import_id", "in", self.ids), ("charge_amount", "!=", 0)], ["import_id"],
+            ["__count"]))
         for wizard in self:
             wizard.match_count, wizard.match_amount = counts.get((wizard.id, "match"), (0, 0))
             wizard.unmatched_count = counts.get((wizard.id, "unmatched"), (0, 0))[0]
@@ -137,6 +145,7 @@ class SepaReturnImport(models.TransientModel):
             wizard.batch_reject_count = counts.get((wizard.id, "batch_reject"), (0, 0))[0]
             wizard.whole_count = wizard.batch_reject_count + counts.get(
                 (wizard.id, "skipped"), (0, 0))[0]
+            wizard.charge_count = charged.get(wizard, 0)
 
     # ------------------------------------------------------------------
     # PUBLIC ACTIONS
@@ -188,9 +197,25 @@ class SepaReturnImport(models.TransientModel):
             raise UserError(_(
                 "Another user registered some of these failed debits meanwhile. Import "
                 "the file again to see what is left to register.")) from None
+        self._log_on_batches(stornos)
         if rejected and not stornos:
             return self._open_batches(rejected)
         return self._open_stornos(stornos)
+
+    def _log_on_batches(self, stornos):
+        """ONE note on each batch with failed debits registered by this import: how many,
+        from which file (in the reader's language)."""
+        counts = self.env["sepa.storno"]._read_group(
+            [("id", "in", stornos.ids), ("state", "=", "done"), ("batch_id", "!=", False)],
+            ["batch_id"], ["__count"])
+        if not counts:
+            return
+        name = self.filename or _("the file")
+        self.env["mail.message"]._sepa_log(
+            self.env["sepa.batch"].browse(batch.id for batch, _count in counts),
+            {batch.id: [("returns_registered_one", {"file": name}) if count == 1 else
+                        ("returns_registered", {"count": count, "file": name})]
+             for batch, count in counts})
 
     # ------------------------------------------------------------------
     # BUSINESS: preview
@@ -233,6 +258,8 @@ class SepaReturnImport(models.TransientModel):
 
     def _file_bytes(self):
         value = self.data_file
+        if not value and self.filename:  # a file was chosen: it has no content
+            raise UserError(self._empty_file_message())
         if not value:
             raise UserError(_("Choose the bank's return file first."))
         # not kept in the cache: tens of megabytes for a large file
@@ -245,6 +272,13 @@ class SepaReturnImport(models.TransientModel):
         try:
             result = read_message(data)
         except SepaError as error:
+            if error.field == "size" and error.value == 0:
+                raise UserError(self._empty_file_message()) from None
+            if error.field == "end":
+                raise UserError(_(
+                    "%(file)s: the file is not complete (it ends before the message does). "
+                    "It was probably cut off while it was downloaded or copied: download "
+                    "it from the bank again. Nothing was imported.", file=name)) from None
             if "pain.008" in str(error.value or ""):
                 raise UserError(_(
                     "%(file)s is a direct debit collection file (pain.008), the file sent "
@@ -296,6 +330,10 @@ class SepaReturnImport(models.TransientModel):
                     "imported.", file=name, account=mask_account(account),
                     company=company.name))
 
+    def _empty_file_message(self):
+        return _("%(file)s: the file is empty. Download the return file from the bank "
+                 "again; nothing was imported.", file=self.filename or _("The file"))
+
     def _import_ref(self):
         return f"sha256:{self.file_sha256} {self.filename or ''}".strip()
 
@@ -333,9 +371,9 @@ class SepaReturnImport(models.TransientModel):
         return names
 
     def _line_vals(self, result, record, debit, note, today, sequence):
-        amount = record.amount
-        if debit and (record.level != "tx" or amount is None):
-            amount = debit["amount"]
+        # a matched transaction shows the debit's amount (what is registered), its bank
+        # charge beside it; an unmatched one the file's
+        amount = debit["amount"] if debit else record.amount
         vals = {
             "import_id": self.id,
             "sequence": sequence,
@@ -729,6 +767,7 @@ class SepaReturnImport(models.TransientModel):
             "view_mode": "form",
             "target": "new",
             "name": _("Import Return File"),
+            "context": {"dialog_size": "extra-large"},
         }
 
     def _open_batches(self, batches):
@@ -762,6 +801,9 @@ class SepaReturnImportLine(models.TransientModel):
         "sepa.return.import", required=True, ondelete="cascade", index=True,
         help="The import this transaction was read in.")
     sequence = fields.Integer(help="Position of the transaction in the file.")
+    number = fields.Integer(
+        string="#", compute="_compute_number",
+        help="Number of the transaction in the file, counted from 1.")
     status = fields.Selection(
         [("match", "To Register"), ("unmatched", "Unmatched"),
          ("registered", "Already Registered"), ("batch_reject", "Batch Rejected"),
@@ -811,6 +853,11 @@ class SepaReturnImportLine(models.TransientModel):
         string="Bank Reference", help="The bank's reference of the R-transaction.")
     note = fields.Char(help="Why the transaction is unmatched or skipped.")
     raw_data = fields.Text(help="Values read from the file (unmatched transactions).")
+
+    @api.depends("sequence")
+    def _compute_number(self):
+        for line in self:
+            line.number = line.sequence + 1
 
     @api.depends("batch_line_id")
     def _compute_invoice_ids(self):

@@ -8,7 +8,7 @@ version, then hands the bytes to the one handler registered for that type in
 import re
 
 from ..errors import SepaParseError
-from .base import DEFAULT_MAX_BYTES, check_size, sniff_root
+from .base import DEFAULT_MAX_BYTES, check_size, ends_early, sniff_root
 from .camt import read_camt
 from .pain002 import read_pain002
 from .records import KINDS, LEVELS, STORNO_KINDS, PaymentInfoStatus, ReadResult, RTransaction
@@ -79,11 +79,25 @@ def read_message(data, max_bytes=DEFAULT_MAX_BYTES):
     """Read a camt.053, camt.054 or pain.002 file (bytes) and return a ReadResult.
 
     Raise SepaParseError for input that is empty, too large (``max_bytes``, None for no
-    limit), not well-formed, declares a DOCTYPE, or is not a supported message.
+    limit), not well-formed, declares a DOCTYPE, or is not a supported message. Input
+    that is well-formed as far as it goes but ends before its document does (a file cut
+    off) is not well-formed with ``field`` "end".
     """
     if isinstance(data, str):
         raise TypeError("read_message expects bytes, not str")
     check_size(data, max_bytes)
+    try:
+        return _read(data)
+    except SepaParseError as error:
+        if error.field == "xml" and ends_early(data):
+            raise SepaParseError(
+                "broken XML: the input ends before the message does "
+                f"({str(error).removeprefix('broken XML: ')})",
+                field="end") from None
+        raise
+
+
+def _read(data):
     namespace, root, child = sniff_root(data)
     if root != "Document":
         raise SepaParseError(

@@ -35,9 +35,13 @@ _PARSER_OPTIONS = {
 
 
 def check_size(data, max_bytes=DEFAULT_MAX_BYTES):
-    """Raise SepaParseError when ``data`` is empty or longer than ``max_bytes``."""
-    if not data:
-        raise SepaParseError("empty input: expected a camt.053, camt.054 or pain.002 file")
+    """Raise SepaParseError when ``data`` is empty (or blank) or longer than ``max_bytes``.
+
+    Both errors have ``field`` "size"; an empty input has ``value`` 0.
+    """
+    if not data or data.isspace():
+        raise SepaParseError("empty input: expected a camt.053, camt.054 or pain.002 file",
+                             field="size", value=0)
     if max_bytes is not None and len(data) > max_bytes:
         raise SepaParseError(
             f"input is {len(data):,} bytes, more than the limit of {max_bytes:,} bytes",
@@ -54,7 +58,43 @@ def _iterparse(data, events, tag=None):
 def _syntax_error(exc):
     """Wrap an lxml syntax error into a one-line SepaParseError."""
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return SepaParseError(f"broken XML: {message}")
+    return SepaParseError(f"broken XML: {message}", field="xml")
+
+
+class _NoTree:
+    """Parser target that builds nothing: for checking well-formedness only."""
+
+    def start(self, tag, attrib, nsmap=None):
+        pass
+
+    def end(self, tag):
+        pass
+
+    def data(self, data):
+        pass
+
+    def close(self):
+        return None
+
+
+def ends_early(data):
+    """Whether ``data`` is well-formed XML as far as it goes but stops before the end of
+    its document (a truncated file: cut off in a download or an upload).
+
+    Fed to a parser that builds no tree: a syntax error met while reading is a broken
+    file; an error only when the parser is told the input is over means the document
+    was not finished.
+    """
+    parser = etree.XMLParser(target=_NoTree(), **_PARSER_OPTIONS)
+    try:
+        parser.feed(data)
+    except etree.XMLSyntaxError:
+        return False
+    try:
+        parser.close()
+    except etree.XMLSyntaxError:
+        return True
+    return False
 
 
 def reject_doctype(element):
@@ -78,7 +118,7 @@ def sniff_root(data):
         reject_doctype(root)
         event, child = next(events)
     except StopIteration:
-        raise SepaParseError("broken XML: no root element") from None
+        raise SepaParseError("broken XML: no root element", field="xml") from None
     except etree.XMLSyntaxError as exc:
         raise _syntax_error(exc) from None
     qname = etree.QName(root)

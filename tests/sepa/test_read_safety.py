@@ -109,6 +109,42 @@ def test_broken_input(data, pattern):
         read_message(data)
 
 
+@pytest.mark.parametrize("data", [b"", b"   ", b"\n\t\r\n "], ids=["empty", "spaces", "blank"])
+def test_empty_input_is_told_apart(data):
+    with pytest.raises(SepaParseError, match="empty input") as info:
+        read_message(data)
+    assert (info.value.field, info.value.value) == ("size", 0)
+
+
+FULL_CAMT054 = (ADDON_ROOT / "tests/sepa/fixtures/camt054_001_02_returns.xml").read_bytes()
+
+
+@pytest.mark.parametrize("cut", [0.02, 0.1, 0.5, 0.9, 0.999], ids=lambda cut: f"at-{cut:.0%}")
+def test_truncated_file_is_told_apart(cut):
+    """A file cut off anywhere (in a tag, in a text, between elements) ends early."""
+    data = FULL_CAMT054.rstrip()
+    data = data[:max(1, int(len(data) * cut))]
+    with pytest.raises(SepaParseError, match="ends before the message does") as info:
+        read_message(data)
+    assert info.value.field == "end"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"not xml at all",
+        MINIMAL_CAMT054.replace("<Id>N</Id>", "<Id>N</Id></Oops>").encode(),
+        MINIMAL_CAMT054.encode() + b"<Extra/>",
+        MINIMAL_CAMT054.replace(">M<", ">\xff<").encode("latin-1"),
+    ],
+    ids=["not-xml", "mismatched-tag", "after-the-end", "bad-encoding"],
+)
+def test_broken_file_is_not_called_truncated(data):
+    with pytest.raises(SepaParseError, match="broken XML") as info:
+        read_message(data)
+    assert info.value.field == "xml"
+
+
 @pytest.mark.parametrize(
     ("namespace", "pattern"),
     [

@@ -97,6 +97,14 @@ registry.category("web_tour.tours").add("sepa_control_tour", {
             run: "click",
         },
         {
+            content: "The batch counts its failed debits",
+            trigger: '.o_form_view .o-form-buttonbox button[name="action_open_stornos"]:contains("3"):contains("Failed Debits")',
+        },
+        {
+            content: "A failed line says why",
+            trigger: '.o_form_view .o_field_widget[name="line_ids"] .o_data_row:contains("Tour First Debtor") td[name="failure_reason_id"]:contains("MS02")',
+        },
+        {
             content: "Control after reconciliation",
             trigger: '.o_form_view .o_form_statusbar button[name="action_open_control"]',
             run: "click",

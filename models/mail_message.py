@@ -1,0 +1,106 @@
+"""Chatter notes of the addon in the language of the user who reads them.
+
+A note logged with ``mail.message._sepa_log`` keeps, besides its body (written in the
+language of the user who caused it, for e-mails and searches), the message's parts:
+``[[key, params], ...]``, a key of ``MESSAGES`` and its values. The chatter shows the
+body made again from those parts in the reader's language (``_to_store``): translated
+at display, not at write. Values: numbers and names as they are; ``{"date": iso}`` a
+date in the reader's format; ``{"dated": [[text, iso], ...]}`` texts with their dates.
+"""
+
+import json
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.tools import SQL, format_date
+from odoo.tools.translate import LazyTranslate
+
+_lt = LazyTranslate(__name__)
+
+#: The notes translated at display; a key is never renamed (stored in the parts).
+MESSAGES = {
+    "returns_registered_one": _lt("1 failed debit registered from %(file)s."),
+    "returns_registered": _lt("%(count)s failed debits registered from %(file)s."),
+    "mandate_expired": _lt(
+        "Mandate expired: no debit since %(date)s, more than %(months)s months ago."),
+    "mandate_closed_unsigned": _lt(
+        "Closed unsigned: the customer switched to one mandate per invoice."),
+    "mandate_revoked_score": _lt(
+        "Mandate revoked automatically: its storno score %(score)s reached the threshold "
+        "of %(threshold)s points. Stornos: %(stornos)s"),
+    "control_summary": _lt(
+        "Control after reconciliation: %(total)s failed debit(s) released: %(retry)s to "
+        "retry, %(hold)s held, %(out)s taken out of direct debit."),
+    "control_sequence_types": _lt(
+        "Sequence type of the next debit set after a failed first debit: First on "
+        "%(first)s mandate(s), Recurring on %(recurring)s."),
+}
+
+
+class MailMessage(models.Model):
+    _inherit = "mail.message"
+
+    sepa_i18n = fields.Json(
+        string="Direct Debit Message Parts", readonly=True, copy=False,
+        help="What a direct debit note says, as message keys and values: the chatter "
+        "shows it in the reader's language.")
+
+    # ------------------------------------------------------------------
+    # LOW-LEVEL
+    # ------------------------------------------------------------------
+
+    def _to_store(self, store, /, *, fields=None, **kwargs):
+        super()._to_store(store, fields=fields, **kwargs)
+        if fields is not None and "body" not in fields:
+            return
+        for message in self.sudo().filtered("sepa_i18n"):
+            body = self._sepa_body(message.sepa_i18n)
+            if body is not None:
+                store.add(self.browse(message.id), {"body": body})
+
+    # ------------------------------------------------------------------
+    # HELPERS
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _sepa_log(self, records, parts):
+        """Log one note on each of ``records`` (one create for all): ``parts`` is
+        ``{record id: [(key, params), ...]}``. Returns the messages."""
+        if not records:
+            return self.browse()
+        records = records.browse(sorted(records.ids))
+        stored = {record_id: [[key, params] for key, params in record_parts]
+                  for record_id, record_parts in parts.items()}
+        messages = records._message_log_batch(
+            bodies={record.id: self._sepa_body(stored[record.id]) for record in records})
+        self.env.execute_query(SQL(
+            """UPDATE mail_message m SET sepa_i18n = v.parts
+                 FROM unnest(%s::int[], %s::jsonb[]) AS v(id, parts)
+                WHERE m.id = v.id""",
+            messages.ids, [json.dumps(stored[record.id]) for record in records]))
+        messages.invalidate_recordset(["sepa_i18n"])
+        return messages
+
+    @api.model
+    def _sepa_body(self, parts):
+        """The note's body from its parts in this environment's language (None when a
+        key is unknown: the stored body is shown)."""
+        texts = []
+        for key, params in parts:
+            term = MESSAGES.get(key)
+            if term is None:
+                return None
+            values = {name: self._sepa_value(value) for name, value in params.items()}
+            texts.append(self.env._(term._source, **values) if values
+                         else self.env._(term._source))
+        return Markup("<p>%s</p>") % " ".join(texts)
+
+    @api.model
+    def _sepa_value(self, value):
+        if isinstance(value, dict) and "date" in value:
+            return format_date(self.env, value["date"])
+        if isinstance(value, dict) and "dated" in value:
+            return ", ".join(f"{text} ({format_date(self.env, day)})"
+                             for text, day in value["dated"])
+        return value
