@@ -18,8 +18,6 @@ import re
 from collections import defaultdict
 from decimal import Decimal
 
-from markupsafe import Markup
-
 from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
@@ -140,8 +138,7 @@ class AccountBankStatementLine(models.Model):
             elif not any(row["storno_id"] for row in rows):
                 vals_list += line._sepa_storno_vals(rows, texts[line.id])
         if notes and batches is None:  # Match Bank Statements does not repeat them
-            self.env["account.move"].browse(notes)._message_log_batch(
-                bodies={move_id: Markup("<p>%s</p>") % note for move_id, note in notes.items()})
+            self.env["mail.message"]._sepa_log(self.env["account.move"].browse(notes), notes)
         stornos = Storno.register(vals_list) if vals_list else Storno
         plan, reconciled = self._sepa_reconcile_plan(stornos, known)
         if plan:

@@ -20,7 +20,6 @@ from decimal import Decimal
 
 from odoo import api, fields, models
 from odoo.tools import SQL
-from odoo.tools.misc import format_amount
 
 from ..sepa.matching import LESS_THAN_DEBIT, NOT_A_RETURN, OTHER_CREDITOR, judge_return
 
@@ -53,12 +52,13 @@ class BankDebit:
 class Answer:
     """What a bank debit is: the ``debits`` it names (rows of ``_read_debits``), whether
     it is their return (``reason`` None) or why not, the bank's ``charge`` (what it took
-    more than the debits) and ``note``, the sentence saying why it is not a return."""
+    more than the debits) and ``note``, the parts of the note saying why it is not a
+    return (``mail.message._sepa_log``: in the reader's language)."""
 
     debits: list
     reason: str | None = None
     charge: Decimal | None = None
-    note: str | None = None
+    note: list | None = None
 
 
 class SepaReturnMatcher(models.AbstractModel):
@@ -343,39 +343,19 @@ class _DebitIndex:
             registered=all(debit["storno_id"] for debit in debits))
         if reason is None:
             return Answer(debits, charge=excess)
-        env = self.env
-        values = {
+
+        def money(value, currency=euro):
+            return {"amount": float(value), "currency_id": currency.id}
+
+        key = {NOT_A_RETURN: "bank_debit_code", OTHER_CREDITOR: "bank_debit_creditor",
+               LESS_THAN_DEBIT: "bank_debit_less"}.get(reason, "bank_debit_charge")
+        note = [(key, {
             "debits": ", ".join(f"{d['end_to_end_id']} ({d['batch_name']})" for d in debits),
-            "debited": format_amount(env, float(bank_debit.amount), euro),
-            "amount": format_amount(env, float(total), euro),
-            "charge": format_amount(env, float(excess or 0), euro),
-            "max": format_amount(env, limit, company.currency_id),
+            "debited": money(bank_debit.amount), "amount": money(total),
+            "charge": money(excess or 0), "max": money(limit, company.currency_id),
             "code": bank_debit.code or "-",
             "creditor": ", ".join(bank_debit.creditor_ids), "ours": creditor_id,
-        }
-        if reason == NOT_A_RETURN:
-            note = env._(
-                "Not registered as a storno: this bank debit names direct debit %(debits)s, "
-                "but its bank transaction code %(code)s is not that of a returned direct "
-                "debit of ours (e.g. a direct debit another creditor collected from this "
-                "account). Reconcile it by hand.", **values)
-        elif reason == OTHER_CREDITOR:
-            note = env._(
-                "Not registered as a storno: this bank debit names direct debit %(debits)s, "
-                "but its creditor identifier %(creditor)s is not ours (%(ours)s): a direct "
-                "debit another creditor collected from this account. Reconcile it by hand.",
-                **values)
-        elif reason == LESS_THAN_DEBIT:
-            note = env._(
-                "Not registered as a storno: this bank debit of %(debited)s names direct "
-                "debit %(debits)s of %(amount)s: the bank took less than the debit. "
-                "Reconcile it by hand.", **values)
-        else:  # CHARGE_ABOVE_MAX
-            note = env._(
-                "Not registered as a storno: this bank debit of %(debited)s names direct "
-                "debit %(debits)s of %(amount)s: the %(charge)s more is above the maximum "
-                "bank charge per storno (%(max)s, Settings). If it is the return, reconcile "
-                "it by hand with the debit's invoice or batch entry.", **values)
+        })]
         return Answer(debits, reason=reason, charge=excess, note=note)
 
 

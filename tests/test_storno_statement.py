@@ -274,6 +274,9 @@ class TestStornoStatement(StornoCommon):
             500.0, payment_ref=f"/EREF/{e2e}/ /CSID/{OTHER_CREDITOR_ID}/ /REMI/Contributie "
             "2027 bond/")
         self.assert_left_open(foreign, batch, 0.0, OTHER_CREDITOR_ID, "not ours", e2e)
+        # the note is shown in the reader's language (its parts are kept)
+        note = foreign.move_id.message_ids.filtered("sepa_i18n")
+        self.assertEqual([key for key, _params in note.sepa_i18n], ["bank_debit_creditor"])
         # the same with the creditor id in the bank's details and the debit's own amount
         details = self.bank_debit(30.0, payment_ref="Incasso", transaction_details={
             "TxDtls": {"Refs": {"EndToEndId": e2e}, "CdtrSchmeId": OTHER_CREDITOR_ID}})
