@@ -9,7 +9,6 @@ checked in one query. Which path an invoice takes is decided in ONE place:
 ``sepa_posting_orm_only`` forces Odoo's. The stornos' entries: ``sepa.storno.posting``.
 """
 
-import re
 from collections import defaultdict
 
 from odoo import Command, _, api, fields, models
@@ -460,11 +459,3 @@ class SepaBatchPosting(models.AbstractModel):
                    base.full_id, base.plain AND n.credit_id IS NULL AS simple
               FROM base LEFT JOIN not_simple n ON n.credit_id = base.credit_id
              ORDER BY base.credit_id""", list(batch_lines.ids)))
-
-
-
-def _mentions(text, identifier):
-    """Whether ``text`` holds ``identifier`` as a whole word (see ``sepa.batch``)."""
-    return bool(identifier) and bool(re.search(
-        rf"(?<![0-9A-Za-z-]){re.escape(identifier)}(?![0-9A-Za-z-])", text or "",
-        re.IGNORECASE))
