@@ -112,14 +112,8 @@ class TestReturnImport(SepaBatchCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.make_cycle_invoices()
         # the batch of the three invoices, sent: made once, each test is rolled back
-        cls.batch = cls.create_batch()
-        cls.batch.action_generate()
-        cls.batch.action_send()
-        lines = cls.batch.line_ids
-        cls.first = lines.filtered(lambda line: line.mandate_id == cls.mandate_first)
-        cls.recurring = lines.filtered(lambda line: line.mandate_id == cls.mandate_recurring)
+        cls.make_sent_cycle_batch()
 
     def setUp(self):
         super().setUp()
