@@ -29,6 +29,9 @@ ORM_ONLY = "sepa_posting_orm_only"
 #: the batch credit it reverses, the full reconcile it is inserted with.
 CREDIT_KEY = "_sepa_batch_credit_id"
 FULL_KEY = "_sepa_full_reconcile_id"
+#: Context key: Odoo does not reconcile a reversal with its entry when posting it; the
+#: set-wise cancel of a batch does (``_reverse_setwise``), once its lines are split.
+REVERSE_SETWISE = "sepa_reverse_setwise"
 #: Lines inserted per statement when a summary line is split (``_expand_line``).
 EXPAND_CHUNK = 10000
 
@@ -96,12 +99,130 @@ class SepaBatchPosting(models.AbstractModel):
         self._check_no_settled_block(batch)
         move = batch.with_context(mail_notrack=True).move_id
         self.with_context(mail_notrack=True).unreconcile_invoices(batch.line_ids)
-        move._reverse_moves(
-            [{"ref": _("Cancellation of %(batch)s", batch=batch.name),
-              "date": fields.Date.context_today(batch)}],
-            cancel=True,
-        )
+        default = {"ref": _("Cancellation of %(batch)s", batch=batch.name),
+                   "date": fields.Date.context_today(batch)}
+        if not self.with_context(mail_notrack=True)._reverse_setwise(batch, move, default):
+            move._reverse_moves([default], cancel=True)
         move.env.flush_all()
+
+    @api.model
+    def _reverse_setwise(self, batch, move, default):
+        """``move._reverse_moves([default], cancel=True)`` set-wise, where the switch
+        allows it (``_setwise_allowed``) and every line of the batch entry ``move`` is
+        open for its whole balance (the invoices are reopened first): the same rows as
+        Odoo's, in seconds for 10,000 invoices instead of minutes.
+
+        The reversal is a copy of the entry with one line per account and side (posted
+        by the ORM: name, chatter, customer rank), each split in SQL into the opposite of
+        each line of the entry (``_expand_line``); then each account's lines of both
+        entries are reconciled as Odoo's ``reconcile()`` does
+        (``_reconcile_groups_setwise``), checked in one query. Returns the reversal, or an
+        empty recordset when it is left to Odoo."""
+        rows = self._reversible_rows(batch, move)
+        if not rows:
+            return self.env["account.move"]
+        groups = defaultdict(list)  # per account and side, in the order of the lines
+        for row in rows:
+            groups[(row["account_id"], row["currency_id"], row["balance"] > 0)].append(row)
+        reversal = self._create_summarised_reversal(move, default, list(groups.values()))
+        reversed_of = {}  # line of the entry: its opposite
+        for summary, group in zip(reversal.line_ids.sorted("id"), groups.values(),
+                                  strict=True):
+            lines = self._expand_line(summary, (
+                self._reversal_line_values(row) for row in group))
+            reversed_of.update(zip((row["id"] for row in group), lines.ids, strict=True))
+        # Odoo reconciles per account and currency the lines of the entry, then those of
+        # the reversal (each in the order of the entry).
+        plan = defaultdict(list)
+        for row in rows:
+            plan[(row["account_id"], row["currency_id"])].append(row["id"])
+        lines = self._reconcile_groups_setwise([
+            ids + [reversed_of[line_id] for line_id in ids] for ids in plan.values()])
+        self._check_reconciliation(move | reversal, lines, self.env["account.move"],
+                                   paid=False)
+        # what Odoo's reconciliation ends with (no invoice among the entries)
+        lines._reconcile_post_hook({"not_paid_invoices": self.env["account.move"]})
+        return reversal
+
+    @api.model
+    def _reversible_rows(self, batch, move):
+        """The lines of the batch entry ``move`` (in the order of their ids) when it can
+        be reversed set-wise, else an empty list: the switch allows it for ``batch``,
+        and every line is in company currency, not zero and open for its whole balance
+        (nothing matched: the invoices were reopened, no block was settled). The lines
+        differ only in label, partner and amounts (``post``)."""
+        if not self._setwise_allowed(batch):
+            return []
+        self.env.flush_all()
+        rows = self.env.execute_query_dict(SQL("""
+            SELECT l.id, l.account_id, l.currency_id, l.name, l.partner_id, l.balance,
+                   l.amount_currency, l.price_subtotal, l.price_total, acc.account_type,
+                   (acc.reconcile OR acc.account_type IN ('asset_cash', 'liability_credit_card'))
+                       AS reconcilable,
+                   (l.currency_id = l.company_currency_id AND l.balance != 0
+                    AND l.amount_currency = l.balance AND NOT l.reconciled
+                    AND l.amount_residual = l.balance
+                    AND l.amount_residual_currency = l.amount_currency
+                    AND l.full_reconcile_id IS NULL
+                    AND NOT EXISTS (SELECT 1 FROM account_partial_reconcile p
+                                     WHERE p.debit_move_id = l.id OR p.credit_move_id = l.id))
+                       AS open
+              FROM account_move_line l
+              JOIN account_account acc ON acc.id = l.account_id
+             WHERE l.move_id = %s
+             ORDER BY l.id""", move.id))
+        # open for its balance: on an account that reconciles (else its residual is 0);
+        # no payable line (Odoo's posting would raise a supplier's rank)
+        return rows if rows and all(
+            row["open"] and row["reconcilable"] and row["account_type"] != "liability_payable"
+            for row in rows) else []
+
+    @api.model
+    def _create_summarised_reversal(self, move, default, groups):
+        """The reversal of ``move`` made as ``_reverse_moves`` makes it, with one line
+        per group of ``groups`` (``_reversible_rows`` by account and side) instead of one
+        per line: a copy of the entry with the reversal's values ``default`` (logged on
+        its chatter), each line a copy of the group's first line for their total, then
+        the opposite amounts written, and posted. The customers of its receivable lines
+        get their rank as Odoo's posting gives it, all at once."""
+        currency = move.company_id.currency_id
+        context = {"move_reverse_cancel": True, "include_business_fields": True,
+                   "skip_invoice_sync": True, "mail_notrack": True, REVERSE_SETWISE: True}
+        line_vals = []
+        for group in groups:
+            vals = move.line_ids.browse(group[0]["id"]).with_context(**context).copy_data()[0]
+            vals.update(
+                balance=currency.round(sum(row["balance"] for row in group)),
+                amount_currency=currency.round(sum(row["amount_currency"] for row in group)))
+            line_vals.append(vals)
+        reversal = move.with_context(**context).copy(dict(
+            default, move_type="entry", reversed_entry_id=move.id,
+            partner_id=move.partner_id.id,
+            line_ids=[Command.create(vals) for vals in line_vals]))
+        reversal.write({"line_ids": [
+            Command.update(line.id, {"balance": -line.balance,
+                                     "amount_currency": -line.amount_currency})
+            for line in reversal.line_ids]})
+        reversal.with_context(**{BULK_RANK: True})._post(soft=False)
+        self._increase_customer_rank(self.env["res.partner"].browse({
+            row["partner_id"] for group in groups for row in group
+            if row["partner_id"] and row["account_type"] == "asset_receivable"}))
+        return reversal
+
+    @api.model
+    def _reversal_line_values(self, row):
+        """Columns of the opposite of the line ``row`` that differ from its summary line
+        (``_expand_line``), as Odoo's copy gives them (its totals are the line's: they
+        do not follow the amounts written after); open: ``_reconcile_groups_setwise``
+        reconciles it."""
+        balance, amount = -row["balance"], -row["amount_currency"]
+        return {
+            "name": row["name"], "partner_id": row["partner_id"], "balance": balance,
+            "debit": max(balance, 0.0), "credit": max(-balance, 0.0),
+            "amount_currency": amount, "amount_residual": balance,
+            "amount_residual_currency": amount, "price_subtotal": row["price_subtotal"],
+            "price_total": row["price_total"],
+        }
 
     @api.model
     def unreconcile_invoices(self, batch_lines):
@@ -1332,6 +1453,86 @@ class SepaBatchPosting(models.AbstractModel):
                 "report it to your administrator.",
                 what=_("unbalanced entry") if unbalanced else _("residual or payment status"),
                 names=", ".join(names[:20])))
+
+    # ------------------------------------------------------------------
+    # ENGINE (generic)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _reconcile_groups_setwise(self, groups):
+        """Fully reconcile the lines of each group of ``groups`` (lists of line ids) with
+        each other as Odoo's ``reconcile()`` of that group does, in SQL; returns the lines.
+
+        Each group: posted lines of one account and company, in company currency
+        (amount in currency = balance), open for their whole balance, none zero,
+        nothing matched yet, balancing to zero, on entries that are no invoices (no
+        payment state, no cash basis, no exchange difference). Odoo sorts such lines by
+        due date (else date), amount in currency and balance, ties in the order given
+        (its own: by entry, then id), pairs debits with credits in that order, one
+        partial per pair for what both still have open, and makes one full reconcile of
+        the group; nothing else. That is written here in one INSERT per table and one
+        UPDATE; the caller checks it (``_check_reconciliation``)."""
+        Line = self.env["account.move.line"]
+        if not groups:
+            return Line
+        self.env.flush_all()
+        all_ids = [line_id for group in groups for line_id in group]
+        rows = {row[0]: row for row in self.env.execute_query(SQL(
+            """SELECT id, COALESCE(date_maturity, date), amount_currency, balance,
+                      company_currency_id
+                 FROM account_move_line WHERE id = ANY(%s)""", all_ids))}
+        currencies = {row[4]: None for row in rows.values()}
+        for currency in self.env["res.currency"].browse(currencies):
+            currencies[currency.id] = currency
+        partials = []  # (debit, credit, full reconcile, amount)
+        full_ids = self._new_full_reconciles(len(groups))
+        for group, full_id in zip(groups, full_ids, strict=True):
+            currency = currencies[rows[group[0]][4]]
+            ordered = sorted(group, key=lambda line_id: rows[line_id][1:4])
+            debits = iter([[line_id, rows[line_id][3]] for line_id in ordered
+                           if rows[line_id][3] > 0])
+            credits = iter([[line_id, -rows[line_id][3]] for line_id in ordered
+                            if rows[line_id][3] < 0])
+            debit, credit = next(debits, None), next(credits, None)
+            while debit and credit:
+                amount = min(debit[1], credit[1])
+                compared = currency.compare_amounts(debit[1], credit[1])
+                partials.append((debit[0], credit[0], full_id, currency.round(amount)))
+                debit[1] -= amount
+                credit[1] -= amount
+                if compared <= 0:
+                    debit = next(debits, None)
+                if compared >= 0:
+                    credit = next(credits, None)
+        uid, now = self.env.uid, self.env.cr.now()
+        debit_ids, credit_ids, partial_full_ids, amounts = (
+            [partial[i] for partial in partials] for i in range(4))
+        self.env.execute_query(SQL(
+            """INSERT INTO account_partial_reconcile (
+                   debit_move_id, credit_move_id, full_reconcile_id, debit_currency_id,
+                   credit_currency_id, company_id, amount, debit_amount_currency,
+                   credit_amount_currency, max_date, create_uid, create_date, write_uid,
+                   write_date)
+               SELECT d.id, c.id, p.full_id, d.currency_id, c.currency_id, d.company_id,
+                      p.amount, p.amount, p.amount, GREATEST(d.date, c.date), %s, %s, %s, %s
+                 FROM unnest(%s::int[], %s::int[], %s::int[], %s::numeric[])
+                      WITH ORDINALITY AS p(debit_id, credit_id, full_id, amount, n)
+                 JOIN account_move_line d ON d.id = p.debit_id
+                 JOIN account_move_line c ON c.id = p.credit_id
+                ORDER BY p.n""",
+            uid, now, uid, now, debit_ids, credit_ids, partial_full_ids, amounts))
+        self.env.execute_query(SQL(
+            """UPDATE account_move_line l
+                  SET full_reconcile_id = g.full_id, matching_number = g.full_id::text,
+                      amount_residual = 0, amount_residual_currency = 0, reconciled = TRUE,
+                      write_uid = %s, write_date = %s
+                 FROM unnest(%s::int[], %s::int[]) AS g(line_id, full_id)
+                WHERE l.id = g.line_id""", uid, now, all_ids,
+            [full_id for group, full_id in zip(groups, full_ids, strict=True)
+             for _line in group]))
+        lines = Line.browse(all_ids)
+        self._invalidate_reconciliation(lines, self.env["account.move"])
+        return lines
 
 
 def _mentions(text, identifier):
