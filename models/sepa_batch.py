@@ -581,9 +581,9 @@ class SepaBatch(models.Model):
         # Cancelled first: reversing the entry reconciles the transit lines, which must
         # not be taken for the bank's credit.
         self.write({"state": "cancel", "job_state": False})
-        self.line_ids.write({"is_open": False})
-        for batch in sent:
+        for batch in sent:  # reopens the invoices, then closes the lines
             self.env["sepa.batch.posting"].cancel(batch)
+        (self - sent).line_ids.write({"is_open": False})
 
     # ------------------------------------------------------------------
     # BUSINESS: settlement

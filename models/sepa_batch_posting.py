@@ -87,8 +87,9 @@ class SepaBatchPosting(models.AbstractModel):
 
     @api.model
     def cancel(self, batch):
-        """Undo the entry of ``batch``: reopen its invoices, then reverse the entry
-        (``cancel=True``: the reversal is reconciled with it).
+        """Undo the entry of ``batch``: reopen its invoices, close its debits, then
+        reverse the entry (``cancel=True``: the reversal is reconciled with it), set-wise
+        where the switch allows it (``_reverse_setwise``).
 
         Refused when a payment block is reconciled with the bank's credit already. The
         batch must have left the 'sent' state: reversing reconciles the transit lines,
@@ -97,85 +98,97 @@ class SepaBatchPosting(models.AbstractModel):
         batch.ensure_one()
         self._check_no_storno(batch)
         self._check_no_settled_block(batch)
+        posting = self.with_context(mail_notrack=True)
         move = batch.with_context(mail_notrack=True).move_id
-        self.with_context(mail_notrack=True).unreconcile_invoices(batch.line_ids)
+        lines = posting._reversible_rows(batch, move)
+        credits = posting._credit_rows(batch.line_ids)
+        # Set-wise, each credit stays in its full reconcile until it joins its reversal's:
+        # its row is written once (10,000 credits).
+        posting._unreconcile_credit_rows(batch.line_ids, credits, keep_credits=bool(lines))
+        # Closed once the invoices are reopened, not before: their direct debit status
+        # is computed once, from both.
+        batch.line_ids.write({"is_open": False})
         default = {"ref": _("Cancellation of %(batch)s", batch=batch.name),
                    "date": fields.Date.context_today(batch)}
-        if not self.with_context(mail_notrack=True)._reverse_setwise(batch, move, default):
+        if lines:
+            posting._reverse_setwise(move, default, lines, {
+                row["credit_id"]: row["full_id"] for row in credits if row["simple"]})
+        else:
             move._reverse_moves([default], cancel=True)
         move.env.flush_all()
 
     @api.model
-    def _reverse_setwise(self, batch, move, default):
-        """``move._reverse_moves([default], cancel=True)`` set-wise, where the switch
-        allows it (``_setwise_allowed``) and every line of the batch entry ``move`` is
-        open for its whole balance (the invoices are reopened first): the same rows as
-        Odoo's, in seconds for 10,000 invoices instead of minutes.
-
-        The reversal is a copy of the entry with one line per account and side (posted
-        by the ORM: name, chatter, customer rank), each split in SQL into the opposite of
-        each line of the entry (``_expand_line``); then each account's lines of both
-        entries are reconciled as Odoo's ``reconcile()`` does
-        (``_reconcile_groups_setwise``), checked in one query. Returns the reversal, or an
-        empty recordset when it is left to Odoo."""
-        rows = self._reversible_rows(batch, move)
-        if not rows:
-            return self.env["account.move"]
-        groups = defaultdict(list)  # per account and side, in the order of the lines
-        for row in rows:
-            groups[(row["account_id"], row["currency_id"], row["balance"] > 0)].append(row)
-        reversal = self._create_summarised_reversal(move, default, list(groups.values()))
-        reversed_of = {}  # line of the entry: its opposite
-        for summary, group in zip(reversal.line_ids.sorted("id"), groups.values(),
-                                  strict=True):
-            lines = self._expand_line(summary, (
-                self._reversal_line_values(row) for row in group))
-            reversed_of.update(zip((row["id"] for row in group), lines.ids, strict=True))
-        # Odoo reconciles per account and currency the lines of the entry, then those of
-        # the reversal (each in the order of the entry).
-        plan = defaultdict(list)
-        for row in rows:
-            plan[(row["account_id"], row["currency_id"])].append(row["id"])
-        lines = self._reconcile_groups_setwise([
-            ids + [reversed_of[line_id] for line_id in ids] for ids in plan.values()])
-        self._check_reconciliation(move | reversal, lines, self.env["account.move"],
-                                   paid=False)
-        # what Odoo's reconciliation ends with (no invoice among the entries)
-        lines._reconcile_post_hook({"not_paid_invoices": self.env["account.move"]})
-        return reversal
-
-    @api.model
     def _reversible_rows(self, batch, move):
         """The lines of the batch entry ``move`` (in the order of their ids) when it can
-        be reversed set-wise, else an empty list: the switch allows it for ``batch``,
-        and every line is in company currency, not zero and open for its whole balance
-        (nothing matched: the invoices were reopened, no block was settled). The lines
-        differ only in label, partner and amounts (``post``)."""
+        be reversed set-wise once its invoices are reopened, else an empty list: the
+        switch allows it for ``batch``; every line is in company currency, not zero, on
+        an account that reconciles (no payable: Odoo's posting would raise a supplier's
+        rank), and is a credit of an invoice or open for its whole balance (no block
+        settled). The lines differ only in label, partner and amounts (``post``)."""
         if not self._setwise_allowed(batch):
             return []
         self.env.flush_all()
         rows = self.env.execute_query_dict(SQL("""
             SELECT l.id, l.account_id, l.currency_id, l.name, l.partner_id, l.balance,
                    l.amount_currency, l.price_subtotal, l.price_total, acc.account_type,
-                   (acc.reconcile OR acc.account_type IN ('asset_cash', 'liability_credit_card'))
-                       AS reconcilable,
-                   (l.currency_id = l.company_currency_id AND l.balance != 0
-                    AND l.amount_currency = l.balance AND NOT l.reconciled
-                    AND l.amount_residual = l.balance
-                    AND l.amount_residual_currency = l.amount_currency
-                    AND l.full_reconcile_id IS NULL
-                    AND NOT EXISTS (SELECT 1 FROM account_partial_reconcile p
-                                     WHERE p.debit_move_id = l.id OR p.credit_move_id = l.id))
-                       AS open
+                   l.currency_id = l.company_currency_id AND l.balance != 0
+                   AND l.amount_currency = l.balance
+                   AND (acc.reconcile
+                        OR acc.account_type IN ('asset_cash', 'liability_credit_card'))
+                   AND acc.account_type != 'liability_payable'
+                   AND (l.sepa_batch_line_id IS NOT NULL
+                        OR (NOT l.reconciled AND l.full_reconcile_id IS NULL
+                            AND l.amount_residual = l.balance
+                            AND l.amount_residual_currency = l.amount_currency
+                            AND NOT EXISTS (SELECT 1 FROM account_partial_reconcile p
+                                             WHERE p.debit_move_id = l.id)
+                            AND NOT EXISTS (SELECT 1 FROM account_partial_reconcile p
+                                             WHERE p.credit_move_id = l.id))) AS reversible
               FROM account_move_line l
               JOIN account_account acc ON acc.id = l.account_id
              WHERE l.move_id = %s
              ORDER BY l.id""", move.id))
-        # open for its balance: on an account that reconciles (else its residual is 0);
-        # no payable line (Odoo's posting would raise a supplier's rank)
-        return rows if rows and all(
-            row["open"] and row["reconcilable"] and row["account_type"] != "liability_payable"
-            for row in rows) else []
+        return rows if rows and all(row["reversible"] for row in rows) else []
+
+    @api.model
+    def _reverse_setwise(self, move, default, rows, kept):
+        """``move._reverse_moves([default], cancel=True)`` of the batch entry ``move``
+        whose invoices are reopened, set-wise: the same rows as Odoo's, in seconds for
+        10,000 invoices instead of minutes. ``rows``: ``_reversible_rows``; ``kept``:
+        ``{credit id: its full reconcile}`` of the credits left reconciled by the
+        reopening (``keep_credits``), replaced here. Returns the reversal.
+
+        The reversal is made by the ORM with one line per account and side (name,
+        chatter, customer rank), each split in SQL into the opposite of each line of the
+        entry (``_expand_line``), inserted with its full reconcile; then each account's
+        lines of both entries are reconciled as Odoo's ``reconcile()`` does
+        (``_reconcile_groups_setwise``), checked in one query."""
+        groups = defaultdict(list)  # per account and side, in the order of the lines
+        plan = defaultdict(list)  # Odoo's: per account and currency
+        for row in rows:
+            groups[(row["account_id"], row["currency_id"], row["balance"] > 0)].append(row)
+            plan[(row["account_id"], row["currency_id"])].append(row["id"])
+        full_of = dict(zip(plan, self._new_full_reconciles(len(plan)), strict=True))
+        reversal = self._create_summarised_reversal(move, default, list(groups.values()))
+        reversed_of = {}  # line of the entry: its opposite
+        for summary, ((account, currency, _debit), group) in zip(
+                reversal.line_ids.sorted("id"), groups.items(), strict=True):
+            full_id = full_of[(account, currency)]
+            lines = self._expand_line(summary, (
+                self._reversal_line_values(row, full_id) for row in group))
+            reversed_of.update(zip((row["id"] for row in group), lines.ids, strict=True))
+        # Odoo reconciles the lines of the entry, then those of the reversal (each in the
+        # order of the entry).
+        lines = self._reconcile_groups_setwise(
+            [ids + [reversed_of[line_id] for line_id in ids] for ids in plan.values()],
+            list(full_of.values()))
+        self.env.execute_query(SQL(
+            "DELETE FROM account_full_reconcile WHERE id = ANY(%s)", list(kept.values())))
+        self._check_reconciliation(move | reversal, lines, self.env["account.move"],
+                                   paid=False)
+        # what Odoo's reconciliation ends with (no invoice among the entries)
+        lines._reconcile_post_hook({"not_paid_invoices": self.env["account.move"]})
+        return reversal
 
     @api.model
     def _create_summarised_reversal(self, move, default, groups):
@@ -210,18 +223,19 @@ class SepaBatchPosting(models.AbstractModel):
         return reversal
 
     @api.model
-    def _reversal_line_values(self, row):
+    def _reversal_line_values(self, row, full_id):
         """Columns of the opposite of the line ``row`` that differ from its summary line
         (``_expand_line``), as Odoo's copy gives them (its totals are the line's: they
-        do not follow the amounts written after); open: ``_reconcile_groups_setwise``
-        reconciles it."""
+        do not follow the amounts written after), in the full reconcile ``full_id``
+        (``_reconcile_groups_setwise`` adds the partials)."""
         balance, amount = -row["balance"], -row["amount_currency"]
         return {
             "name": row["name"], "partner_id": row["partner_id"], "balance": balance,
             "debit": max(balance, 0.0), "credit": max(-balance, 0.0),
-            "amount_currency": amount, "amount_residual": balance,
-            "amount_residual_currency": amount, "price_subtotal": row["price_subtotal"],
-            "price_total": row["price_total"],
+            "amount_currency": amount, "amount_residual": 0.0,
+            "amount_residual_currency": 0.0, "price_subtotal": row["price_subtotal"],
+            "price_total": row["price_total"], "full_reconcile_id": full_id,
+            "matching_number": str(full_id), "reconciled": True,
         }
 
     @api.model
@@ -238,13 +252,15 @@ class SepaBatchPosting(models.AbstractModel):
         return self._unreconcile_credit_rows(batch_lines, self._credit_rows(batch_lines))
 
     @api.model
-    def _unreconcile_credit_rows(self, batch_lines, rows):
-        """``unreconcile_invoices`` of ``batch_lines`` whose ``_credit_rows`` are read."""
+    def _unreconcile_credit_rows(self, batch_lines, rows, keep_credits=False):
+        """``unreconcile_invoices`` of ``batch_lines`` whose ``_credit_rows`` are read;
+        ``keep_credits``: the credits reopened set-wise stay in their full reconcile,
+        without partial (``_unreconcile_setwise``; the caller replaces it)."""
         allowed = {batch.id: self._setwise_allowed(batch) for batch in batch_lines.batch_id}
         simple = [row for row in rows if row["simple"] and allowed[row["batch_id"]]]
         lines = self.env["account.move.line"]
         credits = lines.browse(row["credit_id"] for row in rows)
-        self._unreconcile_setwise(simple)
+        self._unreconcile_setwise(simple, keep_credits=keep_credits)
         (credits - lines.browse(row["credit_id"] for row in simple)).remove_move_reconcile()
         return credits
 
@@ -1109,8 +1125,16 @@ class SepaBatchPosting(models.AbstractModel):
         """Refuse when a transit line of the batch entry is reconciled (the bank's credit
         of that payment information block): reversing the entry would unreconcile the
         bank's line too."""
-        labels = batch._transit_lines().filtered(
-            lambda aml: aml.matched_credit_ids or aml.matched_debit_ids).mapped("name")
+        # in SQL: the entry holds a line per invoice (10,000)
+        self.env.flush_all()
+        labels = [row[0] for row in self.env.execute_query(SQL(
+            """SELECT l.name FROM account_move_line l
+                WHERE l.move_id = %s AND l.sepa_batch_line_id IS NULL AND l.balance > 0
+                  AND (EXISTS (SELECT 1 FROM account_partial_reconcile p
+                                WHERE p.debit_move_id = l.id)
+                       OR EXISTS (SELECT 1 FROM account_partial_reconcile p
+                                   WHERE p.credit_move_id = l.id))
+                ORDER BY l.id""", batch.move_id.id))]
         if not labels:
             return
         block_ids = set(batch.line_ids.mapped("pmt_inf_id"))
@@ -1459,19 +1483,23 @@ class SepaBatchPosting(models.AbstractModel):
     # ------------------------------------------------------------------
 
     @api.model
-    def _reconcile_groups_setwise(self, groups):
+    def _reconcile_groups_setwise(self, groups, full_ids):
         """Fully reconcile the lines of each group of ``groups`` (lists of line ids) with
-        each other as Odoo's ``reconcile()`` of that group does, in SQL; returns the lines.
+        each other as Odoo's ``reconcile()`` of that group does, in SQL, in the full
+        reconcile of ``full_ids`` at the same place (``_new_full_reconciles``); returns
+        the lines.
 
         Each group: posted lines of one account and company, in company currency
-        (amount in currency = balance), open for their whole balance, none zero,
-        nothing matched yet, balancing to zero, on entries that are no invoices (no
-        payment state, no cash basis, no exchange difference). Odoo sorts such lines by
-        due date (else date), amount in currency and balance, ties in the order given
-        (its own: by entry, then id), pairs debits with credits in that order, one
-        partial per pair for what both still have open, and makes one full reconcile of
-        the group; nothing else. That is written here in one INSERT per table and one
-        UPDATE; the caller checks it (``_check_reconciliation``)."""
+        (amount in currency = balance), none zero, balancing to zero, on entries that are
+        no invoices (no payment state, no cash basis, no exchange difference), each
+        without partial and reconciled here for its whole balance: open, or inserted in
+        its full reconcile already, or in another one to be replaced (no partial). Odoo
+        sorts such lines by due date (else date), amount in currency and balance, ties
+        in the order given (its own: by entry, then id), pairs debits with credits in
+        that order, one partial per pair for what both still have open, and makes one
+        full reconcile of the group; nothing else. That is written here in one INSERT
+        and one UPDATE (of the lines not in their full reconcile yet); the caller checks
+        it (``_check_reconciliation``)."""
         Line = self.env["account.move.line"]
         if not groups:
             return Line
@@ -1485,7 +1513,6 @@ class SepaBatchPosting(models.AbstractModel):
         for currency in self.env["res.currency"].browse(currencies):
             currencies[currency.id] = currency
         partials = []  # (debit, credit, full reconcile, amount)
-        full_ids = self._new_full_reconciles(len(groups))
         for group, full_id in zip(groups, full_ids, strict=True):
             currency = currencies[rows[group[0]][4]]
             ordered = sorted(group, key=lambda line_id: rows[line_id][1:4])
@@ -1527,7 +1554,10 @@ class SepaBatchPosting(models.AbstractModel):
                       amount_residual = 0, amount_residual_currency = 0, reconciled = TRUE,
                       write_uid = %s, write_date = %s
                  FROM unnest(%s::int[], %s::int[]) AS g(line_id, full_id)
-                WHERE l.id = g.line_id""", uid, now, all_ids,
+                WHERE l.id = g.line_id AND (l.full_reconcile_id IS DISTINCT FROM g.full_id
+                                            OR NOT l.reconciled OR l.amount_residual != 0
+                                            OR l.amount_residual_currency != 0)""",
+            uid, now, all_ids,
             [full_id for group, full_id in zip(groups, full_ids, strict=True)
              for _line in group]))
         lines = Line.browse(all_ids)

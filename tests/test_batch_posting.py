@@ -54,9 +54,9 @@ class TestBatchPosting(SepaBatchCommon):
         Posting = type(self.env["sepa.batch.posting"])
         original = getattr(Posting, method)
 
-        def spy(service, items):
+        def spy(service, items, *args, **kwargs):
             calls[key] = len(items)
-            return original(service, items)
+            return original(service, items, *args, **kwargs)
 
         return patch.object(Posting, method, autospec=True, side_effect=spy)
 
