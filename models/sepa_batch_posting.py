@@ -102,12 +102,12 @@ class SepaBatchPosting(models.AbstractModel):
         move = batch.with_context(mail_notrack=True).move_id
         lines = posting._reversible_rows(batch, move)
         credits = posting._credit_rows(batch.line_ids)
-        # Set-wise, each credit stays in its full reconcile until it joins its reversal's:
-        # its row is written once (10,000 credits).
-        posting._unreconcile_credit_rows(batch.line_ids, credits, keep_credits=bool(lines))
-        # Closed once the invoices are reopened, not before: their direct debit status
-        # is computed once, from both.
         batch.line_ids.write({"is_open": False})
+        # Each invoice row is written once (residual, payment and direct debit status),
+        # and set-wise each credit stays in its full reconcile until it joins its
+        # reversal's: 10,000 invoices and credits.
+        posting._unreconcile_credit_rows(batch.line_ids, credits, keep_credits=bool(lines),
+                                         cancelling=True)
         default = {"ref": _("Cancellation of %(batch)s", batch=batch.name),
                    "date": fields.Date.context_today(batch)}
         if lines:
@@ -252,15 +252,21 @@ class SepaBatchPosting(models.AbstractModel):
         return self._unreconcile_credit_rows(batch_lines, self._credit_rows(batch_lines))
 
     @api.model
-    def _unreconcile_credit_rows(self, batch_lines, rows, keep_credits=False):
+    def _unreconcile_credit_rows(self, batch_lines, rows, keep_credits=False,
+                                 cancelling=False):
         """``unreconcile_invoices`` of ``batch_lines`` whose ``_credit_rows`` are read;
         ``keep_credits``: the credits reopened set-wise stay in their full reconcile,
-        without partial (``_unreconcile_setwise``; the caller replaces it)."""
+        without partial (the caller replaces it); ``cancelling``: their batch is
+        cancelled, the invoices' status written set-wise is not computed again
+        (``_unreconcile_setwise``)."""
         allowed = {batch.id: self._setwise_allowed(batch) for batch in batch_lines.batch_id}
         simple = [row for row in rows if row["simple"] and allowed[row["batch_id"]]]
         lines = self.env["account.move.line"]
         credits = lines.browse(row["credit_id"] for row in rows)
-        self._unreconcile_setwise(simple, keep_credits=keep_credits)
+        written = self.env["account.move"].browse(self._unreconcile_setwise(
+            simple, keep_credits=keep_credits, cancelling=cancelling))
+        _keep_written(written, "_compute_sepa_state")
+        written.invalidate_recordset(["sepa_state"], flush=False)
         (credits - lines.browse(row["credit_id"] for row in simple)).remove_move_reconcile()
         return credits
 
@@ -1195,7 +1201,7 @@ class SepaBatchPosting(models.AbstractModel):
              ORDER BY base.credit_id""", list(batch_lines.ids)))
 
     @api.model
-    def _unreconcile_setwise(self, rows, keep_credits=False, failing=False):
+    def _unreconcile_setwise(self, rows, keep_credits=False, failing=False, cancelling=False):
         """Remove the full reconciles of ``rows`` (``_credit_rows``) and their partials in
         SQL; every line is open again for its balance, every invoice not paid for its
         original residual. Checked; the ORM recomputes what depends on it.
@@ -1207,7 +1213,11 @@ class SepaBatchPosting(models.AbstractModel):
         writes the direct debit status "Failed" of the invoices that get it
         (``account.move._sepa_state``: a posted customer invoice, not on hold, whose
         failing line is its last and no other line is open). Returns their ids (the
-        caller fails the lines and keeps the status from being computed again)."""
+        caller fails the lines and keeps the status from being computed again).
+        ``cancelling``: the batch of ``rows`` is cancelled (``cancel``); the same UPDATE
+        writes the status "To Collect" of the invoices that get it (a posted customer
+        invoice, not on hold, of a customer collected by direct debit, in euro, with an
+        active mandate, no other open line); returns their ids."""
         if not rows:
             return []
         full_ids = [row["full_id"] for row in rows]
@@ -1236,11 +1246,27 @@ class SepaBatchPosting(models.AbstractModel):
                     SELECT 1 FROM sepa_batch_line o
                      WHERE o.invoice_id = inv.id AND o.id != r.line_id
                        AND (o.is_open OR o.id > r.line_id)))""", failing=failing)
+        # the line of a cancelled batch is the invoice's last (it was open)
+        collects = SQL(
+            """(%(cancelling)s AND inv.move_type = 'out_invoice' AND inv.state = 'posted'
+                AND NOT COALESCE(inv.sepa_hold, FALSE)
+                AND EXISTS (SELECT 1 FROM res_partner p
+                             WHERE p.id = inv.commercial_partner_id AND p.sepa_collect)
+                AND EXISTS (SELECT 1 FROM res_currency c
+                             WHERE c.id = inv.currency_id AND c.name = 'EUR')
+                AND EXISTS (SELECT 1 FROM sepa_mandate m
+                             WHERE m.id = inv.sepa_mandate_id AND m.state = 'active')
+                AND NOT EXISTS (
+                    SELECT 1 FROM sepa_batch_line o
+                     WHERE o.invoice_id = inv.id AND o.id != r.line_id AND o.is_open))""",
+            cancelling=cancelling)
         updated = self.env.execute_query(SQL(
             """UPDATE account_move inv
                   SET amount_residual = r.residual_currency, amount_residual_signed = r.residual,
                       payment_state = 'not_paid', write_uid = %(uid)s, write_date = %(now)s,
-                      sepa_state = CASE WHEN %(fails)s THEN 'failed' ELSE inv.sepa_state END
+                      sepa_state = CASE WHEN %(fails)s THEN 'failed'
+                                        WHEN %(collects)s THEN 'to_collect'
+                                        ELSE inv.sepa_state END
                  FROM (SELECT aml.move_id, MAX(f.line_id) AS line_id,
                               SUM(aml.amount_residual) AS residual,
                               SUM(aml.amount_residual_currency) AS residual_currency
@@ -1252,7 +1278,8 @@ class SepaBatchPosting(models.AbstractModel):
                         WHERE aml.display_type = 'payment_term'
                         GROUP BY aml.move_id) r
                 WHERE inv.id = r.move_id
-            RETURNING inv.id, %(fails)s""", uid=uid, now=now, fails=fails,
+            RETURNING inv.id, %(fails)s OR %(collects)s""", uid=uid, now=now, fails=fails,
+            collects=collects,
             invoices=invoice_ids, lines=[row["batch_line_id"] for row in rows]))
         lines = self.env["account.move.line"].browse(row[0] for row in line_rows)
         invoices = self.env["account.move"].browse(invoice_ids)
@@ -1264,7 +1291,7 @@ class SepaBatchPosting(models.AbstractModel):
             lines, invoices, paid=False)
         invoices.modified(["amount_residual", "amount_residual_signed", "payment_state"])
         _keep_written(invoices, "_compute_amount", "_compute_payment_state")
-        return [invoice_id for invoice_id, failed in updated if failed]
+        return [invoice_id for invoice_id, written in updated if written]
 
     # ------------------------------------------------------------------
     # SET-WISE SQL (a batch entry of tens of thousands of lines)

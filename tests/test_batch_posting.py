@@ -437,8 +437,8 @@ class TestBatchPosting(SepaBatchCommon):
         """A batch cancelled set-wise leaves the same rows as Odoo's
         ``_reverse_moves(cancel=True)``: two payment blocks (first and recurring), equal
         and different amounts (Odoo pairs the lines by amount, not line by line), an
-        invoice in two installments and a partly paid one (reopened by Odoo's
-        unreconciliation in both paths)."""
+        invoice in two installments, a partly paid one (reopened by Odoo's
+        unreconciliation in both paths) and one put on hold meanwhile."""
         results, setwise, ranks = {}, {}, {}
         partners = self.debtor | self.partner_c | self.partner_d
         for path in ("sql", "orm"):
@@ -452,6 +452,8 @@ class TestBatchPosting(SepaBatchCommon):
             self.assertEqual(len(self.credit_lines(batch)), 6)
             self.assertGreaterEqual(len(transit), 2)  # first and recurring blocks
             self.assertEqual(set(invoices.mapped("payment_state")), {"in_payment"})
+            # put on hold while in the batch: not "To Collect" once cancelled
+            invoices[3].write({"sepa_hold": True, "sepa_hold_reason": "Disputed"})
             before = partners.mapped("customer_rank")
             with self.spy("_reconcile_groups_setwise", setwise, path):
                 batch.with_context(sepa_posting_orm_only=path == "orm").action_cancel()
@@ -462,7 +464,8 @@ class TestBatchPosting(SepaBatchCommon):
             self.assertEqual(invoices.mapped("amount_residual"),
                              [20.0, 42.5, 42.5, 7.0, 80.0, 70.0])
             self.assertEqual(invoices.mapped("payment_state"), ["not_paid"] * 5 + ["partial"])
-            self.assertEqual(set(invoices.mapped("sepa_state")), {"to_collect"})
+            self.assertEqual(invoices.mapped("sepa_state"), ["to_collect"] * 3 + ["on_hold"]
+                             + ["to_collect"] * 2)
             reversal = batch.move_id.reversal_move_ids
             self.assertEqual(len(reversal), 1)
             self.assertEqual(set((batch.move_id | reversal).line_ids.mapped("reconciled")), {True})
