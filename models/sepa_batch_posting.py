@@ -1532,49 +1532,55 @@ class SepaBatchPosting(models.AbstractModel):
             return Line
         self.env.flush_all()
         all_ids = [line_id for group in groups for line_id in group]
-        rows = {row[0]: row for row in self.env.execute_query(SQL(
-            """SELECT id, COALESCE(date_maturity, date), amount_currency, balance,
-                      company_currency_id
+        rows = {row["id"]: row for row in self.env.execute_query_dict(SQL(
+            """SELECT id, COALESCE(date_maturity, date) AS due, amount_currency, balance,
+                      date, currency_id, company_id, company_currency_id
                  FROM account_move_line WHERE id = ANY(%s)""", all_ids))}
-        currencies = {row[4]: None for row in rows.values()}
-        for currency in self.env["res.currency"].browse(currencies):
-            currencies[currency.id] = currency
-        partials = []  # (debit, credit, full reconcile, amount)
+        digits = {currency.id: currency.decimal_places for currency in
+                  self.env["res.currency"].browse({row["company_currency_id"]
+                                                   for row in rows.values()})}
+        partials = []  # (debit, credit, full reconcile, amount in cents)
         for group, full_id in zip(groups, full_ids, strict=True):
-            currency = currencies[rows[group[0]][4]]
-            ordered = sorted(group, key=lambda line_id: rows[line_id][1:4])
-            debits = iter([[line_id, rows[line_id][3]] for line_id in ordered
-                           if rows[line_id][3] > 0])
-            credits = iter([[line_id, -rows[line_id][3]] for line_id in ordered
-                            if rows[line_id][3] < 0])
+            unit = 10 ** digits[rows[group[0]]["company_currency_id"]]
+            ordered = sorted(group, key=lambda line_id: (
+                rows[line_id]["due"], rows[line_id]["amount_currency"],
+                rows[line_id]["balance"]))
+            # in cents: the comparisons and subtractions of Odoo's residuals, exact
+            debits = iter([[line_id, round(rows[line_id]["balance"] * unit)]
+                           for line_id in ordered if rows[line_id]["balance"] > 0])
+            credits = iter([[line_id, round(-rows[line_id]["balance"] * unit)]
+                            for line_id in ordered if rows[line_id]["balance"] < 0])
             debit, credit = next(debits, None), next(credits, None)
             while debit and credit:
                 amount = min(debit[1], credit[1])
-                compared = currency.compare_amounts(debit[1], credit[1])
-                partials.append((debit[0], credit[0], full_id, currency.round(amount)))
+                partials.append((debit[0], credit[0], full_id, amount / unit))
                 debit[1] -= amount
                 credit[1] -= amount
-                if compared <= 0:
+                if not debit[1]:
                     debit = next(debits, None)
-                if compared >= 0:
+                if not credit[1]:
                     credit = next(credits, None)
         uid, now = self.env.uid, self.env.cr.now()
-        debit_ids, credit_ids, partial_full_ids, amounts = (
-            [partial[i] for partial in partials] for i in range(4))
+        # the partials' columns from the lines read (a join costs 40,000 lookups)
         self.env.execute_query(SQL(
             """INSERT INTO account_partial_reconcile (
                    debit_move_id, credit_move_id, full_reconcile_id, debit_currency_id,
                    credit_currency_id, company_id, amount, debit_amount_currency,
                    credit_amount_currency, max_date, create_uid, create_date, write_uid,
                    write_date)
-               SELECT d.id, c.id, p.full_id, d.currency_id, c.currency_id, d.company_id,
-                      p.amount, p.amount, p.amount, GREATEST(d.date, c.date), %s, %s, %s, %s
-                 FROM unnest(%s::int[], %s::int[], %s::int[], %s::numeric[])
-                      WITH ORDINALITY AS p(debit_id, credit_id, full_id, amount, n)
-                 JOIN account_move_line d ON d.id = p.debit_id
-                 JOIN account_move_line c ON c.id = p.credit_id
-                ORDER BY p.n""",
-            uid, now, uid, now, debit_ids, credit_ids, partial_full_ids, amounts))
+               SELECT debit_id, credit_id, full_id, debit_currency_id, credit_currency_id,
+                      company_id, amount, amount, amount, max_date, %s, %s, %s, %s
+                 FROM unnest(%s::int[], %s::int[], %s::int[], %s::int[], %s::int[],
+                             %s::int[], %s::numeric[], %s::date[])
+                      AS p(debit_id, credit_id, full_id, debit_currency_id,
+                           credit_currency_id, company_id, amount, max_date)""",
+            uid, now, uid, now,
+            *([partial[i] for partial in partials] for i in range(3)),
+            [rows[partial[0]]["currency_id"] for partial in partials],
+            [rows[partial[1]]["currency_id"] for partial in partials],
+            [rows[partial[0]]["company_id"] for partial in partials],
+            [partial[3] for partial in partials],
+            [max(rows[partial[0]]["date"], rows[partial[1]]["date"]) for partial in partials]))
         self.env.execute_query(SQL(
             """UPDATE account_move_line l
                   SET full_reconcile_id = g.full_id, matching_number = g.full_id::text,
