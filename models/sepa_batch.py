@@ -708,9 +708,9 @@ class SepaBatch(models.Model):
         # Cancelled first: reversing the entry reconciles the transit lines, which must
         # not be taken for the bank's credit.
         self.write({**vals, "job_state": False})
-        self.line_ids.write({"is_open": False})
-        for batch in sent:
+        for batch in sent:  # reopens the invoices, then closes the lines
             self.env["sepa.batch.posting"].cancel(batch)
+        (self - sent).line_ids.write({"is_open": False})
 
     def _reject_by_bank(self, reason, date, origin):
         """The bank rejected the whole file of this sent batch (a status report
