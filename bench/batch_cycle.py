@@ -7,8 +7,11 @@ ORM, multiplied to N by cloning its rows in SQL (every column copied; ids, links
 IBANs, mandate and invoice numbers made the clone's own), then checked in SQL. Then it
 times separately: the proposal, the batch creation, the file generation (pain.008,
 XSD-validated) and the posting (one entry, one reconciliation), each with the commit
-that ends it as it ends a user's request. Prints the figures and peak memory; the last line is
-``total=<seconds> peak_rss=<MB>``.
+that ends it as it ends a user's request; then, after the output of the cycle is dumped
+(``--dump``), the cancel of the sent batch (invoices reopened, entry reversed), timed the
+same way. Prints the figures and peak memory; the last line is
+``total=<seconds> peak_rss=<MB>``, the total of the cycle (the cancel not in it, so that
+it compares with the figures of before).
 
     python bench/batch_cycle.py -c .build/odoo.conf -d sepa_dd_bench -n 10000
 """
@@ -375,6 +378,25 @@ def run_cycle(env, journal):
     return timings, batch
 
 
+def cancel_batch(env, batch):
+    """Cancel the sent batch as a user's click (the action, then the commit), timed apart
+    from the cycle; checks that every invoice is open again for its whole amount."""
+    timings = {}
+    with timed("cancel", timings):
+        batch.action_cancel()
+        env.cr.commit()
+    env.cr.execute("""
+        SELECT count(*) FILTER (WHERE m.payment_state = 'not_paid'
+                                  AND m.amount_residual = m.amount_total),
+               count(*)
+          FROM account_move m JOIN sepa_batch_line l ON l.invoice_id = m.id
+         WHERE l.batch_id = %s""", [batch.id])
+    reopened, count = env.cr.fetchone()
+    print(f"cancelled: state={batch.state} invoices_reopened={reopened}/{count} "
+          f"reversal_lines={len(batch.move_id.reversal_move_ids.line_ids)}")
+    return timings
+
+
 DUMP_QUERIES = {
     # Every business column of the batch lines (no ids, no timestamps).
     "batch_lines.csv": """
@@ -447,6 +469,7 @@ def main():
         timings, batch = run_cycle(env, journal)
         if args.dump:
             dump_output(env, batch, args.dump)
+        cancel_batch(env, batch)
     print(f"total={sum(timings.values()):.2f} peak_rss={peak_rss_mb():.0f}")
 
 

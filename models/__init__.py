@@ -23,3 +23,4 @@ from . import sepa_batch_line
 from . import report_sepa_batch
 from . import sepa_storno
 from . import sepa_storno_event
+from . import sepa_return_matcher

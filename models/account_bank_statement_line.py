@@ -1,25 +1,39 @@
 """Bank statement lines and direct debits.
 
 A line that credits the bank settles a sent batch (``sepa.batch._match_statement_lines``).
-A line that debits the bank and mentions the end-to-end id of a debit of a sent or
-settled batch is that debit's storno (``_sepa_register_stornos``): registered through
-``sepa.storno.register`` and reconciled. A user who reconciles such a line by hand with
-the batch entry, the invoice or its receivable gets the same (``_sepa_reroute_plan``,
-called by ``account.move.line._reconcile_plan``).
+A line that debits the bank, mentions the end-to-end id of a debit of a sent or settled
+batch and is its return (``sepa.return.matcher``: the bank's code allows it, the creditor
+identifier is ours when given, the bank took the debit plus at most the maximum bank
+charge) is that debit's storno (``_sepa_register_stornos``): registered through
+``sepa.storno.register`` and reconciled; one that is not is left open, why in its
+chatter. A user who reconciles a bank debit by hand with the batch entry, the invoice or
+its receivable gets the same (``_sepa_reroute_plan``, called by
+``account.move.line._reconcile_plan``): the bookkeeper decided, the matcher's rule does not
+apply.
 """
 
 import html
 import logging
 import re
 from collections import defaultdict
+from decimal import Decimal
 
 from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..sepa.matching import (
+    bank_code_in,
+    bank_debit_category,
+    creditor_ids_in,
+    identifier_candidates,
+    json_strings,
+    mentions,
+    reversal_in,
+)
 from ..sepa.readers.camt import RETURN_TYPES, storno_kind
 from ..sepa.reasons import CATALOGUE
-from .sepa_batch_posting import _mentions
+from .sepa_return_matcher import BankDebit
 
 _logger = logging.getLogger(__name__)
 
@@ -30,10 +44,6 @@ HOOK_OFF = "sepa_storno_hook_off"
 #: stornos outstanding account.
 COUNTERPARTS = "sepa_storno_counterparts"
 
-#: Runs of characters of SEPA identifiers (without the space).
-_ID_RUN = re.compile(r"[0-9A-Za-z/\-?:().,'+]+")
-#: Parts of an identifier between the characters that end a whole word (see ``_mentions``).
-_WORD = re.compile(r"[0-9A-Za-z-]+")
 #: A reason code after its label: camt's ``Rsn/Cd`` (OCA's camt import writes
 #: "Return Reason Code (RtrInf/Rsn/Cd): AM04" in the notes), "reason (code)", "reden".
 _LABELLED_REASON = re.compile(
@@ -91,34 +101,44 @@ class AccountBankStatementLine(models.Model):
         A line that debits the bank, is not reconciled yet and mentions (as a whole word,
         in its label, reference, notes or transaction details) the end-to-end id of a
         debit of a sent or settled batch of its company (of ``batches`` when given) is
-        that debit's storno: kind return (refund or reversal when the details say so),
-        reason from the details, else unknown ("NONE"), the debit's amount; what the bank
-        took more is its charge. Registered in one ``register`` call, then each line's
-        suspense line is booked on the storno's outstanding account and reconciled with
-        it. A debit that failed already (a return file) is not registered again: the line
-        is reconciled with that storno's open outstanding line when the amounts agree.
-        Returns the stornos registered or reconciled.
+        that debit's storno when ``sepa.return.matcher`` says it is its return: its bank
+        transaction code (when given) is that of a returned direct debit, the creditor
+        identifier (when the bank gives one) is ours, and the bank took the debit's amount
+        plus at most the company's maximum bank charge per storno. Kind return (refund or
+        reversal when the details say so), reason from the details, else unknown
+        ("NONE"), the debit's amount; what the bank took more is its charge. Registered in
+        one ``register`` call, then each line's suspense line is booked on the storno's
+        outstanding account and reconciled with it. A debit that failed already (a return
+        file) is not registered again: the line is reconciled with that storno's open
+        outstanding line when the amounts agree. A line that names a debit but is not its
+        return is left open, the reason logged in its chatter (one message per line, all
+        in one go; not again by Match Bank Statements, ``batches`` given). Returns the
+        stornos registered or reconciled.
         """
         Storno = self.env["sepa.storno"].with_context(**{HOOK_OFF: True})
         lines = self.filtered(lambda line: line.amount < 0 and not line.is_reconciled)
         if not lines:
             return Storno
         texts = {line.id: line._sepa_texts() for line in lines}
-        debits = self._sepa_mentioned_debits(lines, texts, batches)
-        vals_list, known, taken = [], [], set()
-        for line in lines.sorted(lambda line: (line.date, line.id)):
-            rows = [row for row in debits.get(line.id, ())
-                    if (row["batch_id"], row["end_to_end_id"]) not in taken]
-            if not rows:
+        open_lines = lines.filtered(lambda line: _one_suspense_line(line))
+        bank_debits = [line._sepa_bank_debit(texts[line.id]) for line in open_lines.sorted(
+            lambda line: (line.date, line.id))]
+        answers = self.env["sepa.return.matcher"].match_bank_debits(bank_debits, batches)
+        vals_list, known, notes = [], [], {}
+        for line in open_lines:
+            answer = answers.get(line.id)
+            if answer is None:
                 continue
-            _liquidity, suspense, other = line._seek_for_lines()
-            if other or len(suspense) != 1:
+            if answer.reason:
+                notes[line.move_id.id] = answer.note
                 continue
-            taken.update((row["batch_id"], row["end_to_end_id"]) for row in rows)
+            rows = answer.debits
             if all(row["storno_id"] for row in rows):
                 known.append((line, Storno.browse(row["storno_id"] for row in rows)))
             elif not any(row["storno_id"] for row in rows):
                 vals_list += line._sepa_storno_vals(rows, texts[line.id])
+        if notes and batches is None:  # Match Bank Statements does not repeat them
+            self.env["mail.message"]._sepa_log(self.env["account.move"].browse(notes), notes)
         stornos = Storno.register(vals_list) if vals_list else Storno
         plan, reconciled = self._sepa_reconcile_plan(stornos, known)
         if plan:
@@ -126,22 +146,40 @@ class AccountBankStatementLine(models.Model):
                 plan)
         return reconciled
 
+    def _sepa_bank_debit(self, texts):
+        """This bank debit as ``sepa.return.matcher`` judges it (``BankDebit``): the
+        identifiers its ``texts`` may name, what the bank took (in euro, the debits'
+        currency), the creditor identifiers and the bank transaction code it gives."""
+        self.ensure_one()
+        details = self.transaction_details
+        code = bank_code_in(self.transaction_type, details)
+        names = set()
+        for text in texts:
+            names |= identifier_candidates(text)
+        euro = self.env.ref("base.EUR")  # the debits' currency
+        return BankDebit(
+            key=self.id, company_id=self.company_id.id, names=frozenset(names),
+            amount=Decimal(str(euro.round(-self._sepa_amount_in(euro)))), date=self.date,
+            creditor_ids=creditor_ids_in(texts, details),
+            category=bank_debit_category(code, reversal_in(texts, details)),
+            code="-".join(part for part in code if part) if code else None)
+
     def _sepa_storno_vals(self, rows, texts, debited=None):
         """``register`` values of the debits ``rows`` this bank debit returns; none when
         the bank debited (``debited``, default the line's amount) less than they amount
         to. The difference is the bank charge (on the first). Amounts in the debits'
         currency (euro; ``debited`` too)."""
         self.ensure_one()
-        currency = self.env["sepa.batch.line"].browse(rows[0]["first_line_id"]).currency_id
-        total = sum(row["amount"] for row in rows)
+        currency = self.env["sepa.batch.line"].browse(rows[0]["line_id"]).currency_id
+        total = sum(float(row["amount"]) for row in rows)
         charge = currency.round(
             (-self._sepa_amount_in(currency) if debited is None else debited) - total)
         if currency.compare_amounts(charge, 0) < 0:
             return []
         code, kind = _reason_and_kind(texts, self.transaction_details)
         return [{
-            "batch_line_id": row["first_line_id"], "reason_code": code, "kind": kind,
-            "date": self.date, "booking_date": self.date, "amount": row["amount"],
+            "batch_line_id": row["line_id"], "reason_code": code, "kind": kind,
+            "date": self.date, "booking_date": self.date, "amount": float(row["amount"]),
             "charge_amount": charge if index == 0 else 0.0, "source": "statement",
             "statement_line_id": self.id,
         } for index, row in enumerate(rows)]
@@ -189,51 +227,7 @@ class AccountBankStatementLine(models.Model):
         self.ensure_one()
         notes = html.unescape(_TAG.sub(" ", self.narration or ""))
         return [text for text in (self.payment_ref, self.ref, notes,
-                                  *_json_strings(self.transaction_details)) if text]
-
-    @api.model
-    def _sepa_mentioned_debits(self, lines, texts, batches=None):
-        """Per statement line id, the debits of sent or settled batches of its company
-        whose end-to-end id it mentions as a whole word. One query for all lines: the
-        candidate identifiers cut from their texts, looked up by the index of
-        ``sepa_batch_line.end_to_end_id``."""
-        candidates = set()
-        for line_texts in texts.values():
-            for text in line_texts:
-                candidates |= _identifier_candidates(text)
-        if not candidates:
-            return {}
-        candidates |= {candidate.upper() for candidate in candidates}
-        self.env["sepa.batch.line"].flush_model(["batch_id", "end_to_end_id", "amount",
-                                                 "state"])
-        self.env["sepa.batch"].flush_model(["state", "company_id"])
-        self.env["sepa.storno"].flush_model(["batch_line_id", "state"])
-        rows = self.env.execute_query_dict(SQL("""
-            WITH debit AS (
-                SELECT b.id AS batch_id, b.company_id, l.end_to_end_id,
-                       MIN(l.id) AS first_line_id, SUM(l.amount) AS amount,
-                       BOOL_AND(l.state IN ('pending', 'collected')) AS registrable
-                  FROM sepa_batch_line l
-                  JOIN sepa_batch b ON b.id = l.batch_id
-                 WHERE l.end_to_end_id = ANY(%(ids)s) AND b.state IN ('sent', 'done')
-                   AND b.company_id = ANY(%(companies)s) AND %(batches)s
-                 GROUP BY b.id, l.end_to_end_id)
-            SELECT d.*, s.id AS storno_id
-              FROM debit d
-              LEFT JOIN sepa_storno s ON s.batch_line_id = d.first_line_id
-                                     AND s.state = 'done'
-             WHERE d.registrable OR s.id IS NOT NULL
-             ORDER BY d.batch_id, d.first_line_id
-        """, ids=sorted(candidates), companies=lines.company_id.ids,
-            batches=SQL("b.id = ANY(%s)", batches.ids) if batches is not None else SQL("TRUE")))
-        found = {}
-        for line in lines:
-            line_rows = [row for row in rows if row["company_id"] == line.company_id.id
-                         and any(_mentions(text, row["end_to_end_id"])
-                                 for text in texts[line.id])]
-            if line_rows:
-                found[line.id] = line_rows
-        return found
+                                  *json_strings(self.transaction_details)) if text]
 
     # ------------------------------------------------------------------
     # RECONCILIATION BY HAND
@@ -336,7 +330,7 @@ class AccountBankStatementLine(models.Model):
             and aml.account_id.account_type not in ("asset_cash", "liability_credit_card")
 
     def _sepa_debits_picked(self, amls):
-        """The debits (rows like ``_sepa_mentioned_debits``') of sent or settled batches
+        """The debits (rows like ``sepa.return.matcher``'s) of sent or settled batches
         the user picked with ``amls``: a batch credit, an invoice's receivable, or a
         transit line of a batch entry (then the debit this line mentions, else the only
         one of that payment block with this line's amount).
@@ -355,12 +349,13 @@ class AccountBankStatementLine(models.Model):
         transit = amls.filtered(lambda aml: aml.move_id.sepa_batch_id
                                 and not aml.sepa_batch_line_id and aml.balance > 0)
         for batch in transit.move_id.sepa_batch_id.sudo():
-            rows = self._sepa_mentioned_debits(self, {self.id: self._sepa_texts()}, batch)
-            if rows:
-                lines |= BatchLine.browse(row["first_line_id"] for row in rows[self.id])
+            named = self.env["sepa.return.matcher"].match_bank_debits(
+                [self._sepa_bank_debit(self._sepa_texts())], batch, judged=False)
+            if named:
+                lines |= BatchLine.browse(row["line_id"] for row in named[self.id].debits)
                 continue
             blocks = [block for block in set(batch.line_ids.mapped("pmt_inf_id"))
-                      if any(_mentions(aml.name, block) for aml in transit)]
+                      if any(mentions(aml.name, block) for aml in transit)]
             debits = defaultdict(lambda: BatchLine)  # end-to-end id: its lines
             for line in batch.line_ids.filtered(
                     lambda line, b=blocks: line.pmt_inf_id in b
@@ -379,9 +374,15 @@ class AccountBankStatementLine(models.Model):
         stornos = self.env["sepa.storno"].sudo().search(
             [("batch_line_id", "in", list(unique)), ("state", "=", "done")])
         done = {storno.batch_line_id.id: storno.id for storno in stornos}
-        return [dict(row, storno_id=done.get(first_id, False))
+        return [dict(row, line_id=first_id, storno_id=done.get(first_id, False))
                 for first_id, row in sorted(unique.items())
                 if row["registrable"] or first_id in done]
+
+
+def _one_suspense_line(line):
+    """Whether a bank debit is still open as created: its counterpart one suspense line."""
+    _liquidity, suspense, other = line._seek_for_lines()
+    return not other and len(suspense) == 1
 
 
 def _reason_and_kind(texts, details):
@@ -424,33 +425,6 @@ def _json_reason(details):
             if found:
                 return found
     return None
-
-
-def _json_strings(details):
-    """Every text value of a JSON document."""
-    if isinstance(details, str):
-        yield details
-    elif isinstance(details, dict):
-        for value in details.values():
-            yield from _json_strings(value)
-    elif isinstance(details, list):
-        for value in details:
-            yield from _json_strings(value)
-
-
-def _identifier_candidates(text):
-    """Every piece of ``text`` that could be an end-to-end id mentioned as a whole word:
-    runs of identifier characters cut where a word ends, at most 35 characters."""
-    found = set()
-    for run in _ID_RUN.finditer(text):
-        token = run.group()
-        parts = [(match.start(), match.end()) for match in _WORD.finditer(token)]
-        for index, (start, _end) in enumerate(parts):
-            for _start, end in parts[index:]:
-                if end - start > 35:
-                    break
-                found.add(token[start:end])
-    return found
 
 
 def _recordsets(plan):

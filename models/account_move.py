@@ -5,6 +5,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..constants import SEPA_GROUP
+from .sepa_batch_posting import REVERSE_SETWISE
 
 
 class AccountMove(models.Model):
@@ -292,6 +293,13 @@ class AccountMove(models.Model):
         posted = super()._post(soft=soft)
         posted._sepa_create_invoice_mandates(only_per_invoice_partners=True)
         return posted
+
+    def _reconcile_reversed_moves(self, reverse_moves, move_reverse_cancel):
+        # The set-wise cancel of a batch reconciles the reversal with its entry itself,
+        # once the reversal's lines are split (sepa.batch.posting._reverse_setwise).
+        if self.env.context.get(REVERSE_SETWISE):
+            return reverse_moves
+        return super()._reconcile_reversed_moves(reverse_moves, move_reverse_cancel)
 
     def write(self, vals):
         if "sepa_mandate_id" in vals:

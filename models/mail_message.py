@@ -6,6 +6,7 @@ language of the user who caused it, for e-mails and searches), the message's par
 body made again from those parts in the reader's language (``_to_store``): translated
 at display, not at write. Values: numbers and names as they are; ``{"date": iso}`` a
 date in the reader's format; ``{"dated": [[text, iso], ...]}`` texts with their dates;
+``{"amount": number, "currency_id": id}`` an amount in the reader's format;
 ``{"link": [model, id, text]}`` a link to a record; ``{"selection": [model, field, value],
 "lower": bool}`` a selection's label; ``{"field": [model, id, field]}`` a record's
 (translated) field.
@@ -16,7 +17,7 @@ import json
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.tools import SQL, format_date
+from odoo.tools import SQL, format_amount, format_date
 from odoo.tools.translate import LazyTranslate
 
 _lt = LazyTranslate(__name__)
@@ -42,6 +43,25 @@ MESSAGES = {
     "control_sequence_types": _lt(
         "Sequence type of the next debit set after a failed first debit: First on "
         "%(first)s mandate(s), Recurring on %(recurring)s."),
+    # a bank debit naming a debit that is not its return (sepa.return.matcher)
+    "bank_debit_code": _lt(
+        "Not registered as a storno: this bank debit names direct debit %(debits)s, "
+        "but its bank transaction code %(code)s is not that of a returned direct "
+        "debit of ours (e.g. a direct debit another creditor collected from this "
+        "account). Reconcile it by hand."),
+    "bank_debit_creditor": _lt(
+        "Not registered as a storno: this bank debit names direct debit %(debits)s, "
+        "but its creditor identifier %(creditor)s is not ours (%(ours)s): a direct "
+        "debit another creditor collected from this account. Reconcile it by hand."),
+    "bank_debit_less": _lt(
+        "Not registered as a storno: this bank debit of %(debited)s names direct "
+        "debit %(debits)s of %(amount)s: the bank took less than the debit. "
+        "Reconcile it by hand."),
+    "bank_debit_charge": _lt(
+        "Not registered as a storno: this bank debit of %(debited)s names direct "
+        "debit %(debits)s of %(amount)s: the %(charge)s more is above the maximum "
+        "bank charge per storno (%(max)s, Settings). If it is the return, reconcile "
+        "it by hand with the debit's invoice or batch entry."),
 }
 
 
@@ -105,6 +125,9 @@ class MailMessage(models.Model):
 
     @api.model
     def _sepa_value(self, value):
+        if isinstance(value, dict) and "amount" in value:
+            return format_amount(self.env, value["amount"],
+                                 self.env["res.currency"].browse(value["currency_id"]))
         if isinstance(value, dict) and "date" in value:
             return format_date(self.env, value["date"])
         if isinstance(value, dict) and "dated" in value:

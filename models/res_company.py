@@ -96,6 +96,14 @@ class ResCompany(models.Model):
         currency_field="currency_id",
         help="Bank charge booked for a failed debit when the bank's file gives none, in the "
         "company's currency (converted to euro at the storno's date); 0: none.")
+    sepa_storno_max_charge = fields.Monetary(
+        string="Maximum Bank Charge per Storno",
+        currency_field="currency_id",
+        default=10.0,
+        help="A bank statement line that debits the bank and names a debit is its storno "
+        "only when the bank took at most this much more than the debit (the bank's "
+        "charge), in the company's currency. Above it the line is left to reconcile by "
+        "hand, the reason in its chatter.")
     sepa_storno_fee_invoice = fields.Boolean(
         string="Re-invoice Storno Fees to the Customer",
         help="Registering a failed debit creates a posted invoice of the storno fee for "
@@ -142,6 +150,14 @@ class ResCompany(models.Model):
                 raise ValidationError(_(
                     "The storno fee product %(product)s must be a service.",
                     product=product.display_name))
+
+    @api.constrains("sepa_storno_max_charge")
+    def _check_sepa_storno_max_charge(self):
+        for company in self:
+            if company.currency_id.compare_amounts(company.sepa_storno_max_charge, 0) < 0:
+                raise ValidationError(_(
+                    "The maximum bank charge per storno of %(company)s cannot be negative.",
+                    company=company.name))
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -84,6 +84,14 @@ class ResConfigSettings(models.TransientModel):
         currency_field="currency_id",
         help="Bank charge booked for a failed debit when the bank gives none (in the "
         "company's currency).")
+    sepa_storno_max_charge = fields.Monetary(
+        related="company_id.sepa_storno_max_charge",
+        readonly=False,
+        string="Maximum Bank Charge per Storno",
+        currency_field="currency_id",
+        help="A bank debit naming a debit is its storno only when the bank took at most "
+        "this much more than the debit (in the company's currency); above it the line is "
+        "left to reconcile by hand.")
     # Not related fields: a related field writes the company on its own, the option
     # before the product, and the company refuses fees without a product. Both are
     # written together by ``set_values``.

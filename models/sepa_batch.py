@@ -1,6 +1,5 @@
 import base64
 import logging
-import re
 from collections import defaultdict
 from decimal import Decimal
 
@@ -14,6 +13,7 @@ from ..constants import PAIN_VERSIONS, SCHEMES
 from ..sepa import SepaError
 from ..sepa.calendar import latest_delivery_date
 from ..sepa.ids import normalize_iban
+from ..sepa.matching import mentions as _mentions
 from ..sepa.model import (
     Address,
     Amendment,
@@ -708,9 +708,9 @@ class SepaBatch(models.Model):
         # Cancelled first: reversing the entry reconciles the transit lines, which must
         # not be taken for the bank's credit.
         self.write({**vals, "job_state": False})
-        self.line_ids.write({"is_open": False})
-        for batch in sent:
+        for batch in sent:  # reopens the invoices, then closes the lines
             self.env["sepa.batch.posting"].cancel(batch)
+        (self - sent).line_ids.write({"is_open": False})
 
     def _reject_by_bank(self, reason, date, origin):
         """The bank rejected the whole file of this sent batch (a status report
@@ -1024,10 +1024,3 @@ def _address(country, street, postcode, town):
         town=town or None,
     )
 
-
-def _mentions(text, identifier):
-    """Whether ``text`` holds ``identifier`` as a whole word: not preceded or followed
-    by a letter, a digit or a hyphen (which continue an identifier), case ignored."""
-    return bool(text) and re.search(
-        rf"(?<![0-9A-Za-z-]){re.escape(identifier)}(?![0-9A-Za-z-])", text, re.IGNORECASE,
-    ) is not None

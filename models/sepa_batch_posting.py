@@ -9,12 +9,13 @@ checked in one query. Which path an invoice takes is decided in ONE place:
 ``sepa_posting_orm_only`` forces Odoo's. The stornos' entries: ``sepa.storno.posting``.
 """
 
-import re
 from collections import defaultdict
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, formatLang
+
+from .sepa_reconcile_setwise import _keep_written
 
 #: Bulk accounting of a batch: invoices are not re-synchronised (their lines do not
 #: change), balance is checked once by the reconciliation, no per-invoice tracking.
@@ -24,6 +25,9 @@ BULK_CONTEXT = {"skip_invoice_sync": True, "check_move_validity": False, "mail_n
 BULK_RANK = "sepa_bulk_rank"
 #: Context key: never the set-wise path, every invoice through Odoo's reconciliation.
 ORM_ONLY = "sepa_posting_orm_only"
+#: Context key: Odoo does not reconcile a reversal with its entry when posting it; the
+#: set-wise cancel of a batch does (``_reverse_setwise``), once its lines are split.
+REVERSE_SETWISE = "sepa_reverse_setwise"
 
 
 class SepaBatchPosting(models.AbstractModel):
@@ -77,8 +81,9 @@ class SepaBatchPosting(models.AbstractModel):
 
     @api.model
     def cancel(self, batch):
-        """Undo the entry of ``batch``: reopen its invoices, then reverse the entry
-        (``cancel=True``: the reversal is reconciled with it).
+        """Undo the entry of ``batch``: reopen its invoices, close its debits, then
+        reverse the entry (``cancel=True``: the reversal is reconciled with it), set-wise
+        where the switch allows it (``_reverse_setwise``).
 
         Refused when a payment block is reconciled with the bank's credit already. The
         batch must have left the 'sent' state: reversing reconciles the transit lines,
@@ -87,14 +92,145 @@ class SepaBatchPosting(models.AbstractModel):
         batch.ensure_one()
         self._check_no_storno(batch)
         self._check_no_settled_block(batch)
+        posting = self.with_context(mail_notrack=True)
         move = batch.with_context(mail_notrack=True).move_id
-        self.with_context(mail_notrack=True).unreconcile_invoices(batch.line_ids)
-        move._reverse_moves(
-            [{"ref": _("Cancellation of %(batch)s", batch=batch.name),
-              "date": fields.Date.context_today(batch)}],
-            cancel=True,
-        )
+        lines = posting._reversible_rows(batch, move)
+        credits = posting._credit_rows(batch.line_ids)
+        batch.line_ids.write({"is_open": False})
+        # Each invoice row is written once (residual, payment and direct debit status),
+        # and set-wise each credit stays in its full reconcile until it joins its
+        # reversal's: 10,000 invoices and credits.
+        posting._unreconcile_credit_rows(batch.line_ids, credits, keep_credits=bool(lines),
+                                         cancelling=True)
+        default = {"ref": _("Cancellation of %(batch)s", batch=batch.name),
+                   "date": fields.Date.context_today(batch)}
+        if lines:
+            posting._reverse_setwise(move, default, lines, {
+                row["credit_id"]: row["full_id"] for row in credits if row["simple"]})
+        else:
+            move._reverse_moves([default], cancel=True)
         move.env.flush_all()
+
+    @api.model
+    def _reversible_rows(self, batch, move):
+        """The lines of the batch entry ``move`` (in the order of their ids) when it can
+        be reversed set-wise once its invoices are reopened, else an empty list: the
+        switch allows it for ``batch``; every line is in company currency, not zero, on
+        an account that reconciles (no payable: Odoo's posting would raise a supplier's
+        rank), and is a credit of an invoice or open for its whole balance (no block
+        settled). The lines differ only in label, partner and amounts (``post``)."""
+        if not self._setwise_allowed(batch):
+            return []
+        self.env.flush_all()
+        rows = self.env.execute_query_dict(SQL("""
+            SELECT l.id, l.account_id, l.currency_id, l.name, l.partner_id, l.balance,
+                   l.amount_currency, l.price_subtotal, l.price_total, acc.account_type,
+                   l.currency_id = l.company_currency_id AND l.balance != 0
+                   AND l.amount_currency = l.balance
+                   AND (acc.reconcile
+                        OR acc.account_type IN ('asset_cash', 'liability_credit_card'))
+                   AND acc.account_type != 'liability_payable'
+                   AND (l.sepa_batch_line_id IS NOT NULL
+                        OR (NOT l.reconciled AND l.full_reconcile_id IS NULL
+                            AND l.amount_residual = l.balance
+                            AND l.amount_residual_currency = l.amount_currency
+                            AND NOT EXISTS (SELECT 1 FROM account_partial_reconcile p
+                                             WHERE p.debit_move_id = l.id)
+                            AND NOT EXISTS (SELECT 1 FROM account_partial_reconcile p
+                                             WHERE p.credit_move_id = l.id))) AS reversible
+              FROM account_move_line l
+              JOIN account_account acc ON acc.id = l.account_id
+             WHERE l.move_id = %s
+             ORDER BY l.id""", move.id))
+        return rows if rows and all(row["reversible"] for row in rows) else []
+
+    @api.model
+    def _reverse_setwise(self, move, default, rows, kept):
+        """``move._reverse_moves([default], cancel=True)`` of the batch entry ``move``
+        whose invoices are reopened, set-wise: the same rows as Odoo's, in seconds for
+        10,000 invoices instead of minutes. ``rows``: ``_reversible_rows``; ``kept``:
+        ``{credit id: its full reconcile}`` of the credits left reconciled by the
+        reopening (``keep_credits``), replaced here. Returns the reversal.
+
+        The reversal is made by the ORM with one line per account and side (name,
+        chatter, customer rank), each split in SQL into the opposite of each line of the
+        entry (``_expand_line``), inserted with its full reconcile; then each account's
+        lines of both entries are reconciled as Odoo's ``reconcile()`` does
+        (``_reconcile_groups_setwise``), checked in one query."""
+        groups = defaultdict(list)  # per account and side, in the order of the lines
+        plan = defaultdict(list)  # Odoo's: per account and currency
+        for row in rows:
+            groups[(row["account_id"], row["currency_id"], row["balance"] > 0)].append(row)
+            plan[(row["account_id"], row["currency_id"])].append(row["id"])
+        engine = self.env["sepa.reconcile.setwise"]
+        full_of = dict(zip(plan, engine._new_full_reconciles(len(plan)), strict=True))
+        reversal = self._create_summarised_reversal(move, default, list(groups.values()))
+        reversed_of = {}  # line of the entry: its opposite
+        for summary, ((account, currency, _debit), group) in zip(
+                reversal.line_ids.sorted("id"), groups.items(), strict=True):
+            full_id = full_of[(account, currency)]
+            lines = engine._expand_line(summary, (
+                self._reversal_line_values(row, full_id) for row in group))
+            reversed_of.update(zip((row["id"] for row in group), lines.ids, strict=True))
+        # Odoo reconciles the lines of the entry, then those of the reversal (each in the
+        # order of the entry).
+        lines = engine._reconcile_groups_setwise(
+            [ids + [reversed_of[line_id] for line_id in ids] for ids in plan.values()],
+            list(full_of.values()))
+        self.env.execute_query(SQL(
+            "DELETE FROM account_full_reconcile WHERE id = ANY(%s)", list(kept.values())))
+        engine._check_reconciliation(move | reversal, lines, self.env["account.move"])
+        # what Odoo's reconciliation ends with (no invoice among the entries)
+        lines._reconcile_post_hook({"not_paid_invoices": self.env["account.move"]})
+        return reversal
+
+    @api.model
+    def _create_summarised_reversal(self, move, default, groups):
+        """The reversal of ``move`` made as ``_reverse_moves`` makes it, with one line
+        per group of ``groups`` (``_reversible_rows`` by account and side) instead of one
+        per line: a copy of the entry with the reversal's values ``default`` (logged on
+        its chatter), each line a copy of the group's first line for their total, then
+        the opposite amounts written, and posted. The customers of its receivable lines
+        get their rank as Odoo's posting gives it, all at once."""
+        currency = move.company_id.currency_id
+        context = {"move_reverse_cancel": True, "include_business_fields": True,
+                   "skip_invoice_sync": True, "mail_notrack": True, REVERSE_SETWISE: True}
+        line_vals = []
+        for group in groups:
+            vals = move.line_ids.browse(group[0]["id"]).with_context(**context).copy_data()[0]
+            vals.update(
+                balance=currency.round(sum(row["balance"] for row in group)),
+                amount_currency=currency.round(sum(row["amount_currency"] for row in group)))
+            line_vals.append(vals)
+        reversal = move.with_context(**context).copy(dict(
+            default, move_type="entry", reversed_entry_id=move.id,
+            partner_id=move.partner_id.id,
+            line_ids=[Command.create(vals) for vals in line_vals]))
+        reversal.write({"line_ids": [
+            Command.update(line.id, {"balance": -line.balance,
+                                     "amount_currency": -line.amount_currency})
+            for line in reversal.line_ids]})
+        reversal.with_context(**{BULK_RANK: True})._post(soft=False)
+        self._increase_customer_rank(self.env["res.partner"].browse({
+            row["partner_id"] for group in groups for row in group
+            if row["partner_id"] and row["account_type"] == "asset_receivable"}))
+        return reversal
+
+    @api.model
+    def _reversal_line_values(self, row, full_id):
+        """Columns of the opposite of the line ``row`` that differ from its summary line
+        (``_expand_line``), as Odoo's copy gives them (its totals are the line's: they
+        do not follow the amounts written after), in the full reconcile ``full_id``
+        (``_reconcile_groups_setwise`` adds the partials)."""
+        balance, amount = -row["balance"], -row["amount_currency"]
+        return {
+            "name": row["name"], "partner_id": row["partner_id"], "balance": balance,
+            "debit": max(balance, 0.0), "credit": max(-balance, 0.0),
+            "amount_currency": amount, "amount_residual": 0.0,
+            "amount_residual_currency": 0.0, "price_subtotal": row["price_subtotal"],
+            "price_total": row["price_total"], "full_reconcile_id": full_id,
+            "matching_number": str(full_id), "reconciled": True,
+        }
 
     @api.model
     def unreconcile_invoices(self, batch_lines):
@@ -110,16 +246,52 @@ class SepaBatchPosting(models.AbstractModel):
         return self._unreconcile_credit_rows(batch_lines, self._credit_rows(batch_lines))
 
     @api.model
-    def _unreconcile_credit_rows(self, batch_lines, rows):
-        """``unreconcile_invoices`` of ``batch_lines`` whose ``_credit_rows`` are read."""
+    def _unreconcile_credit_rows(self, batch_lines, rows, keep_credits=False,
+                                 cancelling=False):
+        """``unreconcile_invoices`` of ``batch_lines`` whose ``_credit_rows`` are read;
+        ``keep_credits``: the credits reopened set-wise stay in their full reconcile,
+        without partial (the caller replaces it); ``cancelling``: their batch is
+        cancelled, the invoices' direct debit status "To Collect" is written by the
+        UPDATE that reopens them (``_collecting_invoice_ids``), not computed again."""
         allowed = {batch.id: self._setwise_allowed(batch) for batch in batch_lines.batch_id}
         simple = [row for row in rows if row["simple"] and allowed[row["batch_id"]]]
         lines = self.env["account.move.line"]
         credits = lines.browse(row["credit_id"] for row in rows)
+        collecting = self._collecting_invoice_ids(simple) if cancelling and simple else []
         self.env["sepa.reconcile.setwise"]._unreconcile_setwise(
-            simple, self.env["sepa.batch"].browse({row["batch_id"] for row in simple}).move_id)
+            simple, self.env["sepa.batch"].browse({row["batch_id"] for row in simple}).move_id,
+            keep_credits=keep_credits,
+            invoice_values={"sepa_state": ("to_collect", collecting)} if collecting else None)
+        written = self.env["account.move"].browse(collecting)
+        _keep_written(written, "_compute_sepa_state")
+        written.invalidate_recordset(["sepa_state"], flush=False)
         (credits - lines.browse(row["credit_id"] for row in simple)).remove_move_reconcile()
         return credits
+
+    @api.model
+    def _collecting_invoice_ids(self, rows):
+        """The invoices of ``rows`` (``_credit_rows`` of a batch being cancelled, its
+        lines closed) whose direct debit status becomes "To Collect"
+        (``account.move._sepa_state``: a posted customer invoice, not on hold, of a
+        customer collected by direct debit, in euro, with an active mandate, no other
+        open batch line), in one query."""
+        return [row[0] for row in self.env.execute_query(SQL(
+            """SELECT inv.id FROM account_move inv
+                 JOIN (SELECT invoice_id, MAX(line_id) AS line_id
+                         FROM unnest(%s::int[], %s::int[]) AS u(invoice_id, line_id)
+                        GROUP BY invoice_id) r ON r.invoice_id = inv.id
+                WHERE inv.move_type = 'out_invoice' AND inv.state = 'posted'
+                  AND NOT COALESCE(inv.sepa_hold, FALSE)
+                  AND EXISTS (SELECT 1 FROM res_partner p
+                               WHERE p.id = inv.commercial_partner_id AND p.sepa_collect)
+                  AND EXISTS (SELECT 1 FROM res_currency c
+                               WHERE c.id = inv.currency_id AND c.name = 'EUR')
+                  AND EXISTS (SELECT 1 FROM sepa_mandate m
+                               WHERE m.id = inv.sepa_mandate_id AND m.state = 'active')
+                  AND NOT EXISTS (
+                      SELECT 1 FROM sepa_batch_line o
+                       WHERE o.invoice_id = inv.id AND o.id != r.line_id AND o.is_open)""",
+            [row["invoice_id"] for row in rows], [row["batch_line_id"] for row in rows]))]
 
     # ------------------------------------------------------------------
     # THE SWITCH
@@ -400,8 +572,16 @@ class SepaBatchPosting(models.AbstractModel):
         """Refuse when a transit line of the batch entry is reconciled (the bank's credit
         of that payment information block): reversing the entry would unreconcile the
         bank's line too."""
-        labels = batch._transit_lines().filtered(
-            lambda aml: aml.matched_credit_ids or aml.matched_debit_ids).mapped("name")
+        # in SQL: the entry holds a line per invoice (10,000)
+        self.env.flush_all()
+        labels = [row[0] for row in self.env.execute_query(SQL(
+            """SELECT l.name FROM account_move_line l
+                WHERE l.move_id = %s AND l.sepa_batch_line_id IS NULL AND l.balance > 0
+                  AND (EXISTS (SELECT 1 FROM account_partial_reconcile p
+                                WHERE p.debit_move_id = l.id)
+                       OR EXISTS (SELECT 1 FROM account_partial_reconcile p
+                                   WHERE p.credit_move_id = l.id))
+                ORDER BY l.id""", batch.move_id.id))]
         if not labels:
             return
         block_ids = set(batch.line_ids.mapped("pmt_inf_id"))
@@ -460,11 +640,3 @@ class SepaBatchPosting(models.AbstractModel):
                    base.full_id, base.plain AND n.credit_id IS NULL AS simple
               FROM base LEFT JOIN not_simple n ON n.credit_id = base.credit_id
              ORDER BY base.credit_id""", list(batch_lines.ids)))
-
-
-
-def _mentions(text, identifier):
-    """Whether ``text`` holds ``identifier`` as a whole word (see ``sepa.batch``)."""
-    return bool(identifier) and bool(re.search(
-        rf"(?<![0-9A-Za-z-]){re.escape(identifier)}(?![0-9A-Za-z-])", text or "",
-        re.IGNORECASE))

@@ -358,6 +358,95 @@ class SepaReconcileSetwise(models.AbstractModel):
                 what=_("unbalanced entry") if unbalanced else _("residual or payment status"),
                 names=", ".join(names[:20])))
 
+    @api.model
+    def _reconcile_groups_setwise(self, groups, full_ids):
+        """Fully reconcile the lines of each group of ``groups`` (lists of line ids) with
+        each other as Odoo's ``reconcile()`` of that group does, in SQL, in the full
+        reconcile of ``full_ids`` at the same place (``_new_full_reconciles``); returns
+        the lines.
+
+        Each group: posted lines of one account and company, in company currency
+        (amount in currency = balance), none zero, balancing to zero, on entries that are
+        no invoices (no payment state, no cash basis, no exchange difference), each
+        without partial and reconciled here for its whole balance: open, or inserted in
+        its full reconcile already, or in another one to be replaced (no partial). Odoo
+        sorts such lines by due date (else date), amount in currency and balance, ties
+        in the order given (its own: by entry, then id), pairs debits with credits in
+        that order, one partial per pair for what both still have open, and makes one
+        full reconcile of the group; nothing else. That is written here in one INSERT
+        and one UPDATE (of the lines not in their full reconcile yet); the caller checks
+        it (``_check_reconciliation``)."""
+        Line = self.env["account.move.line"]
+        if not groups:
+            return Line
+        self.env.flush_all()
+        all_ids = [line_id for group in groups for line_id in group]
+        rows = {row["id"]: row for row in self.env.execute_query_dict(SQL(
+            """SELECT id, COALESCE(date_maturity, date) AS due, amount_currency, balance,
+                      date, currency_id, company_id, company_currency_id
+                 FROM account_move_line WHERE id = ANY(%s)""", all_ids))}
+        digits = {currency.id: currency.decimal_places for currency in
+                  self.env["res.currency"].browse({row["company_currency_id"]
+                                                   for row in rows.values()})}
+        partials = []  # (debit, credit, full reconcile, amount in cents)
+        for group, full_id in zip(groups, full_ids, strict=True):
+            unit = 10 ** digits[rows[group[0]]["company_currency_id"]]
+            ordered = sorted(group, key=lambda line_id: (
+                rows[line_id]["due"], rows[line_id]["amount_currency"],
+                rows[line_id]["balance"]))
+            # in cents: the comparisons and subtractions of Odoo's residuals, exact
+            debits = iter([[line_id, round(rows[line_id]["balance"] * unit)]
+                           for line_id in ordered if rows[line_id]["balance"] > 0])
+            credits = iter([[line_id, round(-rows[line_id]["balance"] * unit)]
+                            for line_id in ordered if rows[line_id]["balance"] < 0])
+            debit, credit = next(debits, None), next(credits, None)
+            while debit and credit:
+                amount = min(debit[1], credit[1])
+                partials.append((debit[0], credit[0], full_id, amount / unit))
+                debit[1] -= amount
+                credit[1] -= amount
+                if not debit[1]:
+                    debit = next(debits, None)
+                if not credit[1]:
+                    credit = next(credits, None)
+        uid, now = self.env.uid, self.env.cr.now()
+        # the partials' columns from the lines read (a join costs 40,000 lookups)
+        self.env.execute_query(SQL(
+            """INSERT INTO account_partial_reconcile (
+                   debit_move_id, credit_move_id, full_reconcile_id, debit_currency_id,
+                   credit_currency_id, company_id, amount, debit_amount_currency,
+                   credit_amount_currency, max_date, create_uid, create_date, write_uid,
+                   write_date)
+               SELECT debit_id, credit_id, full_id, debit_currency_id, credit_currency_id,
+                      company_id, amount, amount, amount, max_date, %s, %s, %s, %s
+                 FROM unnest(%s::int[], %s::int[], %s::int[], %s::int[], %s::int[],
+                             %s::int[], %s::numeric[], %s::date[])
+                      AS p(debit_id, credit_id, full_id, debit_currency_id,
+                           credit_currency_id, company_id, amount, max_date)""",
+            uid, now, uid, now,
+            *([partial[i] for partial in partials] for i in range(3)),
+            [rows[partial[0]]["currency_id"] for partial in partials],
+            [rows[partial[1]]["currency_id"] for partial in partials],
+            [rows[partial[0]]["company_id"] for partial in partials],
+            [partial[3] for partial in partials],
+            [max(rows[partial[0]]["date"], rows[partial[1]]["date"]) for partial in partials]))
+        self.env.execute_query(SQL(
+            """UPDATE account_move_line l
+                  SET full_reconcile_id = g.full_id, matching_number = g.full_id::text,
+                      amount_residual = 0, amount_residual_currency = 0, reconciled = TRUE,
+                      write_uid = %s, write_date = %s
+                 FROM unnest(%s::int[], %s::int[]) AS g(line_id, full_id)
+                WHERE l.id = g.line_id AND (l.full_reconcile_id IS DISTINCT FROM g.full_id
+                                            OR NOT l.reconciled OR l.amount_residual != 0
+                                            OR l.amount_residual_currency != 0)""",
+            uid, now, all_ids,
+            [full_id for group, full_id in zip(groups, full_ids, strict=True)
+             for _line in group]))
+        lines = Line.browse(all_ids)
+        self._invalidate_reconciliation(lines, self.env["account.move"])
+        return lines
+
+
 
 def _keep_written(records, *methods):
     """Drop the pending recomputation of the stored fields computed by ``methods``."""

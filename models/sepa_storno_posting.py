@@ -13,7 +13,7 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from .sepa_batch_posting import _mentions
+from ..sepa.matching import mentions as _mentions
 from .sepa_reconcile_setwise import _keep_written
 
 #: Keys of a storno entry's receivable debit values (never given to the ORM): the id of

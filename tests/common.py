@@ -113,6 +113,18 @@ class SepaBatchCommon(SepaCommon):
         cls.inv_recurring = cls.invoice(cls.recurring_partner, 30.0)
 
     @classmethod
+    def make_sent_cycle_batch(cls):
+        """The batch of the three cycle invoices, sent (``batch``), and its debits of the
+        first-debit customer (``first``) and of the recurring one (``recurring``)."""
+        cls.make_cycle_invoices()
+        cls.batch = cls.create_batch()
+        cls.batch.action_generate()
+        cls.batch.action_send()
+        lines = cls.batch.line_ids
+        cls.first = lines.filtered(lambda line: line.mandate_id == cls.mandate_first)
+        cls.recurring = lines.filtered(lambda line: line.mandate_id == cls.mandate_recurring)
+
+    @classmethod
     def create_debtor(cls, partner_name, iban, state="active", **mandate_values):
         partner = cls.env["res.partner"].create({
             "name": partner_name, "country_id": cls.env.ref("base.nl").id, "city": "Utrecht"})

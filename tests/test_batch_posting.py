@@ -373,3 +373,97 @@ class TestBatchPosting(SepaBatchCommon):
         self.assertEqual(set(batch.move_id.line_ids.mapped("reconciled")), {True})
         self.assertEqual(batch.move_id.line_ids.full_reconcile_id.reconciled_line_ids,
                          batch.move_id.line_ids | reversal.line_ids)
+
+    # ------------------------------------------------------------------
+    # cancel of a sent batch (issue 17)
+    # ------------------------------------------------------------------
+
+    def cancel_rows(self, batch):
+        """What the cancel of ``batch`` leaves, without identities: the batch entry's and
+        its reversal's rows, their lines (the entry's in id order, each reversal line
+        after the line it reverses, found by label), the partials and full reconcile of
+        each line (the other line by its place in that order), the invoices and their
+        lines, the batch lines' states and the mandates' sequence types."""
+        move = batch.move_id
+        reversal = move.reversal_move_ids
+        originals = move.line_ids.sorted("id")
+        order = {aml: index for index, aml in enumerate(originals)}
+        reversed_lines = reversal.line_ids.sorted(lambda aml: next(
+            order[line] for line in originals
+            if line.name == aml.name and line.balance == -aml.balance))
+        lines = originals | reversed_lines
+        place = {aml.id: index for index, aml in enumerate(lines)}
+        fulls = {}
+        for aml in lines:
+            fulls.setdefault(aml.full_reconcile_id.id, len(fulls))
+        matches = [
+            sorted([(place.get(p.credit_move_id.id), "credit", p.amount, p.debit_amount_currency,
+                     p.credit_amount_currency, p.max_date) for p in aml.matched_credit_ids]
+                   + [(place.get(p.debit_move_id.id), "debit", p.amount, p.debit_amount_currency,
+                       p.credit_amount_currency, p.max_date) for p in aml.matched_debit_ids])
+            for aml in lines]
+        invoices = batch.line_ids.invoice_id.sorted("id")
+        return {
+            "entries": self.rows("account_move", (move | reversal).ids, {"reversed_entry_id"}),
+            "lines": [self.rows("account_move_line", [aml.id])[0] for aml in lines],
+            "partners": lines.mapped(lambda aml: aml.partner_id.id),
+            "matches": matches,
+            "full reconciles": [fulls[aml.full_reconcile_id.id] for aml in lines],
+            "invoices": self.rows("account_move", invoices.ids, {"is_manually_modified"}),
+            "invoice lines": self.rows("account_move_line", invoices.line_ids.ids),
+            "invoice partials": [
+                sorted((p.amount, bool(p.credit_move_id.move_id.origin_payment_id))
+                       for p in invoice.line_ids.matched_credit_ids)
+                for invoice in invoices],
+            "batch lines": batch.line_ids.sorted("id").mapped(
+                lambda line: (line.state, line.is_open, line.sequence_type)),
+            "mandates": batch.line_ids.mandate_id.sorted("id").mapped("sequence_type"),
+        }
+
+    def test_set_wise_cancel_equals_odoo_reversal(self):
+        """A batch cancelled set-wise leaves the same rows as Odoo's
+        ``_reverse_moves(cancel=True)``: two payment blocks (first and recurring), equal
+        and different amounts (Odoo pairs the lines by amount, not line by line), an
+        invoice in two installments, a partly paid one (reopened by Odoo's
+        unreconciliation in both paths) and one put on hold meanwhile."""
+        results, setwise, ranks = {}, {}, {}
+        partners = self.debtor | self.partner_c | self.partner_d
+        for path in ("sql", "orm"):
+            partly = self.invoice(self.partner_d, 100.0)
+            self.pay(partly, 30.0)
+            invoices = (self.invoice(self.debtor, 20.0)  # first debit: its own block
+                        | self.invoices(self.partner_c, [42.5, 42.5, 7.0])
+                        | self.split_invoice(self.partner_d, 80.0) | partly)
+            batch = self.send(invoices)
+            transit = batch.move_id.line_ids - self.credit_lines(batch)
+            self.assertEqual(len(self.credit_lines(batch)), 6)
+            self.assertGreaterEqual(len(transit), 2)  # first and recurring blocks
+            self.assertEqual(set(invoices.mapped("payment_state")), {"in_payment"})
+            # put on hold while in the batch: not "To Collect" once cancelled
+            invoices[3].write({"sepa_hold": True, "sepa_hold_reason": "Disputed"})
+            before = partners.mapped("customer_rank")
+            with self.spy("_reconcile_groups_setwise", setwise, path):
+                batch.with_context(sepa_posting_orm_only=path == "orm").action_cancel()
+            ranks[path] = [rank - old for rank, old in zip(
+                partners.mapped("customer_rank"), before, strict=True)]
+            # the behaviour both paths give
+            self.assertEqual(batch.state, "cancel")
+            self.assertEqual(invoices.mapped("amount_residual"),
+                             [20.0, 42.5, 42.5, 7.0, 80.0, 70.0])
+            self.assertEqual(invoices.mapped("payment_state"), ["not_paid"] * 5 + ["partial"])
+            self.assertEqual(invoices.mapped("sepa_state"), ["to_collect"] * 3 + ["on_hold"]
+                             + ["to_collect"] * 2)
+            reversal = batch.move_id.reversal_move_ids
+            self.assertEqual(len(reversal), 1)
+            self.assertEqual(set((batch.move_id | reversal).line_ids.mapped("reconciled")), {True})
+            self.assertEqual(
+                batch.move_id.line_ids.full_reconcile_id.reconciled_line_ids,
+                batch.move_id.line_ids | reversal.line_ids)
+            self.assertIn(batch.move_id.name, reversal.message_ids[-1:].body)
+            self.assertEqual(self.mandate_first.sequence_type, "first")
+            results[path] = self.cancel_rows(batch)
+        self.assertEqual(setwise, {"sql": 2})  # receivable and transit; never for "orm"
+        self.assertEqual(ranks["sql"], ranks["orm"])
+        for key in results["orm"]:
+            with self.subTest(key):
+                self.assertEqual(results["sql"][key], results["orm"][key])

@@ -23,6 +23,13 @@ class TestCompanySettings(SepaCommon):
             "sepa_oneoff_reuse_after_storno": True,
         }])
 
+    def test_maximum_bank_charge_per_storno(self):
+        self.assertEqual(self.company.sepa_storno_max_charge, 10.0)
+        self.env["res.config.settings"].create({"sepa_storno_max_charge": 4.5}).execute()
+        self.assertEqual(self.company.sepa_storno_max_charge, 4.5)
+        with self.assertRaisesRegex(ValidationError, "cannot be negative"):
+            self.company.sepa_storno_max_charge = -1.0
+
     def test_missing_creditor_identifier_is_a_clear_error(self):
         mandate = self.create_active_mandate()
         self.company.sepa_creditor_identifier = False
@@ -31,7 +38,7 @@ class TestCompanySettings(SepaCommon):
 
     def test_settings_page_shows_every_company_option(self):
         options = {fname for fname in self.company._fields if fname.startswith("sepa_")}
-        self.assertEqual(len(options), 15)
+        self.assertEqual(len(options), 16)
         arch = self.env["res.config.settings"].get_views([(False, "form")])[
             "views"]["form"]["arch"]
         # The settings fields have the names of the company's.

@@ -47,13 +47,7 @@ class TestFailureScreens(SepaBatchCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.make_cycle_invoices()
-        cls.batch = cls.create_batch()
-        cls.batch.action_generate()
-        cls.batch.action_send()
-        lines = cls.batch.line_ids
-        cls.first = lines.filtered(lambda line: line.mandate_id == cls.mandate_first)
-        cls.recurring = lines.filtered(lambda line: line.mandate_id == cls.mandate_recurring)
+        cls.make_sent_cycle_batch()
         cls.company.sepa_storno_charge_account_id = \
             cls.company_data["default_account_expense"]
 

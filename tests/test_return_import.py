@@ -16,7 +16,7 @@ from odoo.sql_db import db_connect
 from odoo.tests import Form, TransactionCase, new_test_user, tagged
 
 from ..sepa.readers import read_message
-from .common import CREDITOR_IBAN, SepaBatchCommon
+from .common import CREDITOR_IBAN, CREDITOR_ID, SepaBatchCommon
 
 TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
 HEAD = '<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:'
@@ -112,14 +112,8 @@ class TestReturnImport(SepaBatchCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.make_cycle_invoices()
         # the batch of the three invoices, sent: made once, each test is rolled back
-        cls.batch = cls.create_batch()
-        cls.batch.action_generate()
-        cls.batch.action_send()
-        lines = cls.batch.line_ids
-        cls.first = lines.filtered(lambda line: line.mandate_id == cls.mandate_first)
-        cls.recurring = lines.filtered(lambda line: line.mandate_id == cls.mandate_recurring)
+        cls.make_sent_cycle_batch()
 
     def setUp(self):
         super().setUp()
@@ -251,6 +245,37 @@ class TestReturnImport(SepaBatchCommon):
         self.assertEqual(wizard.unmatched_count, 2)
         self.assertEqual(json.loads(wizard.line_ids[0].raw_data)["end_to_end_id"],
                          "SOMEONE-ELSE-1")
+
+    def test_return_is_judged_like_a_bank_statement_line(self):
+        """The same rule as for statement lines (sepa.return.matcher): the creditor
+        identifier the bank gives must be ours, the amount the debit's plus at most the
+        maximum bank charge (or the charge the bank states)."""
+        e2e = self.recurring.end_to_end_id
+
+        def creditor(tx, creditor_id):
+            return tx.replace("<RtrInf>", (
+                "<RltdPties><Cdtr><Nm>Creditor</Nm><Id><PrvtId><Othr>"
+                f"<Id>{creditor_id}</Id><SchmeNm><Prtry>SEPA</Prtry></SchmeNm></Othr>"
+                "</PrvtId></Id></Cdtr></RltdPties><RtrInf>"))
+
+        data = camt054([
+            entry([creditor(return_tx(e2e, 30.0, ref="F1"), "NL08ZZZ502057730000")], 30.0,
+                  "F1"),
+            entry([return_tx(e2e, 45.0, ref="F2")], 45.0, "F2"),
+            entry([return_tx(e2e, 20.0, ref="F3")], 20.0, "F3"),
+            entry([creditor(return_tx(e2e, 33.0, ref="F4"), CREDITOR_ID)], 33.0, "F4"),
+        ])
+        wizard = self.preview(data)
+        self.assertEqual(wizard.line_ids.mapped("status"),
+                         ["unmatched", "unmatched", "unmatched", "match"])
+        notes = wizard.line_ids.mapped("note")
+        self.assertIn("NL08ZZZ502057730000 is not ours", notes[0])
+        self.assertIn("above the maximum bank charge per storno", notes[1])
+        self.assertIn("less than debit", notes[2])
+        self.assertEqual(wizard.line_ids[3].batch_line_id, self.recurring)
+        # a charge the bank states is the bank's word
+        data = camt054([entry([return_tx(e2e, 45.0, ref="F5", charges=15.0)], 45.0, "F5")])
+        self.assertEqual(self.preview(data).line_ids.status, "match")
 
     def test_cancelled_batch_does_not_take_stornos(self):
         other = self.create_batch(invoice_ids=[self.invoice(self.recurring_partner, 7.0).id])

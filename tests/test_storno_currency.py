@@ -43,6 +43,8 @@ class TestStornoNonEuroCompany(StornoCommon):
         cls.dk.write({
             "sepa_creditor_identifier": CREDITOR_ID_DK,
             "sepa_storno_charge_account_id": data["default_account_expense"].id,
+            # in kroner (about 10 euros): the default 10.00 is in the company's currency
+            "sepa_storno_max_charge": 75.0,
         })
         cls.journal_dk = cls.env["account.journal"].create({
             "name": "Bank EUR", "code": "BEUR", "type": "bank", "company_id": cls.dk.id,
@@ -215,6 +217,23 @@ class TestStornoNonEuroCompany(StornoCommon):
         self.assert_failed(self.inv_b, 25.0)
         self.assertTrue(st_line.is_reconciled)
         self.assert_closed(self.storno_outstanding(storno))
+        self.assert_books()
+
+    def test_statement_line_charge_above_the_maximum_in_kroner(self):
+        """The maximum bank charge is in kroner (75.00 DKK: 10.05 euros today): a bank
+        debit of 36 euros for a debit of 25 is no storno; of 35 euros it is."""
+        self.settle()
+        line = self.line(self.inv_b)
+        st_line = self.bank_line(-36.0, f"Storno {line.end_to_end_id} AM04")
+        self.assertFalse(self.Storno.search([("statement_line_id", "=", st_line.id)]))
+        self.assertFalse(st_line.is_reconciled)
+        [note] = st_line.move_id.message_ids.filtered(
+            lambda message: "Not registered as a storno" in (message.body or ""))
+        self.assertIn("75.00", note.body)
+        self.assertEqual(self.inv_b.payment_state, "paid")
+        st_line = self.bank_line(-35.0, f"Storno {line.end_to_end_id} AM04")
+        self.assertRecordValues(self.Storno.search([("statement_line_id", "=", st_line.id)]),
+                                [{"amount": 25.0, "charge_amount": 10.0}])
         self.assert_books()
 
     def reconcile_by_hand(self, st_line, picked, partner=None):

@@ -5,8 +5,14 @@ reconciles it by hand with the batch entry or the customer's receivable."""
 from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+from odoo.tools import html2plaintext
 
+from ..models import sepa_batch
+from .common import CREDITOR_ID
 from .test_storno_accounting import StornoCommon
+
+#: The federation's creditor identifier: another creditor debiting our own account.
+OTHER_CREDITOR_ID = "NL08ZZZ502057730000"
 
 
 @tagged("post_install", "-at_install")
@@ -196,11 +202,169 @@ class TestStornoStatement(StornoCommon):
             self.assertFalse(st_line.is_reconciled)
         self.assertEqual(self.inv_recurring.payment_state, "paid")
 
+    def test_empty_identifier_is_mentioned_nowhere(self):
+        """One definition of "mentions" for batches, stornos and statement lines: an
+        empty identifier (a block without PmtInfId) is in no text."""
+        for text in ("SEPA  INCASSO", "/EREF/ /CSID/", "  "):
+            self.assertFalse(sepa_batch._mentions(text, ""), text)
+            self.assertFalse(sepa_batch._mentions(text, None), text)
+        self.assertTrue(sepa_batch._mentions("SEPA INCASSO SDD-1-P1", "sdd-1-p1"))
+        self.assertFalse(sepa_batch._mentions("SEPA INCASSO SDD-1-P10", "SDD-1-P1"))
+
     def test_bank_credit_is_not_a_storno(self):
         batch = self.settled_batch()
         st_line = self.statement(30.0, f"{self.e2e(batch, self.inv_recurring)} AM04")
         self.assertFalse(self.storno_of(st_line))
         self.assertEqual(self.inv_recurring.payment_state, "paid")
+
+    # ------------------------------------------------------------------
+    # a storno only when it is one: the creditor is ours, the bank code allows it, the
+    # charge is plausible (defect: any bank debit naming a debit was its return)
+    # ------------------------------------------------------------------
+
+    def enable_fees(self):
+        product = self._create_product(name="Storno fee", type="service", lst_price=7.5)
+        self.company.write({"sepa_storno_fee_invoice": True,
+                            "sepa_storno_fee_product_id": product.id})
+        return product
+
+    def fee_lines(self):
+        return self.env["account.move.line"].search([("sepa_fee_storno_id", "!=", False)])
+
+    def chatter(self, st_line):
+        """The texts of the notes logged on the bank debit's entry."""
+        return [html2plaintext(message.body) for message in st_line.move_id.message_ids
+                if message.message_type == "notification"]
+
+    def assert_left_open(self, st_line, batch, transit, *why):
+        """Nobody failed: no storno, charge, fee or point; the invoices stay paid, every
+        entry balanced, transit what the bank still credits, the line open with one note
+        saying why."""
+        self.assertFalse(self.storno_of(st_line))
+        self.assertFalse(self.Storno.search([("batch_id", "=", batch.id)]))
+        self.assertFalse(self.fee_lines())
+        self.assertFalse(self.env["sepa.storno.event"].search(
+            [("mandate_id", "in", (self.mandate_recurring | self.mandate_first).ids)]))
+        self.assertEqual((self.mandate_recurring | self.mandate_first).mapped("storno_score"),
+                         [0, 0])
+        self.assertFalse(st_line.is_reconciled)
+        self.assertEqual(self.counterpart_lines(st_line).account_id,
+                         self.bank_journal.suspense_account_id)
+        for invoice in self.inv_recurring | self.inv_first_1 | self.inv_first_2:
+            self.assertEqual(invoice.payment_state,
+                             "paid" if batch.state == "done" else "in_payment")
+        self.assertEqual(set(batch.line_ids.mapped("state")),
+                         {"collected" if batch.state == "done" else "pending"})
+        self.assert_balanced(st_line.move_id)
+        self.assert_balanced(batch.move_id)
+        self.assertAlmostEqual(self.transit_residual(batch), transit)
+        [note] = self.chatter(st_line)
+        self.assertIn("Not registered as a storno", note)
+        for text in why:
+            self.assertIn(text, note)
+
+    def test_another_creditors_debit_of_our_account_is_not_a_storno(self):
+        """The federation collects its dues (500.00) from our account; its end-to-end id
+        happens to be that of our member's debit (the same pattern in every database).
+        Created together with the member's real return: that one is registered."""
+        self.enable_fees()
+        batch = self.settled_batch()
+        e2e = self.e2e(batch, self.inv_recurring)
+        foreign = self.bank_debit(
+            500.0, payment_ref=f"/EREF/{e2e}/ /CSID/{OTHER_CREDITOR_ID}/ /REMI/Contributie "
+            "2027 bond/")
+        self.assert_left_open(foreign, batch, 0.0, OTHER_CREDITOR_ID, "not ours", e2e)
+        # the note is shown in the reader's language (its parts are kept)
+        note = foreign.move_id.message_ids.filtered("sepa_i18n")
+        self.assertEqual([key for key, _params in note.sepa_i18n], ["bank_debit_creditor"])
+        # the same with the creditor id in the bank's details and the debit's own amount
+        details = self.bank_debit(30.0, payment_ref="Incasso", transaction_details={
+            "TxDtls": {"Refs": {"EndToEndId": e2e}, "CdtrSchmeId": OTHER_CREDITOR_ID}})
+        self.assertFalse(self.storno_of(details))
+        self.assertIn(OTHER_CREDITOR_ID, self.chatter(details)[0])
+        # the member's return and the federation's debit in one import: the return is
+        # registered, the federation's debit does not take the debit from it
+        lines = self.StLine.create([{
+            "journal_id": self.bank_journal.id, "date": fields.Date.today(),
+            "amount": -amount, "payment_ref": text} for amount, text in (
+                (500.0, f"/EREF/{e2e}/ /CSID/{OTHER_CREDITOR_ID}/"),
+                (30.0, f"/EREF/{e2e}/ /CSID/{CREDITOR_ID}/ /RTRN/MS02/"))])
+        self.assertFalse(self.storno_of(lines[0]))
+        self.assertFalse(lines[0].is_reconciled)
+        self.assertEqual(len(self.chatter(lines[0])), 1)
+        storno = self.storno_of(lines[1])
+        self.assertRecordValues(storno, [{"amount": 30.0, "charge_amount": 0.0,
+                                          "reason_code": "MS02", "end_to_end_id": e2e}])
+        self.assert_reconciled(lines[1])
+        self.assertFalse(self.chatter(lines[1]))
+        self.assert_failed(self.inv_recurring, 30.0)
+
+    def test_debit_collected_from_our_account_by_bank_code_is_not_a_storno(self):
+        """A statement import gives the bank transaction code: PMNT-RDDT-ESDD is a direct
+        debit collected FROM our account (the return file's rule), never our storno, even
+        for the debit's very amount and before the batch is settled."""
+        batch = self.batch
+        e2e = self.e2e(batch, self.inv_recurring)
+        st_line = self.bank_debit(30.0, payment_ref=f"SEPA Incasso {e2e}",
+                                  transaction_type="PMNT-RDDT-ESDD")
+        self.assert_left_open(st_line, batch, 180.25, "PMNT-RDDT-ESDD", e2e)
+        # the bank's code of a returned debit of ours: a storno
+        returned = self.bank_debit(30.0, payment_ref=f"Storno {e2e} AM04",
+                                   transaction_type="PMNT-RDDT-UPDD")
+        self.assertEqual(self.storno_of(returned).reason_code, "AM04")
+        self.assert_reconciled(returned)
+        self.assertAlmostEqual(self.transit_residual(batch), 180.25)
+
+    def test_charge_above_the_maximum_is_left_for_the_bookkeeper(self):
+        """30.00 debit, the bank takes 45.00: 15.00 is no plausible charge (maximum 10.00
+        by default). Raised to 20.00 in the settings, Match Bank Statements registers it."""
+        self.enable_fees()
+        batch = self.settled_batch()
+        e2e = self.e2e(batch, self.inv_recurring)
+        st_line = self.bank_debit(45.0, payment_ref=f"STORNO {e2e} AM04")
+        self.assert_left_open(st_line, batch, 0.0, "above the maximum bank charge", e2e,
+                              "(10.00")
+        self.assertEqual(self.company.sepa_storno_max_charge, 10.0)
+        self.company.sepa_storno_max_charge = 20.0
+        batch.action_match_statements()
+        storno = self.storno_of(st_line)
+        self.assertRecordValues(storno, [{"amount": 30.0, "charge_amount": 15.0}])
+        self.assert_reconciled(st_line)
+        self.assert_balanced(storno.move_id)
+        self.assertEqual(len(self.fee_lines()), 1)
+
+    def test_return_with_a_plausible_charge_is_registered(self):
+        self.enable_fees()
+        batch = self.settled_batch()
+        e2e = self.e2e(batch, self.inv_recurring)
+        st_line = self.bank_debit(33.0, payment_ref=f"STORNO {e2e} AM04")
+        storno = self.storno_of(st_line)
+        self.assertRecordValues(storno, [{"amount": 30.0, "charge_amount": 3.0}])
+        self.assert_balanced(storno.move_id)
+        self.assert_reconciled(st_line)
+        self.assert_failed(self.inv_recurring, 30.0)
+        self.assertEqual(self.fee_lines().sepa_fee_storno_id, storno)
+        self.assertEqual(self.mandate_recurring.storno_score, storno.points)
+        self.assertAlmostEqual(self.transit_residual(batch), 0.0)
+        self.assertFalse(self.chatter(st_line))
+
+    def test_our_creditor_id_is_registered(self):
+        """The bank gives our creditor identifier (in the text, or in its details with
+        another creditor business code, which is no part of the identification)."""
+        batch = self.settled_batch()
+        e2e = self.e2e(batch, self.inv_recurring)
+        st_line = self.bank_debit(30.0, payment_ref=f"/EREF/{e2e}/ /CSID/{CREDITOR_ID}/")
+        self.assertEqual(self.storno_of(st_line).amount, 30.0)
+        self.assert_reconciled(st_line)
+        e2e = self.e2e(batch, self.inv_first_1)
+        ours = CREDITOR_ID[:4] + "ABC" + CREDITOR_ID[7:]
+        st_line = self.bank_debit(150.25, payment_ref="Terugboeking", transaction_type=(
+            "PMNT-IDDT-UPDD"), transaction_details={"TxDtls": {
+                "Refs": {"EndToEndId": e2e}, "RltdPties": {"Cdtr": {"Id": {"PrvtId": {
+                    "Othr": {"Id": ours, "SchmeNm": {"Prtry": "SEPA"}}}}}}}})
+        self.assertEqual(self.storno_of(st_line).amount, 150.25)
+        self.assert_reconciled(st_line)
+        self.assert_failed(self.inv_first_1, 100.0)
 
     def test_other_company_batch_is_not_matched(self):
         batch = self.settled_batch()

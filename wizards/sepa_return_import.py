@@ -1,10 +1,11 @@
 """Import of the bank's return files (camt.054, camt.053, pain.002): preview, then register.
 
 The file is read by ``sepa/readers`` (safe parsing, no XML here). Its R-transactions are
-matched to the debits of the company's sent and settled batches in ONE SQL read (see
-``_read_debits``), checked against what is already registered in one more, and shown as
-transient preview lines. ``action_apply`` registers them in one transaction through
-``sepa.storno.register`` / ``register_unmatched``.
+matched to the debits of the company's sent and settled batches by ``sepa.return.matcher``
+(ONE SQL read; the same answer as for bank statement lines), checked against what is
+already registered in one more, and shown as transient preview lines. ``action_apply``
+registers them in one transaction through ``sepa.storno.register`` /
+``register_unmatched``.
 
 A file is identified by the SHA-256 of its bytes, kept in the stornos' ``import_ref``
 (``sha256:<hex> <file name>``); a transaction by the bank's reference (``transaction_ref``,
@@ -21,7 +22,6 @@ import base64
 import hashlib
 import json
 from collections import defaultdict
-from decimal import Decimal
 
 from psycopg2 import IntegrityError
 
@@ -34,15 +34,12 @@ from ..sepa import SepaError, mask_account
 from ..sepa.readers import read_message
 from ..sepa.reasons import get_reason
 
-#: Batch states whose debits can fail.
-RETURNABLE_STATES = ("sent", "done")
 KIND_SELECTION = [
     ("reject", "Reject"),
     ("return", "Return"),
     ("refund", "Refund"),
     ("reversal", "Reversal"),
 ]
-CENT = Decimal("0.01")
 
 
 class SepaReturnImport(models.TransientModel):
@@ -344,7 +341,8 @@ class SepaReturnImport(models.TransientModel):
         """One value dict per preview line, in the file's order."""
         stornos = result.stornos
         whole = self._whole_rejects(stornos)
-        index = _DebitIndex(self.env, self._read_debits(
+        matched = iter(self.env["sepa.return.matcher"].match_file(
+            self.company_id,
             [record for position, record in enumerate(stornos) if position not in whole]))
         today = fields.Date.context_today(self)
         reasons = self._reason_names(stornos)
@@ -356,7 +354,7 @@ class SepaReturnImport(models.TransientModel):
                 rows[-1]["reason_name"] = reasons.get(
                     (record.reason_code or "").strip().upper())
                 continue
-            for debit, note in index.match(record):
+            for debit, note in next(matched):
                 rows.append(self._line_vals(result, record, debit, note, today, len(rows)))
                 rows[-1]["reason_name"] = reasons.get((record.reason_code or "").strip().upper())
         self._mark_registered(rows)
@@ -400,67 +398,6 @@ class SepaReturnImport(models.TransientModel):
             vals["batch_line_id"] = debit["line_id"]
         return vals
 
-    def _read_debits(self, stornos):
-        """Every debit the R-transactions may refer to, in ONE read: by end-to-end id,
-        by batch (group-level reject), by payment information block (PmtInf-level
-        reject), and by mandate reference and collection date for the transactions
-        whose end-to-end id is no debit of the company. One row per debit (the lines
-        sharing an end-to-end id), with its batch's state and whether it failed already.
-        """
-        tx = [r for r in stornos if r.level == "tx"]
-        groups = [r.msg_id for r in stornos if r.level == "group" and r.msg_id]
-        blocks = [r.pmt_inf_id for r in stornos if r.level == "pmtinf" and r.pmt_inf_id]
-        keyed = [r for r in tx if r.mandate_id]
-        for model in ("sepa.batch.line", "sepa.batch", "sepa.mandate"):
-            self.env[model].flush_model()
-        company = self.company_id.id
-        return self.env.execute_query_dict(SQL(
-            """
-            WITH hits AS (
-                SELECT l.id FROM sepa_batch_line l
-                 WHERE l.company_id = %(company)s AND l.end_to_end_id = ANY(%(e2e)s)
-                UNION
-                SELECT l.id FROM sepa_batch b JOIN sepa_batch_line l ON l.batch_id = b.id
-                 WHERE b.company_id = %(company)s AND b.name = ANY(%(groups)s)
-                UNION
-                SELECT l.id FROM sepa_batch b JOIN sepa_batch_line l ON l.batch_id = b.id
-                 WHERE b.company_id = %(company)s AND b.state IN %(states)s
-                   AND l.pmt_inf_id = ANY(%(blocks)s)
-                UNION
-                SELECT l.id
-                  FROM unnest(%(refs)s::varchar[], %(days)s::date[], %(ref_e2e)s::varchar[])
-                       AS k(ref, day, e2e)
-                  JOIN sepa_mandate md ON md.name = k.ref AND md.company_id = %(company)s
-                  JOIN sepa_batch_line l ON l.mandate_id = md.id
-                   AND (k.day IS NULL OR l.collection_date = k.day)
-                 WHERE NOT EXISTS (SELECT 1 FROM sepa_batch_line x
-                                    WHERE x.company_id = %(company)s
-                                      AND x.end_to_end_id = k.e2e)
-            )
-            SELECT l.batch_id, b.name AS batch_name, b.state AS batch_state,
-                   l.end_to_end_id, MIN(l.id) AS line_id, l.mandate_id,
-                   md.name AS mandate_ref, l.partner_id, l.collection_date, l.pmt_inf_id,
-                   SUM(l.amount) AS amount, BOOL_OR(l.state = 'failed') AS failed
-              FROM sepa_batch_line l
-              JOIN sepa_batch b ON b.id = l.batch_id
-              JOIN sepa_mandate md ON md.id = l.mandate_id
-             WHERE l.company_id = %(company)s
-               AND l.end_to_end_id IN (SELECT h.end_to_end_id FROM sepa_batch_line h
-                                        WHERE h.id IN (SELECT id FROM hits))
-          GROUP BY l.batch_id, b.name, b.state, l.end_to_end_id, l.mandate_id, md.name,
-                   l.partner_id, l.collection_date, l.pmt_inf_id
-          ORDER BY MIN(l.id)
-            """,
-            company=company,
-            states=RETURNABLE_STATES,
-            e2e=[r.end_to_end_id for r in tx if r.end_to_end_id],
-            groups=groups,
-            blocks=blocks,
-            refs=[r.mandate_id for r in keyed],
-            days=[r.collection_date for r in keyed],
-            ref_e2e=[r.end_to_end_id or "" for r in keyed],
-        ))
-
     def _whole_rejects(self, stornos):
         """What the rejects of a whole file or payment block of ``stornos`` do:
         ``{position in stornos: (status, batch row, amount, note)}``, in two reads.
@@ -474,9 +411,10 @@ class SepaReturnImport(models.TransientModel):
         * of a batch rejected by the bank already: nothing to do;
         * of the whole file of a sent batch: ``batch_reject``, the batch is undone;
         * of one block of a sent batch: not here (each debit is a reject, see
-          ``_DebitIndex``; the reason says whether it is charged).
+          ``sepa.return.matcher``; the reason says whether it is charged).
 
-        Rejects naming no batch of the company are left to ``_DebitIndex`` (unmatched).
+        Rejects naming no batch of the company are left to ``sepa.return.matcher``
+        (unmatched).
         """
         wanted = {position: record for position, record in enumerate(stornos)
                   if record.level in ("group", "pmtinf")}
@@ -936,87 +874,6 @@ class SepaReturnImportLine(models.TransientModel):
                 invoices[line_id] = invoice_ids
         for line in self:
             line.invoice_ids = invoices.get(line.batch_line_id.id, [])
-
-
-class _DebitIndex:
-    """The debits read for a file, found by what an R-transaction names."""
-
-    def __init__(self, env, debits):
-        self.env = env
-        self.by_e2e = {}
-        self.by_mandate = defaultdict(list)
-        self.by_batch = defaultdict(list)
-        self.by_block = defaultdict(list)
-        for debit in debits:
-            debit["amount"] = Decimal(str(debit["amount"])).quantize(CENT)
-            self.by_e2e.setdefault(debit["end_to_end_id"], debit)
-            self.by_mandate[debit["mandate_ref"]].append(debit)
-            self.by_batch[debit["batch_name"]].append(debit)
-            if debit["pmt_inf_id"]:
-                self.by_block[debit["pmt_inf_id"]].append(debit)
-
-    def match(self, record):
-        """``[(debit or None, note or None)]`` for one R-transaction: one pair per debit
-        it covers; a note says why it is not registered as a failed debit."""
-        if record.level == "group":
-            return self._whole(self.by_batch.get(record.msg_id, []), self.env._(
-                "No batch %(batch)s of this company.", batch=record.msg_id))
-        if record.level == "pmtinf":
-            debits = [d for d in self.by_block.get(record.pmt_inf_id, [])
-                      if not record.msg_id or d["batch_name"] == record.msg_id]
-            return self._whole(debits, self.env._(
-                "No payment block %(block)s in a sent or settled batch.",
-                block=record.pmt_inf_id))
-        if record.level != "tx":
-            return [(None, self.env._("The bank gave no details of the debits in this entry "
-                             "(%(ref)s): match it by hand.",
-                             ref=record.acct_svcr_ref or record.ntry_ref or record.pmt_inf_id
-                             or "-"))]
-        debit = self.by_e2e.get(record.end_to_end_id) if record.end_to_end_id else None
-        if debit is None:
-            debit, note = self._by_mandate(record)
-            if debit is None:
-                return [(None, note)]
-        return [(debit, _state_note(self.env, debit))]
-
-    def _whole(self, debits, missing):
-        debits = [d for d in debits if d["batch_state"] in RETURNABLE_STATES]
-        if not debits:
-            return [(None, missing)]
-        return [(debit, None) for debit in debits]
-
-    def _by_mandate(self, record):
-        """The one debit of the mandate with the transaction's amount and collection
-        date (when the file gives it), or ``(None, why not)``."""
-        unknown = self.env._("No debit with end-to-end id %(e2e)s.",
-                             e2e=record.end_to_end_id or "-")
-        if not record.mandate_id:
-            return None, unknown
-        amount = record.amount.quantize(CENT) if record.amount is not None else None
-        found = [d for d in self.by_mandate.get(record.mandate_id, [])
-                 if d["batch_state"] in RETURNABLE_STATES
-                 and (amount is None or d["amount"] == amount)
-                 and (record.collection_date is None
-                      or d["collection_date"] == record.collection_date)]
-        if len(found) == 1:
-            return found[0], None
-        values = {"e2e": record.end_to_end_id or "-", "mandate": record.mandate_id,
-                  "amount": amount if amount is not None else "-",
-                  "date": record.collection_date or "-"}
-        if found:
-            return None, self.env._("No debit with end-to-end id %(e2e)s; %(count)s debits of "
-                           "mandate %(mandate)s have amount %(amount)s and collection date "
-                           "%(date)s: match it by hand.", count=len(found), **values)
-        return None, self.env._("No debit with end-to-end id %(e2e)s, nor of mandate %(mandate)s "
-                       "with amount %(amount)s and collection date %(date)s.", **values)
-
-
-def _state_note(env, debit):
-    """Why a matched debit cannot fail, or None."""
-    if debit["batch_state"] not in RETURNABLE_STATES:
-        return env._("Debit %(e2e)s is in batch %(batch)s, which was never sent or was "
-                 "cancelled.", e2e=debit["end_to_end_id"], batch=debit["batch_name"])
-    return None
 
 
 def _transaction_ref(result, record, debit, sha256, sequence):

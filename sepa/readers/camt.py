@@ -81,6 +81,7 @@ TX_FIELDS = {
     "instd_currency": "AmtDtls/InstdAmt/Amt/@Ccy",
     "debtor_name": "RltdPties/Dbtr/Nm|RltdPties/Dbtr/Pty/Nm",
     "debtor_iban": "RltdPties/DbtrAcct/Id/IBAN",
+    "creditor_id": "RltdPties/Cdtr/Id/PrvtId/Othr/Id|RltdPties/Cdtr/Pty/Id/PrvtId/Othr/Id",
     "charges": "#Chrgs",
     "charges_total": "Chrgs/TtlChrgsAndTaxAmt",
     "return_info": "#RtrInf",
@@ -140,6 +141,7 @@ class _Tx:
     has_return_info: bool = False
     debtor_name: str | None = None
     debtor_iban: str | None = None
+    creditor_id: str | None = None
     charges: Decimal | None = None
 
     @property
@@ -353,6 +355,7 @@ class CamtReader:
             currency=currency,
             debtor_name=values["debtor_name"],
             debtor_iban=values["debtor_iban"],
+            creditor_id=values["creditor_id"],
             charges=self._charges(tx, values),
         )
         if values["return_info"]:
@@ -454,6 +457,7 @@ class CamtReader:
             additional_info=tx.additional_info,
             debtor_name=tx.debtor_name,
             debtor_iban=tx.debtor_iban,
+            creditor_id=tx.creditor_id,
             charges=charges,
             tx_acct_svcr_ref=tx.acct_svcr_ref,
             **self._entry_fields(entry),

@@ -46,10 +46,12 @@ class RTransaction:
     """One item read from a camt.053 / camt.054 / pain.002 message.
 
     ``end_to_end_id``, ``msg_id``, ``pmt_inf_id`` and ``mandate_id`` are the ORIGINAL
-    identifiers of our collection (as we wrote them in the pain.008). ``amount`` is the
-    transaction amount (the entry amount for entry-level items); ``charges`` are the bank
-    charges reported for it, not included in ``amount``. ``entry_*`` fields, ``reversal``,
-    ``bank_tx_code`` and ``acct_svcr_ref`` describe the camt entry the item belongs to.
+    identifiers of our collection (as we wrote them in the pain.008); ``creditor_id`` is the
+    creditor identifier the bank gives for it (camt ``RltdPties/Cdtr``), when it does.
+    ``amount`` is the transaction amount (the entry amount for entry-level items);
+    ``charges`` are the bank charges reported for it, not included in ``amount``.
+    ``entry_*`` fields, ``reversal``, ``bank_tx_code`` and ``acct_svcr_ref`` describe the
+    camt entry the item belongs to.
     """
 
     kind: str
@@ -72,6 +74,7 @@ class RTransaction:
     additional_info: str | None = None
     debtor_name: str | None = None
     debtor_iban: str | None = None
+    creditor_id: str | None = None
     charges: Decimal | None = None
     acct_svcr_ref: str | None = None
     tx_acct_svcr_ref: str | None = None

@@ -356,3 +356,21 @@ def test_accounts_of_the_statements_with_direct_debit_entries():
     assert result.accounts == ("0417164300", "NL47BUNQ2020202020")
     assert result.to_json_dict()["accounts"] == ["0417164300", "NL47BUNQ2020202020"]
     assert read("camt054_001_08_returns.xml").accounts == ("DE89370400440532013000",)
+
+
+def test_creditor_identifier_of_a_return():
+    """The creditor identifier the bank gives for a transaction (RltdPties/Cdtr, with a
+    Pty level from version 001.08): the return file import checks it is ours."""
+    v02 = (FIXTURES / "camt054_001_02_returns.xml").read_bytes().replace(
+        b"<Cdtr><Nm>Vereniging Test</Nm></Cdtr>",
+        b"<Cdtr><Nm>Vereniging Test</Nm><Id><PrvtId><Othr><Id>NL69ZZZ123456780000</Id>"
+        b"<SchmeNm><Prtry>SEPA</Prtry></SchmeNm></Othr></PrvtId></Id></Cdtr>", 1)
+    first, *others = read_message(v02).transactions
+    assert first.creditor_id == "NL69ZZZ123456780000"
+    assert first.to_json_dict()["creditor_id"] == "NL69ZZZ123456780000"
+    assert {tx.creditor_id for tx in others} == {None}
+    v08 = (FIXTURES / "camt054_001_08_returns.xml").read_bytes().replace(
+        b"</DbtrAcct>",
+        b"</DbtrAcct><Cdtr><Pty><Nm>Club</Nm><Id><PrvtId><Othr><Id>DE98ZZZ09999999999</Id>"
+        b"</Othr></PrvtId></Id></Pty></Cdtr>", 1)
+    assert read_message(v08).transactions[0].creditor_id == "DE98ZZZ09999999999"
