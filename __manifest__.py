@@ -1,7 +1,7 @@
 {
     "name": "SEPA Direct Debit",
     "summary": "Collect open customer invoices by SEPA Direct Debit and handle stornos",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.4.0",
     "category": "Accounting/Accounting",
     "license": "AGPL-3",
     "author": "sepa_direct_debit contributors",
@@ -19,6 +19,7 @@
         "wizards/sepa_mandate_reactivate_views.xml",
         "wizards/sepa_batch_proposal_views.xml",
         "wizards/sepa_storno_register_views.xml",
+        "wizards/sepa_storno_release_views.xml",
         "views/sepa_mandate_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",

@@ -70,6 +70,14 @@ class AccountMove(models.Model):
         "proposal of its mandate's scheme takes it; otherwise the status says why not "
         "(no mandate, mandate to sign, revoked or expired, not in euro).",
     )
+    sepa_last_storno_id = fields.Many2one(
+        "sepa.storno", string="Failed Debit", compute="_compute_sepa_last_storno_id",
+        groups=SEPA_GROUP,
+        help="The last registered failed debit of this invoice (why it is failed or on "
+        "hold).")
+    sepa_storno_hold_note = fields.Char(
+        string="Hold Note", compute="_compute_sepa_last_storno_id", groups=SEPA_GROUP,
+        help="Why the failed debit of this invoice is held.")
     sepa_invoice_batch_id = fields.Many2one(
         "sepa.batch", string="Last Direct Debit Batch", compute="_compute_sepa_invoice_batch_id",
         groups=SEPA_GROUP,
@@ -148,8 +156,11 @@ class AccountMove(models.Model):
             lines = move.sudo().sepa_batch_line_ids.sorted("id")
             summary[move.id] = (bool(lines.filtered("is_open")), lines[-1:].state)
         failed = [id_ for id_, (_open, state) in summary.items() if state == "failed"]
-        for id_ in self.browse(failed)._sepa_retried_ids():
-            summary[id_] = (summary[id_][0], False)  # released: collectable again
+        for id_, row in self.browse(failed)._sepa_last_storno_rows().items():
+            if row[2] in ("retry", "out"):
+                summary[id_] = (summary[id_][0], False)  # released: collectable again
+            elif row[2] == "hold":
+                summary[id_] = (summary[id_][0], "held")  # decided: on hold, not failed
         return summary
 
     def _sepa_last_storno_rows(self):
@@ -176,7 +187,8 @@ class AccountMove(models.Model):
                 if row[2] in ("retry", "out")]
 
     def _sepa_state(self, has_open_line, last_line_state):
-        """Direct debit status of ``self`` given a summary of its batch lines."""
+        """Direct debit status of ``self`` given a summary of its batch lines
+        (``_sepa_batch_line_summary``: a failed debit held is "held", on hold)."""
         if self.move_type != "out_invoice":
             return False
         if self.sepa_hold:
@@ -188,6 +200,8 @@ class AccountMove(models.Model):
             return "collected"
         if last_line_state == "failed" and is_open:
             return "failed"
+        if last_line_state == "held" and is_open:
+            return "on_hold"
         if not is_open or not self.commercial_partner_id.sepa_collect:
             return "none"
         # What keeps a proposal from taking it, in the proposal's order of checks.
@@ -200,6 +214,28 @@ class AccountMove(models.Model):
             "revoked": "mandate_revoked",
             "expired": "mandate_expired",
         }.get(self.sepa_mandate_id.state, "no_mandate")
+
+    @api.depends("sepa_storno_ids.state", "sepa_storno_ids.release_state",
+                 "sepa_storno_ids.hold_note")
+    def _compute_sepa_last_storno_id(self):
+        rows = self._sepa_last_storno_ids()
+        for move in self:
+            storno = self.env["sepa.storno"].browse(rows.get(move.id))
+            move.sepa_last_storno_id = storno
+            move.sepa_storno_hold_note = storno.release_state == "hold" and storno.hold_note
+
+    def _sepa_last_storno_ids(self):
+        """``{invoice id: id of its last registered storno}``: one query."""
+        ids = [id_ for id_ in self._ids if id_]
+        if not ids:
+            return {}
+        self.env["sepa.storno"].flush_model(["state", "date", "invoice_ids"])
+        return dict(self.env.execute_query(SQL(
+            """SELECT DISTINCT ON (r.invoice_id) r.invoice_id, s.id
+                 FROM sepa_storno_invoice_rel r
+                 JOIN sepa_storno s ON s.id = r.storno_id
+                WHERE r.invoice_id = ANY(%s) AND s.state = 'done'
+             ORDER BY r.invoice_id, s.date DESC, s.id DESC""", ids)))
 
     def _compute_sepa_invoice_batch_id(self):
         lines = self.env["sepa.batch.line"].search_fetch(
@@ -324,7 +360,27 @@ class AccountMove(models.Model):
         return self.env["sepa.batch.proposal"]._action_propose_invoices(invoices)
 
     def action_sepa_hold(self):
-        self.write({"sepa_hold": True})
+        """Hold direct debit: a failed invoice's failed debit is held (the dialog asks
+        for a note); any other invoice is put on direct debit hold."""
+        failed = self.filtered(lambda move: move.sepa_state == "failed")
+        (self - failed).write({"sepa_hold": True})
+        if failed:
+            return self._sepa_held_stornos(failed).action_hold()
+        return True
+
+    def action_sepa_release_retry(self):
+        """Release for retry: the held failed debits of these invoices are retried (the
+        dialog says first what a retry of their reason means, where there is
+        something to know)."""
+        stornos = self._sepa_held_stornos(self.filtered(lambda m: m.sepa_state == "on_hold"))
+        stornos = stornos.filtered(lambda storno: storno.release_state == "hold")
+        if not stornos:
+            raise UserError(_("No failed debit of these invoices is held."))
+        return stornos.action_retry()
+
+    @api.model
+    def _sepa_held_stornos(self, invoices):
+        return self.env["sepa.storno"].browse(set(invoices._sepa_last_storno_ids().values()))
 
     def action_sepa_release(self):
         self.write({"sepa_hold": False, "sepa_hold_reason": False})

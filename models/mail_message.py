@@ -6,7 +6,10 @@ language of the user who caused it, for e-mails and searches), the message's par
 body made again from those parts in the reader's language (``_to_store``): translated
 at display, not at write. Values: numbers and names as they are; ``{"date": iso}`` a
 date in the reader's format; ``{"dated": [[text, iso], ...]}`` texts with their dates;
-``{"amount": number, "currency_id": id}`` an amount in the reader's format.
+``{"amount": number, "currency_id": id}`` an amount in the reader's format;
+``{"link": [model, id, text]}`` a link to a record; ``{"selection": [model, field, value],
+"lower": bool}`` a selection's label; ``{"field": [model, id, field]}`` a record's
+(translated) field.
 """
 
 import json
@@ -33,6 +36,10 @@ MESSAGES = {
     "control_summary": _lt(
         "Control after reconciliation: %(total)s failed debit(s) released: %(retry)s to "
         "retry, %(hold)s held, %(out)s taken out of direct debit."),
+    "invoice_debit_failed": _lt(
+        "Direct debit failed: %(debit)s, %(kind)s of %(date)s. Reason: %(reason)s "
+        "(%(code)s). The invoice is open again; it is collected again once its failed "
+        "debit is retried, not while it is held."),
     "control_sequence_types": _lt(
         "Sequence type of the next debit set after a failed first debit: First on "
         "%(first)s mandate(s), Recurring on %(recurring)s."),
@@ -114,7 +121,7 @@ class MailMessage(models.Model):
             values = {name: self._sepa_value(value) for name, value in params.items()}
             texts.append(self.env._(term._source, **values) if values
                          else self.env._(term._source))
-        return Markup("<p>%s</p>") % " ".join(texts)
+        return Markup("<p>%s</p>") % Markup(" ").join(texts)  # a link stays a link
 
     @api.model
     def _sepa_value(self, value):
@@ -126,4 +133,17 @@ class MailMessage(models.Model):
         if isinstance(value, dict) and "dated" in value:
             return ", ".join(f"{text} ({format_date(self.env, day)})"
                              for text, day in value["dated"])
+        if isinstance(value, dict) and "link" in value:
+            model, res_id, text = value["link"]
+            return Markup('<a href="#" data-oe-model="%s" data-oe-id="%s">%s</a>') % (
+                model, res_id, text)
+        if isinstance(value, dict) and "selection" in value:
+            model, fname, key = value["selection"]
+            label = dict(self.env[model]._fields[fname]._description_selection(
+                self.env)).get(key, key)
+            return label.lower() if value.get("lower") else label
+        if isinstance(value, dict) and "field" in value:
+            model, res_id, fname = value["field"]
+            record = self.env[model].sudo().browse(res_id).exists()
+            return record[fname] if record else ""
         return value

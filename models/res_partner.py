@@ -44,6 +44,12 @@ class ResPartner(models.Model):
         groups=SEPA_GROUP,
         help="Why this customer's invoices cannot be collected as configured.",
     )
+    sepa_account_warning = fields.Char(
+        string="Direct Debit Account Warning",
+        compute="_compute_sepa_account_warning",
+        groups=SEPA_GROUP,
+        help="Mandates of this customer whose account the bank said is no longer valid "
+        "(closed or wrong): not collected until the customer gives a new IBAN.")
 
     # ------------------------------------------------------------------
     # COMPUTE
@@ -87,6 +93,18 @@ class ResPartner(models.Model):
                     "active mandate(s).", partner=commercial.name, count=len(active))
             else:
                 partner.sepa_mandate_warning = False
+
+    @api.depends("commercial_partner_id.sepa_mandate_ids.account_invalid")
+    def _compute_sepa_account_warning(self):
+        for partner in self:
+            flagged = partner.commercial_partner_id.sepa_mandate_ids.filtered(
+                "account_invalid")
+            partner.sepa_account_warning = flagged and _(
+                "Account no longer valid on mandate %(mandates)s (%(reasons)s): it is not "
+                "collected until the customer gives a new IBAN.",
+                mandates=", ".join(flagged.mapped("name")),
+                reasons=", ".join(flagged.invalid_account_storno_id.reason_id.mapped(
+                    "display_name"))) or False
 
     # ------------------------------------------------------------------
     # LOW-LEVEL (CRUD)

@@ -32,6 +32,11 @@ class ResPartnerBank(models.Model):
         # Also for users who do not see mandates: the bank must be told either way.
         mandates = self.sudo().sepa_mandate_ids.filtered(lambda m: m.state == "active")
         old_ibans = {mandate.id: mandate.debtor_iban for mandate in mandates}
+        # an account a failed debit said was no longer valid: any state (a revoked
+        # mandate is reactivated with the customer's new account)
+        flagged = self.sudo().sepa_mandate_ids.filtered("invalid_account_storno_id")
+        flagged_ibans = {mandate.id: mandate.debtor_iban for mandate in flagged}
         result = super().write(vals)
         mandates._record_account_change(old_ibans)
+        flagged._clear_invalid_account(flagged_ibans)
         return result

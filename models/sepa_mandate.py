@@ -199,6 +199,16 @@ class SepaMandate(models.Model):
     storno_count = fields.Integer(
         string="Failed Debits", compute="_compute_storno_count",
         help="Number of registered stornos (failed debits) of this mandate.")
+    invalid_account_storno_id = fields.Many2one(
+        "sepa.storno", string="Account Invalidated By", readonly=True, copy=False,
+        index="btree_not_null", ondelete="set null", tracking=True,
+        help="The failed debit whose reason said the debtor's account is no longer valid "
+        "(AC04 account closed, AC01 wrong account), set when it was registered. Cleared "
+        "when the mandate's IBAN changes (an amendment).")
+    account_invalid = fields.Boolean(
+        string="Account No Longer Valid", compute="_compute_account_invalid", store=True,
+        help="The bank said the mandate's account is closed or wrong: the mandate is not "
+        "proposed until its IBAN changes (enter the customer's new account).")
     storno_event_ids = fields.One2many(
         "sepa.storno.event", "mandate_id", string="Storno Score Log", readonly=True,
         help="Every change of the storno score: stornos, cancellations, resets.")
@@ -227,6 +237,11 @@ class SepaMandate(models.Model):
     def _compute_is_amended(self):
         for mandate in self:
             mandate.is_amended = bool(mandate.original_iban or mandate.original_reference)
+
+    @api.depends("invalid_account_storno_id.state")
+    def _compute_account_invalid(self):
+        for mandate in self:
+            mandate.account_invalid = mandate.invalid_account_storno_id.state == "done"
 
     def _compute_link_counts(self):
         for mandate in self:
@@ -452,6 +467,9 @@ class SepaMandate(models.Model):
             vals["partner_id"] = partner.commercial_partner_id.id
         if "partner_bank_id" in vals or "name" in vals:
             self._record_amendment(vals)
+        if "partner_bank_id" in vals and "invalid_account_storno_id" not in vals:
+            new_iban = self.env["res.partner.bank"].browse(vals["partner_bank_id"]).acc_number
+            self._clear_invalid_account({m.id: m.debtor_iban for m in self}, new_iban)
         return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
@@ -680,6 +698,18 @@ class SepaMandate(models.Model):
                 amended[amendment["original_iban"]].append(mandate.id)
         for original_iban, ids in amended.items():
             self.browse(ids).write({"original_iban": original_iban})
+
+    def _clear_invalid_account(self, old_ibans, new_iban=None):
+        """The account of these mandates changed (``old_ibans``: ``{mandate id: IBAN
+        before}``; ``new_iban``: the new one, else the mandate's now): an account a
+        failed debit said was no longer valid is no longer theirs. One write."""
+        def norm(iban):
+            return (iban or "").replace(" ", "").upper()
+
+        changed = self.filtered(lambda m: m.invalid_account_storno_id and norm(
+            old_ibans.get(m.id)) != norm(new_iban if new_iban is not None else m.debtor_iban))
+        if changed:
+            super(SepaMandate, changed).write({"invalid_account_storno_id": False})
 
     def _check_can_activate(self):
         problems = []

@@ -59,6 +59,20 @@ class SepaReturnReason(models.Model):
         string="Retry Makes Sense",
         help="Collecting the invoice again can succeed without the customer doing "
         "anything (insufficient funds, a technical error between the banks).")
+    needs_new_account = fields.Boolean(
+        string="Needs a New Account or Mandate",
+        compute="_compute_catalogue_defaults", store=True, readonly=False,
+        help="Collecting again cannot succeed until the customer gives a new account or "
+        "a new mandate (account closed, wrong or blocked, no mandate, debtor deceased, "
+        "refused by the debtor). The control pre-fills Hold for it; a retry asks for "
+        "Retry Anyway and is refused while the mandate still has the account that "
+        "failed.")
+    invalidates_account = fields.Boolean(
+        string="Account No Longer Valid",
+        compute="_compute_catalogue_defaults", store=True, readonly=False,
+        help="The debtor's account is no longer valid (closed, or not an account): the "
+        "mandate of such a failed debit is flagged and not proposed until its IBAN "
+        "changes (an amendment).")
     revoke_at_once = fields.Boolean(
         string="Revoke at Once",
         help="A failed debit with this code counts as many points as the company's "
@@ -84,6 +98,14 @@ class SepaReturnReason(models.Model):
     _sql_constraints = [
         ("code_uniq", "unique(code)", "A return reason with this code exists already."),
     ]
+
+    @api.depends("code")
+    def _compute_catalogue_defaults(self):
+        # from the catalogue (sepa/reasons.py): also fills existing codes on update
+        for reason in self:
+            entry = get_reason(reason.code)
+            reason.needs_new_account = entry.needs_new_account
+            reason.invalidates_account = entry.invalidates_account
 
     @api.depends("points", "company_points_ids.points", "company_points_ids.company_id")
     @api.depends_context("company")

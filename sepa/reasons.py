@@ -7,6 +7,11 @@ Each :class:`ReasonCode` says what the code means and how the addon reacts by de
   :func:`points_for` to turn it into a number for a given threshold.
 * ``retry_makes_sense``: putting the invoice into a next batch can succeed without the
   customer doing anything (insufficient funds, a technical error on the banks' side).
+* ``needs_new_account``: collecting again cannot succeed until the customer gives a new
+  account or a new mandate (account closed, wrong or blocked; no mandate; debtor deceased;
+  refused by the debtor). Such a failed debit is never retried on the same account.
+* ``invalidates_account``: the debtor's account itself is no longer valid (closed, or
+  not an account at all): the mandate is not collected until its IBAN changes.
 * ``revoke_mandate``: revoke the mandate at once (account closed, no mandate, deceased...).
 * ``keeps_first``: a reject of a FRST debit before settlement leaves the mandate at FRST
   (true for every code except duplicates, where an earlier identical debit went through).
@@ -45,6 +50,8 @@ class ReasonCode:
     category: str
     points: int | None
     retry_makes_sense: bool
+    needs_new_account: bool = False
+    invalidates_account: bool = False
     revoke_mandate: bool = False
     keeps_first: bool = True
     kinds: tuple = ("reject", "return")
@@ -56,6 +63,10 @@ class ReasonCode:
 #: Duplicates: the bank had the message, block or debit already (it went through); their
 #: reject does not keep a FRST mandate at FRST.
 _DUPLICATES = frozenset({"AM05", "DUPL", "DU01", "DU02", "DU04"})
+#: Codes a retry cannot succeed on until the customer gives a new account or mandate.
+_NEEDS_NEW_ACCOUNT = frozenset({"AC01", "AC04", "AC06", "MD01", "MD07", "MS02"})
+#: Codes saying the debtor's account is no longer valid (closed, or no account at all).
+_INVALIDATES_ACCOUNT = frozenset({"AC01", "AC04"})
 #: R-transaction kinds per code when not the default ``("reject", "return")``.
 _KINDS = {
     "AG02": ("reject",),
@@ -132,6 +143,8 @@ def _entry(code, category, points, retry, fault, label):
         category=category,
         points=points,
         retry_makes_sense=retry,
+        needs_new_account=code in _NEEDS_NEW_ACCOUNT,
+        invalidates_account=code in _INVALIDATES_ACCOUNT,
         revoke_mandate=points is REVOKE_AT_ONCE,
         keeps_first=code not in _DUPLICATES,
         kinds=_KINDS.get(code, ("reject", "return")),

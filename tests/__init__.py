@@ -19,6 +19,7 @@ from . import test_storno_reasons
 from . import test_storno_accounting
 from . import test_storno_score
 from . import test_storno_release
+from . import test_failed_debit_decisions
 from . import test_return_import
 from . import test_storno_fees
 from . import test_storno_report

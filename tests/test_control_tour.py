@@ -68,7 +68,7 @@ class TestControlTour(SepaTourCase):
                                          mandate=data[key][0].name, rtyp=rtyp,
                                          ref=f"TOUR-{key}")],
                         amount, f"TOUR-NTRY-{key}", day=today)
-            for key, amount, code, rtyp in [("first", 80.0, "MS02", "RJCT"),
+            for key, amount, code, rtyp in [("first", 80.0, "MS03", "RJCT"),
                                             ("held", 45.0, "MD06", "RFND"),
                                             ("retried", 30.0, "AM04", "RTRN")]]
         self.env["ir.attachment"].create({
@@ -86,7 +86,7 @@ class TestControlTour(SepaTourCase):
                                       ("first", "held", "retried", "paid"))
         self.assertEqual(set(by_invoice), {first, held, retried})
         self.assertRecordValues(by_invoice[first], [{
-            "kind": "reject", "reason_code": "MS02", "release_state": "retry",
+            "kind": "reject", "reason_code": "MS03", "release_state": "retry",
             "source": "file", "hold_note": False}])
         self.assertRecordValues(by_invoice[held], [{
             "kind": "refund", "reason_code": "MD06", "release_state": "hold",
@@ -98,7 +98,7 @@ class TestControlTour(SepaTourCase):
         self.assertEqual(batch.storno_release_count, 0)
         self.assertRecordValues(first | held | retried | paid, [
             {"sepa_state": "to_collect", "payment_state": "not_paid"},
-            {"sepa_state": "failed", "payment_state": "not_paid"},
+            {"sepa_state": "on_hold", "payment_state": "not_paid"},  # held, not undecided
             {"sepa_state": "to_collect", "payment_state": "not_paid"},
             {"sepa_state": "in_batch", "payment_state": "in_payment"},
         ])

@@ -61,6 +61,7 @@ class TestStornoControl(StornoCommon):
         self.register_all(batch, failed)
         control = self.open_control(batch)
         self.assertEqual(len(control.line_ids), 6)
+        # MS02 (refused by the debtor) cannot succeed again on the same account: Hold
         expected = [
             (self.inv_first_1, "reject", True, "first", "Rejected before settlement"),
             (self.inv_recurring, "return", False, False, False),
@@ -71,9 +72,12 @@ class TestStornoControl(StornoCommon):
         ]
         for invoice, kind, first, sequence, note in expected:
             line = self.control_line(control, invoice)
+            held = kind == "reversal"
             self.assertRecordValues(line, [{
                 "kind": kind, "first_debit": first, "sequence_type": sequence,
-                "release": "retry", "hold_note": False, "batch_id": batch.id,
+                "release": "hold" if held else "retry",
+                "hold_note": held and "Needs a new account or mandate (MS02)",
+                "batch_id": batch.id,
                 "partner_id": invoice.commercial_partner_id.id,
                 "mandate_id": invoice.sepa_mandate_id.id,
                 "amount": invoice.amount_total if invoice != self.inv_first_1 else 150.25}])
@@ -360,10 +364,11 @@ class TestStornoControl(StornoCommon):
         self.assertFalse(self.mandate_first.sequence_type_override)
         self.assertEqual(self.mandate_first.sequence_type, "first")
         self.assertNotIn("Sequence type of the next debit", batch.message_ids[0].body)
-        # a control opened now offers no choice for that debit either
+        # a control opened now offers no choice for that debit either (still held: MD01
+        # needs a new account or mandate, the reactivated mandate has the same account)
         line.storno_id.release_state = "none"
         self.assertRecordValues(self.open_control(batch).line_ids, [{
-            "first_debit": False, "sequence_type": False, "release": "retry"}])
+            "first_debit": False, "sequence_type": False, "release": "hold"}])
 
     def test_views_load(self):
         self.Control.get_view(view_type="form")

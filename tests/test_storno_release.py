@@ -46,7 +46,9 @@ class TestStornoRelease(StornoCommon):
         self.assertIn("Customer disputes the invoice", line.reason)
         self.assertIn("AM04", line.reason)
         self.assertFalse(line.selected)
-        self.assertEqual(self.inv.sepa_state, "failed")
+        # held, not undecided: the invoice says so (it said "Failed")
+        self.assertEqual(self.inv.sepa_state, "on_hold")
+        self.assertEqual(self.inv.sepa_storno_hold_note, "Customer disputes the invoice")
 
     def test_register_by_hand_on_a_batch_line(self):
         batch = self.send_batch()

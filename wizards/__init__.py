@@ -5,3 +5,4 @@ from . import sepa_batch_proposal
 from . import sepa_storno_register
 from . import sepa_return_import
 from . import sepa_control
+from . import sepa_storno_release

@@ -129,12 +129,15 @@ class SepaBatchProposal(models.TransientModel):
                            SELECT 1 FROM sepa_batch_line l WHERE l.mandate_id = md.id)
                    ) AS one_off_used,
                    md.company_id AS mandate_company_id, bank.acc_number AS iban,
+                   md.account_invalid, invalid.reason_code AS invalid_code,
+                   invalid.date AS invalid_date,
                    open_line.batch_name, storno.storno_date, storno.storno_code,
                    storno.release_state, storno.hold_note
               FROM account_move m
               JOIN res_partner p ON p.id = m.commercial_partner_id
          LEFT JOIN sepa_mandate md ON md.id = m.sepa_mandate_id
          LEFT JOIN res_partner_bank bank ON bank.id = md.partner_bank_id
+         LEFT JOIN sepa_storno invalid ON invalid.id = md.invalid_account_storno_id
          LEFT JOIN LATERAL (
                    SELECT b.name AS batch_name
                      FROM sepa_batch_line l JOIN sepa_batch b ON b.id = l.batch_id
@@ -207,6 +210,11 @@ class SepaBatchProposal(models.TransientModel):
             (not row["mandate_id"], lambda: env._("No mandate")),
             (row["mandate_id"] and row["mandate_state"] != "active",
              lambda: env._("Mandate %s", self._state_label(row["mandate_state"]).lower())),
+            (row["account_invalid"],
+             lambda: env._("Account no longer valid (%(code)s, debit failed on %(date)s): "
+                           "enter the customer's new IBAN on the mandate",
+                           code=row["invalid_code"],
+                           date=format_date(env, row["invalid_date"]))),
             (row["mandate_company_id"] and row["mandate_company_id"] != params["company_id"],
              lambda: env._("Mandate of another company")),
             (row["scheme"] and row["scheme"] != params["scheme"],

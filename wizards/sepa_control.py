@@ -11,6 +11,12 @@ Taking an invoice out of direct debit (the customer pays it another way): its st
 released as *Out of Direct Debit* and the invoice is put on direct debit hold
 (``sepa_hold``, with the reason), so no proposal takes it until someone releases the
 hold on the invoice.
+
+A reason that cannot succeed again on the same account (``needs_new_account`` of the
+reason: account closed, wrong or blocked, no mandate, debtor deceased, refused) is
+pre-filled Hold with a note; retrying it needs *Retry Anyway*, which is refused while the
+mandate still has the account that failed. A refund the customer asked for is retried
+with a warning on its line. A hold needs a note.
 """
 
 from collections import defaultdict
@@ -149,7 +155,9 @@ class SepaControl(models.TransientModel):
                    md.state AS mandate_state,
                    (l.sequence_type = 'FRST' AND md.mandate_type = 'recurring'
                     AND l.id > COALESCE(md.sequence_history_start, 0)) AS first_debit,
-                   COALESCE(r.keeps_first, TRUE) AS keeps_first
+                   COALESCE(r.keeps_first, TRUE) AS keeps_first,
+                   COALESCE(r.needs_new_account, FALSE) AS needs_new_account,
+                   s.reason_code, %(account_changed)s AS account_changed
               FROM sepa_storno s
               JOIN sepa_batch_line l ON l.id = s.batch_line_id
          LEFT JOIN sepa_mandate md ON md.id = s.mandate_id
@@ -159,7 +167,8 @@ class SepaControl(models.TransientModel):
                AND s.state = 'done' AND s.release_state = 'none'
                AND %(batches)s
           ORDER BY s.batch_id, p.name, s.id
-            """, company=self.company_id.id, batches=batch_filter))
+            """, company=self.company_id.id, batches=batch_filter,
+            account_changed=self.env["sepa.storno"]._account_changed_sql("s")))
 
     def _create_lines(self):
         """The lines, pre-filled, in one INSERT."""
@@ -189,6 +198,11 @@ class SepaControl(models.TransientModel):
 
     def _prepare_line_vals(self, row):
         active = row["mandate_state"] == "active"
+        retry = active and not row["needs_new_account"]
+        if row["needs_new_account"]:
+            note = self._needs_new_account_note(row["reason_code"])
+        else:
+            note = False if active else self._inactive_note(row["mandate_state"])
         return {
             "control_id": self.id,
             "storno_id": row["storno_id"],
@@ -201,12 +215,17 @@ class SepaControl(models.TransientModel):
             "reason_id": row["reason_id"],
             "keeps_first": row["keeps_first"],
             "after_settlement": row["after_settlement"],
-            "release": "retry" if active else "hold",
-            "hold_note": False if active else self._inactive_note(row["mandate_state"]),
+            "needs_new_account": row["needs_new_account"],
+            "account_changed": row["account_changed"],
+            "release": "retry" if retry else "hold",
+            "hold_note": note,
             "first_debit": bool(row["first_debit"]),
             "sequence_type": row["first_debit"] and _default_sequence_type(
                 row["after_settlement"], row["keeps_first"]),
         }
+
+    def _needs_new_account_note(self, code):
+        return self.env._("Needs a new account or mandate (%(code)s)", code=code)
 
     def _inactive_note(self, state):
         if not state:
@@ -231,6 +250,9 @@ class SepaControl(models.TransientModel):
             SELECT c.id, c.storno_id, c.release, c.hold_note,
                    c.first_debit AND s.batch_line_id > COALESCE(md.sequence_history_start, 0)
                        AS first_debit,
+                   c.retry_anyway, COALESCE(reason.needs_new_account, FALSE)
+                       AS needs_new_account,
+                   %(account_changed)s AS account_changed, s.reason_code,
                    c.sequence_type, s.batch_id, s.mandate_id, s.state AS storno_state,
                    s.release_state, md.state AS mandate_state, md.name AS mandate_name,
                    s.name AS storno_name,
@@ -242,9 +264,11 @@ class SepaControl(models.TransientModel):
               FROM sepa_control_line c
               JOIN sepa_storno s ON s.id = c.storno_id
          LEFT JOIN sepa_mandate md ON md.id = s.mandate_id
-             WHERE c.control_id = %s
+         LEFT JOIN sepa_return_reason reason ON reason.id = s.reason_id
+             WHERE c.control_id = %(control)s
           ORDER BY c.id
-            """, self.id))
+            """, control=self.id,
+            account_changed=self.env["sepa.storno"]._account_changed_sql("s")))
 
     def _check_rows(self, rows):
         """Refuse the whole control (nothing changed) when a line cannot be applied,
@@ -263,6 +287,13 @@ class SepaControl(models.TransientModel):
             elif row["release"] == "retry" and row["mandate_state"] != "active":
                 problems.append(_("%(debit)s: cannot be retried, the mandate is not "
                                   "active; hold it or take it out of direct debit",
+                                  debit=debit(row)))
+            elif row["release"] == "retry" and row["needs_new_account"] \
+                    and not (row["retry_anyway"] and row["account_changed"]):
+                problems.append(self.env["sepa.control.line"]._needs_new_account_problem(
+                    debit(row), row["reason_code"], row["account_changed"]))
+            elif row["release"] == "hold" and not (row["hold_note"] or "").strip():
+                problems.append(_("%(debit)s: give a note why it is held",
                                   debit=debit(row)))
             if row["first_debit"] and row["mandate_id"]:
                 by_mandate[row["mandate_id"]].add(row["sequence_type"])
@@ -449,7 +480,25 @@ class SepaControlLine(models.TransientModel):
         "until released, with a note. Out of Direct Debit: the invoices are paid another "
         "way (put on direct debit hold).")
     hold_note = fields.Char(
-        string="Note", help="Why the invoices are held or taken out of direct debit.")
+        string="Note", help="Why the invoices are held or taken out of direct debit "
+        "(required for a hold).")
+    needs_new_account = fields.Boolean(
+        string="Needs a New Account or Mandate", readonly=True,
+        help="The reason cannot succeed again on the same account (account closed, "
+        "wrong or blocked, no mandate, debtor deceased, refused by the debtor): "
+        "pre-filled Hold; a retry needs Retry Anyway once the account changed.")
+    account_changed = fields.Boolean(
+        string="Account Changed", readonly=True,
+        help="When the control was opened, the mandate no longer had the account that "
+        "failed (a new IBAN), or the customer had another active mandate.")
+    retry_anyway = fields.Boolean(
+        string="Retry Anyway",
+        help="The customer gave a new account or mandate: retry although the reason needs "
+        "one. Refused while the mandate still has the account that failed.")
+    retry_warning = fields.Char(
+        string="Warning", compute="_compute_retry_warning",
+        help="What retrying this failed debit means: a reason that needs a new account or "
+        "mandate, or a refund the customer asked for.")
     first_debit = fields.Boolean(
         string="First Debit Failed", readonly=True,
         help="The failed debit was the first debit (FRST) of a recurring mandate: choose "
@@ -466,6 +515,23 @@ class SepaControlLine(models.TransientModel):
     # ------------------------------------------------------------------
     # COMPUTE / CONSTRAINT
     # ------------------------------------------------------------------
+
+    @api.depends("needs_new_account", "account_changed", "kind", "reason_code")
+    def _compute_retry_warning(self):
+        env = self.env
+        for line in self:
+            if line.needs_new_account and not line.account_changed:
+                line.retry_warning = env._(
+                    "Cannot succeed again on the same account: hold it until the customer "
+                    "gives a new account or mandate")
+            elif line.needs_new_account:
+                line.retry_warning = env._(
+                    "The account changed: tick Retry Anyway to collect it again")
+            elif line.kind == "refund" or line.reason_code == "MD06":
+                line.retry_warning = env._(
+                    "The customer asked for a refund: ask before collecting it again")
+            else:
+                line.retry_warning = False
 
     @api.depends("first_debit", "after_settlement", "keeps_first", "sequence_type")
     def _compute_sequence_note(self):
@@ -502,6 +568,39 @@ class SepaControlLine(models.TransientModel):
         if other:
             raise AccessError(_("You can only control the failed debits of your active "
                                 "companies."))
+
+    @api.model
+    def _needs_new_account_problem(self, debit, code, account_changed):
+        """Why the retry of ``debit`` (its invoices and mandate, named), whose reason
+        ``code`` needs a new account or mandate, is refused."""
+        env = self.env
+        if not account_changed:
+            return env._(
+                "%(debit)s: %(code)s cannot succeed again on the same account: hold it "
+                "until the customer gives a new account or mandate (enter the new IBAN on "
+                "the mandate, then tick Retry Anyway)", debit=debit, code=code)
+        return env._("%(debit)s: %(code)s needs a new account or mandate: tick Retry "
+                     "Anyway to retry it on the new account", debit=debit, code=code)
+
+    @api.constrains("release", "retry_anyway")
+    def _check_retry_anyway(self):
+        """A reason that needs a new account or mandate is retried with Retry Anyway,
+        once the mandate's account changed: refused otherwise, naming the invoices and
+        the mandate (the account read now, not when the control was opened)."""
+        retried = self.filtered(lambda line: line.release == "retry" and line.needs_new_account)
+        if not retried:
+            return
+        changed = retried.storno_id.sudo()._account_changed_ids()
+        problems = [
+            self._needs_new_account_problem(
+                _("%(invoices)s (mandate %(mandate)s)",
+                  invoices=", ".join(line.invoice_ids.mapped("name")),
+                  mandate=line.mandate_id.name or _("none")),
+                line.reason_code, line.storno_id.id in changed)
+            for line in retried
+            if not (line.retry_anyway and line.storno_id.id in changed)]
+        if problems:
+            raise ValidationError("\n".join(problems[:SHOWN]))
 
     @api.constrains("release", "mandate_id")
     def _check_release(self):

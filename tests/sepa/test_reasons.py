@@ -126,3 +126,15 @@ def test_duplicates_keep_nothing_first():
     for code in ("AM05", "DUPL", "DU01", "DU02"):
         assert CATALOGUE[code].duplicate and not CATALOGUE[code].keeps_first
     assert not CATALOGUE["FF01"].duplicate
+
+
+def test_codes_that_need_a_new_account_or_mandate():
+    """A retry on the same account cannot succeed: never proposed as a retry; of these,
+    a closed or wrong account makes the mandate's account invalid."""
+    needing = {code for code, entry in CATALOGUE.items() if entry.needs_new_account}
+    assert needing == {"AC01", "AC04", "AC06", "MD01", "MD07", "MS02"}
+    invalid = {code for code, entry in CATALOGUE.items() if entry.invalidates_account}
+    assert invalid == {"AC01", "AC04"}
+    assert not any(CATALOGUE[code].retry_makes_sense for code in needing)
+    assert not CATALOGUE["MD06"].needs_new_account  # a refund: warned, not refused
+    assert not get_reason("ZZ99").needs_new_account

@@ -72,7 +72,7 @@ registry.category("web_tour.tours").add("sepa_control_tour", {
         },
         {
             content: "The rejected first debit is in the preview",
-            trigger: '.modal .o_field_widget[name="match_line_ids"] .o_data_row:contains("Tour First Debtor"):contains("MS02")',
+            trigger: '.modal .o_field_widget[name="match_line_ids"] .o_data_row:contains("Tour First Debtor"):contains("MS03")',
         },
         {
             content: "The returned debits are in the preview",
@@ -102,7 +102,7 @@ registry.category("web_tour.tours").add("sepa_control_tour", {
         },
         {
             content: "A failed line says why",
-            trigger: '.o_form_view .o_field_widget[name="line_ids"] .o_data_row:contains("Tour First Debtor") td[name="failure_reason_id"]:contains("MS02")',
+            trigger: '.o_form_view .o_field_widget[name="line_ids"] .o_data_row:contains("Tour First Debtor") td[name="failure_reason_id"]:contains("MS03")',
         },
         {
             content: "Control after reconciliation",
@@ -120,6 +120,10 @@ registry.category("web_tour.tours").add("sepa_control_tour", {
         {
             content: "The returned debit to retry: no sequence type to choose",
             trigger: `${controlRow("Tour Retried Debtor")}:contains("Retry") td[name="sequence_type"]:not(:contains("First")):not(:contains("Recurring"))`,
+        },
+        {
+            content: "The refund the customer asked for warns before a retry",
+            trigger: `${controlRow("Tour Held Debtor")}:contains("Retry") td[name="retry_warning"]:contains("asked for a refund")`,
         },
         {
             content: "Edit the status of the disputed debit",
