@@ -272,26 +272,34 @@ class SepaBatchPosting(models.AbstractModel):
     def _collecting_invoice_ids(self, rows):
         """The invoices of ``rows`` (``_credit_rows`` of a batch being cancelled, its
         lines closed) whose direct debit status becomes "To Collect"
-        (``account.move._sepa_state``: a posted customer invoice, not on hold, of a
-        customer collected by direct debit, in euro, with an active mandate, no other
-        open batch line), in one query."""
+        (``account.move._sepa_state``: of a customer collected by direct debit, in euro,
+        with an active mandate, no other open batch line)."""
+        return self._open_invoice_ids(rows, SQL(
+            """EXISTS (SELECT 1 FROM res_partner p
+                        WHERE p.id = inv.commercial_partner_id AND p.sepa_collect)
+               AND EXISTS (SELECT 1 FROM res_currency c
+                            WHERE c.id = inv.currency_id AND c.name = 'EUR')
+               AND EXISTS (SELECT 1 FROM sepa_mandate m
+                            WHERE m.id = inv.sepa_mandate_id AND m.state = 'active')
+               AND NOT EXISTS (
+                   SELECT 1 FROM sepa_batch_line o
+                    WHERE o.invoice_id = inv.id AND o.id != r.line_id AND o.is_open)"""))
+
+    @api.model
+    def _open_invoice_ids(self, rows, condition):
+        """The posted customer invoices, not on hold, of ``rows`` (``_credit_rows``: each
+        invoice with its batch line) that meet ``condition`` (SQL on ``inv``, the
+        invoice, and ``r.line_id``, its last batch line of ``rows``), in one query: whose
+        direct debit status the UPDATE reopening them writes."""
         return [row[0] for row in self.env.execute_query(SQL(
             """SELECT inv.id FROM account_move inv
                  JOIN (SELECT invoice_id, MAX(line_id) AS line_id
                          FROM unnest(%s::int[], %s::int[]) AS u(invoice_id, line_id)
                         GROUP BY invoice_id) r ON r.invoice_id = inv.id
                 WHERE inv.move_type = 'out_invoice' AND inv.state = 'posted'
-                  AND NOT COALESCE(inv.sepa_hold, FALSE)
-                  AND EXISTS (SELECT 1 FROM res_partner p
-                               WHERE p.id = inv.commercial_partner_id AND p.sepa_collect)
-                  AND EXISTS (SELECT 1 FROM res_currency c
-                               WHERE c.id = inv.currency_id AND c.name = 'EUR')
-                  AND EXISTS (SELECT 1 FROM sepa_mandate m
-                               WHERE m.id = inv.sepa_mandate_id AND m.state = 'active')
-                  AND NOT EXISTS (
-                      SELECT 1 FROM sepa_batch_line o
-                       WHERE o.invoice_id = inv.id AND o.id != r.line_id AND o.is_open)""",
-            [row["invoice_id"] for row in rows], [row["batch_line_id"] for row in rows]))]
+                  AND NOT COALESCE(inv.sepa_hold, FALSE) AND %s""",
+            [row["invoice_id"] for row in rows], [row["batch_line_id"] for row in rows],
+            condition))]
 
     # ------------------------------------------------------------------
     # THE SWITCH

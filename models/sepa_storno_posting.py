@@ -129,18 +129,10 @@ class SepaStornoPosting(models.AbstractModel):
         in one query."""
         # each invoice has one line in the failing debits (its last, and open when
         # its batch is not settled): "Failed" unless another line is open or later
-        return [row[0] for row in self.env.execute_query(SQL(
-            """SELECT inv.id FROM account_move inv
-                 JOIN (SELECT invoice_id, MAX(line_id) AS line_id
-                         FROM unnest(%s::int[], %s::int[]) AS u(invoice_id, line_id)
-                        GROUP BY invoice_id) r ON r.invoice_id = inv.id
-                WHERE inv.move_type = 'out_invoice' AND inv.state = 'posted'
-                  AND NOT COALESCE(inv.sepa_hold, FALSE)
-                  AND NOT EXISTS (
-                      SELECT 1 FROM sepa_batch_line o
-                       WHERE o.invoice_id = inv.id AND o.id != r.line_id
-                         AND (o.is_open OR o.id > r.line_id))""",
-            [row["invoice_id"] for row in rows], [row["batch_line_id"] for row in rows]))]
+        return self.env["sepa.batch.posting"]._open_invoice_ids(rows, SQL(
+            """NOT EXISTS (SELECT 1 FROM sepa_batch_line o
+                            WHERE o.invoice_id = inv.id AND o.id != r.line_id
+                              AND (o.is_open OR o.id > r.line_id))"""))
 
     @api.model
     def _fail_batch_lines(self, batch_lines, failed):

@@ -1,3 +1,4 @@
+import base64
 import io
 
 from odoo import Command, fields, http
@@ -218,3 +219,19 @@ class SepaTourCase(HttpCase):
             ("type", "=", "bank"), ("company_id", "=", company.id), ("id", "!=", journal.id),
         ]).bank_account_id = False
         return journal
+
+
+class ReturnImportHelpers:
+    """The return import wizard of a test: made from a file's bytes, and previewed."""
+
+    return_filename = "returns.xml"
+
+    def wizard(self, data, filename=None, **values):
+        return self.env["sepa.return.import"].create({
+            "data_file": base64.b64encode(data),
+            "filename": filename or self.return_filename, **values})
+
+    def preview(self, data, **values):
+        wizard = self.wizard(data, **values)
+        wizard.action_preview()
+        return wizard

@@ -10,7 +10,7 @@ from odoo.tools.safe_eval import safe_eval
 
 from ..sepa.reasons import CATALOGUE
 from .common import IBAN_C, IBAN_D
-from .test_storno_accounting import StornoCommon
+from .test_storno_control import ControlCommon
 from .test_storno_reasons import load_migration
 
 NEW_IBAN = "NL98BUNQ2025551234"
@@ -20,20 +20,7 @@ IBANS = ["NL86INGB0002445588", "NL93RABO0123456780", "NL51ABNA0987654321",
 
 
 @tagged("post_install", "-at_install")
-class TestFailedDebitDecisions(StornoCommon):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.Control = cls.env["sepa.control"]
-        cls.make_cycle_invoices()
-
-    def open_control(self, batches=None):
-        action = self.Control._action_open(batches)
-        return self.Control.browse(action["res_id"])
-
-    def control_line(self, control, invoice):
-        return control.line_ids.filtered(lambda line: invoice in line.invoice_ids)
-
+class TestFailedDebitDecisions(ControlCommon):
     def failed(self, code="AC04", kind="return", invoice=None):
         """The recurring customer's debit fails with ``code``: its storno."""
         invoice = invoice or self.inv_recurring

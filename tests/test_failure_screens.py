@@ -17,7 +17,7 @@ from odoo.tools.safe_eval import safe_eval
 
 from odoo.addons.mail.tools.discuss import Store
 
-from .common import SepaBatchCommon
+from .common import ReturnImportHelpers, SepaBatchCommon
 from .test_return_import import camt054, entry, pain002, return_tx
 
 
@@ -43,7 +43,9 @@ def evaluate(expression, record, **extra):
 
 
 @tagged("post_install", "-at_install")
-class TestFailureScreens(SepaBatchCommon):
+class TestFailureScreens(ReturnImportHelpers, SepaBatchCommon):
+    return_filename = "camt054-2030-02-05.xml"
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -53,14 +55,6 @@ class TestFailureScreens(SepaBatchCommon):
 
     # helpers
 
-    def wizard(self, data, filename="camt054-2030-02-05.xml", **values):
-        return self.env["sepa.return.import"].create({
-            "data_file": base64.b64encode(data), "filename": filename, **values})
-
-    def preview(self, data, **values):
-        wizard = self.wizard(data, **values)
-        wizard.action_preview()
-        return wizard
 
     def returns_file(self, charges=None, amount_recurring=30.0):
         """A camt.054 returning both debits of the batch (the merged first debit of

@@ -16,7 +16,7 @@ from odoo.sql_db import db_connect
 from odoo.tests import Form, TransactionCase, new_test_user, tagged
 
 from ..sepa.readers import read_message
-from .common import CREDITOR_IBAN, CREDITOR_ID, SepaBatchCommon
+from .common import CREDITOR_IBAN, CREDITOR_ID, ReturnImportHelpers, SepaBatchCommon
 
 TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
 HEAD = '<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:'
@@ -108,7 +108,9 @@ def pain002(orig_msg_id, blocks=(), group_status="PART", group_reason=None, vers
 
 
 @tagged("post_install", "-at_install")
-class TestReturnImport(SepaBatchCommon):
+class TestReturnImport(ReturnImportHelpers, SepaBatchCommon):
+    return_filename = "returns.xml"
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -122,14 +124,6 @@ class TestReturnImport(SepaBatchCommon):
 
     # helpers
 
-    def wizard(self, data, filename="returns.xml", **values):
-        return self.env["sepa.return.import"].create({
-            "data_file": base64.b64encode(data), "filename": filename, **values})
-
-    def preview(self, data, **values):
-        wizard = self.wizard(data, **values)
-        wizard.action_preview()
-        return wizard
 
     def settle(self):
         self.batch._settle()

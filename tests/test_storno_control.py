@@ -13,8 +13,9 @@ from .common import IBAN_C, IBAN_D
 from .test_storno_accounting import StornoCommon
 
 
-@tagged("post_install", "-at_install")
-class TestStornoControl(StornoCommon):
+class ControlCommon(StornoCommon):
+    """The cycle invoices and the control after reconciliation of their batches."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -27,6 +28,10 @@ class TestStornoControl(StornoCommon):
 
     def control_line(self, control, invoice):
         return control.line_ids.filtered(lambda line: invoice in line.invoice_ids)
+
+
+@tagged("post_install", "-at_install")
+class TestStornoControl(ControlCommon):
 
     def register_all(self, batch, failed):
         """Register the failed debits ``[(invoice, reason code, kind)]`` of ``batch``
