@@ -1,3 +1,5 @@
+from lxml import etree
+
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 
@@ -43,6 +45,23 @@ class TestCompanySettings(SepaCommon):
             "views"]["form"]["arch"]
         # The settings fields have the names of the company's.
         self.assertEqual({fname for fname in options if f'name="{fname}"' in arch}, options)
+
+    def test_settings_page_leaves_no_wrong_box_to_tick(self):
+        """Odoo's Enterprise upsell "SEPA Direct Debit (SDD)" is hidden (it would install
+        another module), and Odoo's "Storno Accounting" says that it is not about failed
+        debits, pointing at the addon's block."""
+        self.env.user.groups_id += self.env.ref("account.group_account_user")
+        arch = etree.fromstring(self.env["res.config.settings"].get_views(
+            [(False, "form")])["views"]["form"]["arch"])
+        upsell = arch.xpath("//setting[@id='collect_customer_payment']")
+        self.assertTrue(upsell)
+        self.assertEqual(upsell[0].get("invisible"), "1")
+        storno = arch.xpath("//setting[@id='enable_storno_accounting']")[0]
+        self.assertIn("not failed direct debits", storno.get("help"))
+        note = arch.xpath("//block[@id='sepa_direct_debit_settings']"
+                          "//div[@name='sepa_settings_note']")
+        self.assertTrue(note)
+        self.assertIn("Storno Accounting", "".join(note[0].itertext()))
 
     def test_journal_form_shows_pain_version(self):
         arch = self.env["account.journal"].get_views([(False, "form")])["views"]["form"]["arch"]
