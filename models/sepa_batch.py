@@ -155,7 +155,11 @@ class SepaBatch(models.Model):
         "account.move", string="Journal Entry", readonly=True, copy=False, check_company=True,
         help="Entry posted when the batch was sent.")
     sent_date = fields.Date(readonly=True, copy=False, help="Date the batch was sent.")
-    settled_date = fields.Date(readonly=True, copy=False, help="Date the batch was settled.")
+    settled_date = fields.Date(
+        string="Settled On", readonly=True, copy=False,
+        help="Date the bank credited the batch: the latest of its bank lines reconciled "
+        "with its transit (the day of settlement for a batch settled by its failed debits "
+        "alone).")
     storno_release_count = fields.Integer(
         string="Failed Debits to Release", compute="_compute_storno_release_count",
         search="_search_storno_release_count",
@@ -778,7 +782,30 @@ class SepaBatch(models.Model):
             lines.filtered(lambda line, b=batch: line.batch_id == b).mandate_id \
                 ._reset_storno_score(batch, today)
         lines.invoice_id._sepa_settle_payment_state()  # 'In Payment' → 'Paid'
-        self.write({"state": "done", "settled_date": fields.Date.context_today(self)})
+        credited = self._bank_credit_dates()
+        by_date = defaultdict(list)
+        for batch in self:
+            by_date[credited.get(batch.id, today)].append(batch.id)
+        for date, ids in by_date.items():
+            self.browse(ids).write({"state": "done", "settled_date": date})
+
+    def _bank_credit_dates(self):
+        """``{batch id: date}``: the date the bank credited each of these batches, the
+        latest date of the bank's lines reconciled with its transit lines (a batch
+        settled by its stornos alone has none), in one query."""
+        self.env["account.move.line"].flush_model(
+            ["move_id", "sepa_batch_line_id", "sepa_storno_id", "balance", "date"])
+        self.env["account.partial.reconcile"].flush_model(["debit_move_id", "credit_move_id"])
+        return dict(self.env.execute_query(SQL(
+            """SELECT b.id, MAX(c.date)
+                 FROM sepa_batch b
+                 JOIN account_move_line t ON t.move_id = b.move_id
+                      AND t.sepa_batch_line_id IS NULL AND t.balance > 0
+                 JOIN account_partial_reconcile p ON p.debit_move_id = t.id
+                 JOIN account_move_line c ON c.id = p.credit_move_id
+                      AND c.sepa_storno_id IS NULL AND c.move_id != b.move_id
+                WHERE b.id = ANY(%s)
+             GROUP BY b.id""", self.ids)))
 
     def _settled_rows(self):
         """Per collection date of the pending lines of these batches: the line ids and

@@ -274,6 +274,23 @@ class TestBatchCycle(SepaBatchCommon):
         with self.assertRaisesRegex(UserError, f"Cannot cancel {batch.name}: it is Settled"):
             batch.action_cancel()
 
+    def test_settled_on_is_the_banks_date(self):
+        """"Settled On" is the date the bank credited the batch (the statement line's),
+        not the day the credit was reconciled; the last one of several blocks."""
+        batch = self.send_batch()
+        blocks = sorted(set(batch.line_ids.mapped("pmt_inf_id")))
+        StLine = self.env["account.bank.statement.line"].with_context(sepa_skip_match=True)
+        credited = self.earliest() + timedelta(days=1)
+        for days, block in enumerate(blocks):
+            StLine.create({
+                "journal_id": self.bank_journal.id, "payment_ref": block,
+                "date": credited + timedelta(days=days),
+                "amount": sum(batch.line_ids.filtered(
+                    lambda line, b=block: line.pmt_inf_id == b).mapped("amount"))})
+        batch.action_match_statements()
+        self.assertRecordValues(batch, [{
+            "state": "done", "settled_date": credited + timedelta(days=len(blocks) - 1)}])
+
     def test_statement_per_payment_block(self):
         batch = self.send_batch()
         blocks = sorted(set(batch.line_ids.mapped("pmt_inf_id")))
