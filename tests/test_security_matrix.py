@@ -117,6 +117,11 @@ Mandate reactivations   billing    A     A       A           A       A      A   
 Mandate reactivations   manager    A     A       A           A       A      A       A
 Mandate reactivations   portal     -     -       -           -       -      -       -
 Mandate reactivations   A+B, A on  A     A       A           A       A      A       A
+Failed debit releases   internal   -     -       -           -       -      -       -
+Failed debit releases   billing    A     A       A           A       A      A       A
+Failed debit releases   manager    A     A       A           A       A      A       A
+Failed debit releases   portal     -     -       -           -       -      -       -
+Failed debit releases   A+B, A on  A     A       A           A       A      A       A
 ======================  =========  ====  ======  ==========  ======  =====  ======  ======
 """
 
@@ -128,7 +133,7 @@ TABLES = ("sepa_mandate", "sepa_batch", "sepa_batch_line", "sepa_batch_proposal"
           "sepa_batch_proposal_line", "res_partner_bank", "ir_attachment", "mail_message",
           "sepa_storno", "sepa_return_import", "sepa_return_import_line", "sepa_control",
           "sepa_control_line", "sepa_storno_register", "sepa_mandate_revoke",
-          "sepa_mandate_reactivate")
+          "sepa_mandate_reactivate", "sepa_storno_release")
 
 
 
@@ -242,6 +247,9 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
                 "mandate_ids": mandate, "revocation_reason": "Matrix"}).with_env(cls.env),
             "reactivate": env["sepa.mandate.reactivate"].create({
                 "mandate_ids": mandate}).with_env(cls.env),
+            "release": env["sepa.storno.release"].create({
+                "storno_ids": [Command.set(cls.stornos[company.id].ids)],
+                "note": "Matrix"}).with_env(cls.env),
         }
 
     # ------------------------------------------------------------------
@@ -334,6 +342,10 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
             "Mandate reactivations": lambda: wizard_row(
                 "sepa.mandate.reactivate", "reactivate", "signature_date",
                 {"mandate_ids": mandate}, {"signature_date": fields.Date.today()}),
+            "Failed debit releases": lambda: wizard_row(
+                "sepa.storno.release", "release", "note",
+                {"storno_ids": [Command.set(self.stornos[data["company"].id].ids)]},
+                {"note": "Matrix 2"}),
             "Mandates": lambda: (
                 "sepa.mandate", data["mandate"], "name",
                 {"partner_id": data["partner"].id,
