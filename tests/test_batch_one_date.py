@@ -161,6 +161,13 @@ class TestBatchOneDate(SepaBatchCommon):
         self.assertEqual(
             {aml.name.split()[-1]: aml.date_maturity for aml in transit}, dates)
         self.assertEqual(batch.move_id.date, min(dates.values()))
+        # cancelled (set-wise): each reversed transit line keeps its block's date, as
+        # Odoo's reversal copies it
+        batch.action_cancel()
+        reversed_transit = batch.move_id.reversal_move_ids.line_ids.filtered(
+            lambda aml: aml.credit and aml.account_id == transit.account_id)
+        self.assertEqual(
+            {aml.name.split()[-1]: aml.date_maturity for aml in reversed_transit}, dates)
 
     def test_one_date_entry_is_dated_on_the_collection_date(self):
         batch = self.env["sepa.batch"].browse(
