@@ -7,6 +7,7 @@ from lxml import etree
 from odoo import fields
 from odoo.exceptions import ValidationError
 from odoo.tests import Form, tagged
+from odoo.tools import format_date
 
 from ..sepa.calendar import earliest_collection_date, latest_delivery_date, next_collection_day
 from .common import SepaBatchCommon
@@ -116,6 +117,12 @@ class TestBatchOneDate(SepaBatchCommon):
         wizard.invalidate_recordset()
         self.assertEqual(wizard.one_collection_date, earliest)
         self.assertEqual(set(wizard.line_ids.mapped("collection_date")), {earliest})
+        # said as soon as the date is typed in the form
+        typed = self.env["sepa.batch.proposal"].new({
+            "journal_id": self.bank_journal.id, "one_collection_date": too_early})
+        warning = typed._onchange_one_collection_date()["warning"]
+        self.assertIn(f"earliest possible collection date is {format_date(self.env, earliest)}",
+                      warning["message"])
         with self.assertRaisesRegex(ValidationError, "too early"):
             self.env["sepa.batch.proposal"].create({
                 "journal_id": self.bank_journal.id, "one_collection_date": too_early})

@@ -124,24 +124,39 @@ class SepaBatchProposal(models.TransientModel):
                 raise ValidationError(_("The instruction date can be at most one year ahead "
                                         "(%(limit)s).", limit=limit))
 
+    @api.onchange("collect_on_one_date", "one_collection_date")
+    def _onchange_one_collection_date(self):
+        """Say at once that the date is too early (saving it is refused)."""
+        if self.one_collection_date and (message := self._one_collection_date_error()):
+            return {"warning": {"title": _("Collection date too early"), "message": message}}
+        return None
+
     @api.constrains("collect_on_one_date", "one_collection_date", "scheme")
     def _check_one_collection_date(self):
-        for wizard in self.filtered("collect_on_one_date"):
-            earliest = wizard._earliest_collection_date()
-            if not wizard.one_collection_date:
-                raise ValidationError(_(
+        for wizard in self:
+            if message := wizard._one_collection_date_error():
+                raise ValidationError(message)
+
+    def _one_collection_date_error(self):
+        """Why the run's collection date cannot be taken, or None."""
+        self.ensure_one()
+        if self.collect_on_one_date:
+            earliest = self._earliest_collection_date()
+            if not self.one_collection_date:
+                return _(
                     "Give the date to collect all invoices on (the earliest possible is "
                     "%(earliest)s), or collect each invoice on its due date.",
-                    earliest=format_date(self.env, earliest)))
-            if wizard.one_collection_date < earliest:
-                raise ValidationError(_(
+                    earliest=format_date(self.env, earliest))
+            if self.one_collection_date < earliest:
+                return _(
                     "The collection date %(date)s is too early: the earliest possible "
                     "collection date is %(earliest)s (the file reaches the bank today at "
                     "the earliest; the bank needs %(lead)s business day(s) and the "
                     "debtor's bank one more). Choose %(earliest)s or later.",
-                    date=format_date(self.env, wizard.one_collection_date),
+                    date=format_date(self.env, self.one_collection_date),
                     earliest=format_date(self.env, earliest),
-                    lead=wizard.company_id.sepa_bank_lead_days))
+                    lead=self.company_id.sepa_bank_lead_days)
+        return None
 
     # ------------------------------------------------------------------
     # LOW-LEVEL
