@@ -1,7 +1,7 @@
 {
     "name": "SEPA Direct Debit",
     "summary": "Collect open customer invoices by SEPA Direct Debit and handle stornos",
-    "version": "18.0.1.4.0",
+    "version": "18.0.1.5.0",
     "category": "Accounting/Accounting",
     "license": "AGPL-3",
     "author": "sepa_direct_debit contributors",

@@ -54,6 +54,14 @@ class ResCompany(models.Model):
         help="TARGET2 business days your bank needs before the interbank lead time: the "
         "file must reach the bank this many days plus one before the collection date.",
     )
+    sepa_collection_day = fields.Integer(
+        string="Collection Day of the Month",
+        default=0,
+        help="Day of the month (1-28) on which the batch proposal collects every invoice "
+        "by default, so the bank credits once: the first such day on or after the "
+        "earliest possible collection date, moved to the next TARGET2 business day when "
+        "the bank is closed. 0: no fixed day, the earliest possible collection date.",
+    )
     sepa_merge_all_sequence_types = fields.Boolean(
         string="Merge All Debits of a Mandate",
         help="Several invoices of one mandate in a batch become one debit for every "
@@ -150,6 +158,15 @@ class ResCompany(models.Model):
                 raise ValidationError(_(
                     "The storno fee product %(product)s must be a service.",
                     product=product.display_name))
+
+    @api.constrains("sepa_collection_day")
+    def _check_sepa_collection_day(self):
+        for company in self:
+            if not 0 <= company.sepa_collection_day <= 28:
+                raise ValidationError(_(
+                    "The collection day of the month must be a day from 0 to 28 (every "
+                    "month has it; 0: no fixed day), not %(day)s.",
+                    day=company.sepa_collection_day))
 
     @api.constrains("sepa_storno_max_charge")
     def _check_sepa_storno_max_charge(self):

@@ -38,6 +38,13 @@ class ResConfigSettings(models.TransientModel):
         string="Bank Lead Time (days)",
         help="Business days your bank needs before the interbank lead time.",
     )
+    sepa_collection_day = fields.Integer(
+        related="company_id.sepa_collection_day",
+        readonly=False,
+        string="Collection Day of the Month",
+        help="Day of the month (1-28) on which the batch proposal collects every invoice "
+        "by default; 0: the earliest possible collection date.",
+    )
     sepa_merge_all_sequence_types = fields.Boolean(
         related="company_id.sepa_merge_all_sequence_types",
         readonly=False,

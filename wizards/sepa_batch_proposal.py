@@ -9,7 +9,11 @@ from odoo.tools import SQL, format_date
 from ..bulk import insert_records
 from ..constants import SCHEMES, SEQUENCE_TYPES
 from ..sepa import SepaError
-from ..sepa.calendar import earliest_collection_date, latest_delivery_date
+from ..sepa.calendar import (
+    earliest_collection_date,
+    latest_delivery_date,
+    next_collection_day,
+)
 from ..sepa.ids import validate_iban
 
 
@@ -40,6 +44,20 @@ class SepaBatchProposal(models.TransientModel):
     scheme = fields.Selection(
         SCHEMES,
         required=True, default="CORE", help="Only mandates of this scheme are collected.")
+    collect_on_one_date = fields.Boolean(
+        string="Collect all on",
+        default=True,
+        help="Collect every selected invoice on one date, so the bank credits once per "
+        "sequence type. Off: each invoice on its due date (never earlier than the earliest "
+        "possible collection date), one payment block per date.",
+    )
+    one_collection_date = fields.Date(
+        string="Collection Date",
+        compute="_compute_one_collection_date", store=True, readonly=False, precompute=True,
+        help="The collection date of every selected invoice: by default the company's "
+        "collection day of the month on or after the earliest possible collection date "
+        "(Settings), else the earliest possible date. Not earlier than that date.",
+    )
     partner_ids = fields.Many2many(
         "res.partner", string="Customers", help="Only these customers (empty: all).")
     invoice_ids = fields.Many2many(
@@ -81,6 +99,12 @@ class SepaBatchProposal(models.TransientModel):
     # COMPUTE / CONSTRAINT
     # ------------------------------------------------------------------
 
+    @api.depends("company_id", "scheme")
+    def _compute_one_collection_date(self):
+        for wizard in self:
+            wizard.one_collection_date = next_collection_day(
+                wizard._earliest_collection_date(), wizard.company_id.sepa_collection_day)
+
     @api.depends("line_ids.selected", "line_ids.amount", "line_ids.latest_delivery_date")
     def _compute_selection(self):
         today = fields.Date.context_today(self)
@@ -99,6 +123,50 @@ class SepaBatchProposal(models.TransientModel):
             if wizard.instruction_date > limit:
                 raise ValidationError(_("The instruction date can be at most one year ahead "
                                         "(%(limit)s).", limit=limit))
+
+    @api.onchange("collect_on_one_date", "one_collection_date")
+    def _onchange_one_collection_date(self):
+        """Say at once that the date is too early (saving it is refused)."""
+        if self.one_collection_date and (message := self._one_collection_date_error()):
+            return {"warning": {"title": _("Collection date too early"), "message": message}}
+        return None
+
+    @api.constrains("collect_on_one_date", "one_collection_date", "scheme")
+    def _check_one_collection_date(self):
+        for wizard in self:
+            if message := wizard._one_collection_date_error():
+                raise ValidationError(message)
+
+    def _one_collection_date_error(self):
+        """Why the run's collection date cannot be taken, or None."""
+        self.ensure_one()
+        if self.collect_on_one_date:
+            earliest = self._earliest_collection_date()
+            if not self.one_collection_date:
+                return _(
+                    "Give the date to collect all invoices on (the earliest possible is "
+                    "%(earliest)s), or collect each invoice on its due date.",
+                    earliest=format_date(self.env, earliest))
+            if self.one_collection_date < earliest:
+                return _(
+                    "The collection date %(date)s is too early: the earliest possible "
+                    "collection date is %(earliest)s (the file reaches the bank today at "
+                    "the earliest; the bank needs %(lead)s business day(s) and the "
+                    "debtor's bank one more). Choose %(earliest)s or later.",
+                    date=format_date(self.env, self.one_collection_date),
+                    earliest=format_date(self.env, earliest),
+                    lead=self.company_id.sepa_bank_lead_days)
+        return None
+
+    # ------------------------------------------------------------------
+    # LOW-LEVEL
+    # ------------------------------------------------------------------
+
+    def write(self, vals):
+        res = super().write(vals)
+        if {"collect_on_one_date", "one_collection_date"} & set(vals):
+            self.filtered("proposed")._apply_collection_dates()
+        return res
 
     # ------------------------------------------------------------------
     # BUSINESS: proposal
@@ -244,12 +312,23 @@ class SepaBatchProposal(models.TransientModel):
             return "FRST"
         return "RCUR"
 
+    def _earliest_collection_date(self):
+        """The earliest collection date of a file delivered to the bank today: the same
+        for every sequence type (FRST, RCUR, OOFF: D-1 since the November 2016
+        rulebook, ``sepa.calendar``)."""
+        return earliest_collection_date(
+            fields.Date.context_today(self), self.scheme or "CORE",
+            bank_cutoff_days=self.company_id.sepa_bank_lead_days)
+
     def _collection_dates(self, due_date):
         lead = self.company_id.sepa_bank_lead_days
-        earliest = earliest_collection_date(
-            fields.Date.context_today(self), self.scheme, bank_cutoff_days=lead)
-        collection = max(due_date, earliest)
+        collection = max(due_date, self._earliest_collection_date())
         return collection, latest_delivery_date(collection, self.scheme, bank_lead_days=lead)
+
+    def _requested_date(self, due_date):
+        """The date an invoice due on ``due_date`` is asked to be collected on, before
+        the earliest possible date is applied: the run's date, or its due date."""
+        return self.one_collection_date if self.collect_on_one_date else due_date
 
     def _prepare_line_vals(self, row, params):
         reason = self._exclusion_reason(row, params)
@@ -263,9 +342,11 @@ class SepaBatchProposal(models.TransientModel):
             "currency_id": row["currency_id"],
             "reason": reason,
             "selected": not reason,
+            "due_date": row["due_date"],
         }
         if not reason:
-            collection, delivery = params["collection_dates"](row["due_date"])
+            collection, delivery = params["collection_dates"](
+                self._requested_date(row["due_date"]))
             vals.update({
                 "sequence_type": self._sequence_type(row, params),
                 "collection_date": collection,
@@ -282,6 +363,27 @@ class SepaBatchProposal(models.TransientModel):
             self._prepare_line_vals(row, params) for row in self._candidate_rows()
         ])
         self.proposed = True
+        return self._reopen()
+
+    def _apply_collection_dates(self):
+        """Give the collectable lines of these proposals the run's date, or each its due
+        date (never earlier than the earliest possible date): one write per date, not
+        per line."""
+        Line = self.env["sepa.batch.proposal.line"]
+        for wizard in self:
+            domain = [("proposal_id", "=", wizard.id), ("reason", "=", False)]
+            if wizard.collect_on_one_date:
+                groups = [(wizard.one_collection_date, Line.search(domain))]
+            else:
+                groups = Line._read_group(domain, ["due_date:day"], ["id:recordset"])
+            for requested, lines in groups:
+                collection, _delivery = wizard._collection_dates(requested)
+                lines.write({"collection_date": collection})
+
+    def action_apply_collection_date(self):
+        """The button next to the date: the form saved the date, ``write`` moved the
+        lines; show them."""
+        self.ensure_one()
         return self._reopen()
 
     def _late_lines(self):
@@ -422,6 +524,9 @@ class SepaBatchProposalLine(models.TransientModel):
         compute="_compute_latest_delivery_date",
         store=True,
         help="Last day the file may reach the bank for this collection date.")
+    due_date = fields.Date(
+        help="Due date of the invoice: its collection date when the proposal collects "
+        "each invoice on its due date.")
     reason = fields.Char(string="Excluded Because", help="Why the invoice cannot be collected.")
 
     @api.depends("collection_date", "proposal_id.scheme",
