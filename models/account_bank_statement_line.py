@@ -148,14 +148,15 @@ class AccountBankStatementLine(models.Model):
             self.env["account.move.line"].with_context(**{HOOK_OFF: True})._reconcile_plan(
                 plan)
         # the rest may be the bank's one debit of several returns registered already
-        rest = self.browse(unnamed) | self.browse(
-            line.id for line, old in known if not old & reconciled)
+        naming = [line.id for line, old in known if not old & reconciled]
+        rest = self.browse(unnamed + naming)
         if rest:
             reconciled |= rest._sepa_reconcile_storno_sums(
-                {bank_debit.key: bank_debit for bank_debit in bank_debits}, batches)
+                {bank_debit.key: bank_debit for bank_debit in bank_debits}, batches,
+                naming=set(naming))
         return reconciled
 
-    def _sepa_reconcile_storno_sums(self, bank_debits, batches=None):
+    def _sepa_reconcile_storno_sums(self, bank_debits, batches=None, naming=()):
         """Reconcile each of these bank debits with the stornos registered before (a
         return file) it pays together: banks often book the returns of a day as ONE
         debit. Candidates: the stornos of the line's journal still open on their
@@ -171,7 +172,8 @@ class AccountBankStatementLine(models.Model):
         Statements, ``batches`` given). A line the bank says is no return of ours
         (another creditor, a direct debit collected from us) is left alone. Nothing is
         registered: no storno, charge, fee or point. Returns the stornos reconciled.
-        ``bank_debits``: ``{line id: BankDebit}``."""
+        ``bank_debits``: ``{line id: BankDebit}``; ``naming``: ids of the lines that name
+        registered debits (never matched with stornos they do not name)."""
         Storno = self.env["sepa.storno"]
         candidates = defaultdict(list)  # journal: open stornos
         for row in self._sepa_open_storno_rows(batches):
@@ -193,7 +195,8 @@ class AccountBankStatementLine(models.Model):
                 continue
             found, note = line._sepa_storno_sum_of(bank_debit, [
                 row for row in candidates[line.journal_id.id]
-                if row["id"] not in taken and row["company_id"] == line.company_id.id])
+                if row["id"] not in taken and row["company_id"] == line.company_id.id],
+                line.id in naming)
             if found:
                 taken.update(row["id"] for row in found)
                 pairs.append((line, Storno.browse(row["id"] for row in found)))
@@ -209,13 +212,14 @@ class AccountBankStatementLine(models.Model):
                 plan)
         return reconciled
 
-    def _sepa_storno_sum_of(self, bank_debit, rows):
+    def _sepa_storno_sum_of(self, bank_debit, rows, names_debits=False):
         """The open stornos (``rows``) this bank debit pays together, or none and why
-        (a note's part): see ``_sepa_reconcile_storno_sums``."""
+        (a note's part): see ``_sepa_reconcile_storno_sums``. ``names_debits``: the
+        line names registered debits (only the open stornos it names may be it)."""
         self.ensure_one()
         named = [row for row in rows if row["keys"] & bank_debit.names]
         if not named:
-            if bank_debit.category not in MAY_BE_RETURN:
+            if names_debits or bank_debit.category not in MAY_BE_RETURN:
                 return None, None
             rows = [row for row in rows if row["date"] <= self.date]
         sets = [found for found in _candidate_sets(named or rows)

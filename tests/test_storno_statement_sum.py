@@ -40,10 +40,12 @@ class TestStornoStatementSum(ReturnImportHelpers, StornoCommon):
     def e2e(self, invoice):
         return self.line_of(self.batch, invoice).end_to_end_id
 
-    def import_returns(self, invoices, msg_id, ref, reason="AM04"):
-        """The bank's camt.054 of ``invoices``' debits returned, as one entry, imported."""
+    def import_returns(self, invoices, msg_id, ref, reason="AM04", charges=None):
+        """The bank's camt.054 of ``invoices``' debits returned, as one entry, imported;
+        ``charges`` on the first."""
         txs = [return_tx(self.e2e(invoice), invoice.amount_total, reason,
-                         ref=f"{ref}-{index}") for index, invoice in enumerate(invoices)]
+                         ref=f"{ref}-{index}", charges=None if index else charges)
+               for index, invoice in enumerate(invoices)]
         wizard = self.preview(camt054(
             [entry(txs, sum(invoices.mapped("amount_total")), ref, day=str(self.today))],
             msg_id=msg_id), filename=f"{msg_id}.xml")
@@ -128,18 +130,22 @@ class TestStornoStatementSum(ReturnImportHelpers, StornoCommon):
 
     def test_file_then_one_bank_debit_naming_nothing(self):
         """The texts name nothing: the one set of open stornos of the journal with that
-        total, booked on or before the line, is it. A transfer of the same amount (its
-        bank code says so) is not."""
-        stornos = self.import_returns(self.inv_a | self.inv_b, "NTF-SUM-1", "RTN-SUM-1")
+        total (the bank's charge of 2.50 included), booked on or before the line, is it.
+        A transfer of the same amount (its bank code says so) is not."""
+        stornos = self.import_returns(self.inv_a | self.inv_b, "NTF-SUM-1", "RTN-SUM-1",
+                                      charges=2.5)
+        self.assertEqual(sorted(stornos.mapped("charge_amount")), [0.0, 2.5])
         before = self.consequences()
-        transfer = self.bank_debit(225.5, payment_ref="Huur februari",
+        transfer = self.bank_debit(228.0, payment_ref="Huur februari",
                                    transaction_type="PMNT-ICDT-ESCT")
         self.assertFalse(transfer.is_reconciled)
         self.assertFalse(self.chatter(transfer))
-        earlier = self.bank_debit(225.5, payment_ref="Afschrijving",
+        earlier = self.bank_debit(228.0, payment_ref="Afschrijving",
                                   date=fields.Date.subtract(self.today, days=1))
         self.assertFalse(earlier.is_reconciled)
-        st_line = self.bank_debit(225.5, payment_ref="Afschrijving")
+        without_charge = self.bank_debit(225.5, payment_ref="Afschrijving")
+        self.assertFalse(without_charge.is_reconciled)
+        st_line = self.bank_debit(228.0, payment_ref="Afschrijving")
         self.assert_reconciled_with(st_line, stornos)
         self.assertEqual(self.consequences(), before)
 
@@ -211,3 +217,11 @@ class TestStornoStatementSum(ReturnImportHelpers, StornoCommon):
         st_line = self.bank_debit(225.5, payment_ref="Storno NTF-SUM-2")
         self.assert_reconciled_with(st_line, second)
         self.assertFalse(first.statement_line_id)
+        # the same bank debit imported twice names the paid ones: not the other set,
+        # although it is now the only open set of that total
+        again = self.bank_debit(225.5, payment_ref="Storno", transaction_details={
+            "TxDtls": [{"Refs": {"EndToEndId": self.e2e(self.inv_c)}},
+                       {"Refs": {"EndToEndId": self.e2e(self.inv_d)}}]})
+        self.assertFalse(again.is_reconciled)
+        self.assertFalse(first.statement_line_id)
+        self.assertEqual(self.consequences(), before)
