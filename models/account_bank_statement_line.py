@@ -338,12 +338,13 @@ class AccountBankStatementLine(models.Model):
             by_account[counterparts.account_id] |= suspense
             plan.append(suspense | counterparts)
             reconciled |= group
-            link += [(storno, line) for storno in group if not storno.statement_line_id]
+            link.append((group.filtered(lambda storno: not storno.statement_line_id), line))
         for account, suspenses in by_account.items():
             suspenses.with_context(skip_account_move_synchronization=True).write(
                 {"account_id": account.id})
-        for storno, line in link:
-            storno.statement_line_id = line
+        for stornos, line in link:  # one write per bank debit (a sum: all its stornos)
+            if stornos:
+                stornos.statement_line_id = line
         return plan, reconciled
 
     def _sepa_texts(self):
