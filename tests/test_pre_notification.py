@@ -127,6 +127,7 @@ class TestPreNotification(SepaBatchCommon):
         wizard.action_send_and_print()
         self.assertEqual(invoice.sepa_notified_date, self.today)
         message = invoice.message_ids.filtered(lambda m: m.message_type == "comment")[:1]
+        self.assertIn('<p name="sepa_notice">The amount of', message.body)  # not escaped
         body = html2plaintext(message.body)
         self.assertIn(MASKED_B, body)
         self.assertIn("MDT-RCUR", body)
