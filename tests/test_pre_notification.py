@@ -2,17 +2,24 @@
 the customer, and the proposal's check of the notice period."""
 
 from datetime import date, timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import format_date, html2plaintext
+from odoo.tools.translate import code_translations
 
 from ..sepa.calendar import earliest_collection_date
 from ..sepa.notice import earliest_collection_after_notice
 from .common import CREDITOR_ID, IBAN_C, SepaBatchCommon
 
 MASKED_B = "NL** **** **** **4300"  # IBAN_B, the recurring customer's
+NOTICE = ("The amount of %(amount)s will be debited from your account %(account)s on or "
+          "after %(date)s (mandate %(mandate)s, creditor identifier %(creditor)s).")
+#: Its Dutch (i18n/nl.po), used here until nl.po has it
+NOTICE_NL = ("Het bedrag van %(amount)s wordt op of na %(date)s afgeschreven van uw "
+             "rekening %(account)s (machtiging %(mandate)s, incassant-ID %(creditor)s).")
 
 
 @tagged("post_install", "-at_install")
@@ -58,6 +65,16 @@ class TestPreNotification(SepaBatchCommon):
         self.recurring_partner.sepa_notice_days = 5
         self.assertEqual(contact.sepa_notice_days, 5)
 
+    def test_screens_show_the_notice_fields(self):
+        def arch(model):
+            return self.env[model].get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn('name="sepa_notice_days"', arch("res.partner"))
+        self.assertIn('name="sepa_notified_date"', arch("account.move"))
+        proposal = arch("sepa.batch.proposal")
+        for name in ("action_shift_notice_dates", "action_leave_out_notice_late",
+                     "notice_late_count", "notified_date", "notice_earliest_date"):
+            self.assertIn(f'name="{name}"', proposal)
+
     # ------------------------------------------------------------------
     # the notice on the invoice
     # ------------------------------------------------------------------
@@ -77,12 +94,14 @@ class TestPreNotification(SepaBatchCommon):
         self.env["res.lang"]._activate_lang("nl_NL")
         self.recurring_partner.lang = "nl_NL"
         invoice = self.notice_invoice()
-        text = self.html_text(invoice)
-        self.assertIn("30 maart 2027", text)
-        self.assertIn("125,00", text)
-        self.assertIn(MASKED_B, text)
-        self.assertIn("MDT-RCUR", text)
-        self.assertIn(CREDITOR_ID, text)
+        key = ("sepa_direct_debit", "nl_NL")
+        dutch = dict(code_translations.get_python_translations(*key))
+        dutch.setdefault(NOTICE, NOTICE_NL)
+        with patch.dict(code_translations.python_translations, {key: dutch}):
+            text = self.html_text(invoice)
+        self.assertIn(
+            f"Het bedrag van 125,00 € wordt op of na 30 maart 2027 afgeschreven van uw "
+            f"rekening {MASKED_B} (machtiging MDT-RCUR, incassant-ID {CREDITOR_ID}).", text)
         self.assertNotIn("March", text)
 
     def test_notice_not_before_the_notice_period(self):
