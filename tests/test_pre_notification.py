@@ -188,8 +188,9 @@ class TestPreNotification(SepaBatchCommon):
             invoice.sepa_notified_date = self.today - timedelta(days=notified_ago)
         return invoice
 
-    def proposal_line(self, invoice):
-        wizard = self.propose(invoice_ids=[(6, 0, invoice.ids)])
+    def proposal_line(self, invoice, **values):
+        values.setdefault("collect_on_one_date", False)  # each on its due date
+        wizard = self.propose(invoice_ids=[(6, 0, invoice.ids)], **values)
         return wizard, (wizard.line_ids | wizard.excluded_line_ids).filtered(
             lambda line: line.invoice_id == invoice)
 
@@ -209,6 +210,19 @@ class TestPreNotification(SepaBatchCommon):
         self.assertEqual(wizard.notice_late_count, 0)
         batch = self.env["sepa.batch"].browse(wizard.action_create_batch()["res_id"])
         self.assertEqual(batch.line_ids.collection_date, earliest)
+
+    def test_run_date_before_the_notice_allows_is_late(self):
+        """Collecting all on one date: the notice is checked against that date, also
+        when the date is changed afterwards."""
+        invoice = self.checked_invoice(due_in=30, notified_ago=0)
+        earliest = earliest_collection_after_notice(self.today, 14)
+        wizard, line = self.proposal_line(invoice, collect_on_one_date=True)
+        self.assertLess(wizard.one_collection_date, earliest)
+        self.assertRecordValues(line, [{"collection_date": wizard.one_collection_date,
+                                        "notice_late": True}])
+        wizard.one_collection_date = earliest
+        self.assertRecordValues(line, [{"collection_date": earliest, "notice_late": False}])
+        self.assertEqual(wizard.notice_late_count, 0)
 
     def test_late_notice_left_out_with_the_reason(self):
         notified = self.today - timedelta(days=2)
