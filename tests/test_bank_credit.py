@@ -38,9 +38,9 @@ class TestBankCredit(SepaBatchCommon):
         cls.batch.sent_date = cls.today - timedelta(days=7)
         lines = cls.batch.line_ids
         cls.block_first = lines.filtered(
-            lambda line: line.mandate_id == cls.mandate_first).pmt_inf_id
+            lambda line: line.mandate_id == cls.mandate_first)[:1].pmt_inf_id
         cls.block_recurring = lines.filtered(
-            lambda line: line.mandate_id == cls.mandate_recurring).pmt_inf_id
+            lambda line: line.mandate_id == cls.mandate_recurring)[:1].pmt_inf_id
         cls.StLine = cls.env["account.bank.statement.line"]
 
     def wizard(self, batch=None, env=None, **values):
