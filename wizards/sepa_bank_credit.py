@@ -42,7 +42,8 @@ class SepaBankCredit(models.TransientModel):
         "statement): the batch's Settled On. Not in the future, not before the batch was "
         "sent.")
     amount = fields.Monetary(
-        required=True,
+        required=True, compute="_compute_amount", store=True, readonly=False,
+        precompute=True,
         help="What the bank credited: what it still owes for the whole batch (proposed), "
         "or the open amount of one or more whole payment information blocks when the bank "
         "credits each collection date separately.")
@@ -58,14 +59,11 @@ class SepaBankCredit(models.TransientModel):
     # DEFAULTS AND COMPUTE
     # ------------------------------------------------------------------
 
-    @api.model
-    def default_get(self, fields_list):
-        values = super().default_get(fields_list)
-        batch = self.env["sepa.batch"].browse(values.get("batch_id"))
-        if "amount" in fields_list and batch and not values.get("amount"):
-            values["amount"] = batch.currency_id.round(
-                sum(block["amount"] for block in _open_blocks(batch)))
-        return values
+    @api.depends("batch_id")
+    def _compute_amount(self):
+        for wizard in self:
+            wizard.amount = wizard.batch_id.currency_id.round(
+                sum(block["amount"] for block in _open_blocks(wizard.batch_id._origin)))
 
     @api.depends("batch_id")
     def _compute_open_blocks(self):
@@ -88,11 +86,10 @@ class SepaBankCredit(models.TransientModel):
         """Write the bank's credit and reconcile it with the transit lines it pays."""
         self.ensure_one()
         batch = self.batch_id
+        if batch.sudo().company_id not in self.env.companies:
+            raise UserError(_("This batch is of a company you are not working in: switch "
+                              "to its company to register its bank credit."))
         batch._check_state(("sent",), _("register a bank credit for"))
-        if batch.company_id not in self.env.companies:
-            raise UserError(_("Batch %(batch)s is of %(company)s, which is not one of the "
-                              "companies you work in.", batch=batch.name,
-                              company=batch.company_id.name))
         self._check_date()
         currency = batch.currency_id
         if currency.compare_amounts(self.amount, 0) <= 0:
