@@ -10,8 +10,7 @@ is the open amount of the whole batch or of whole payment information blocks.
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import format_date
-from odoo.tools.misc import formatLang
+from odoo.tools import format_amount, format_date
 
 from ..sepa.matching import mentions
 
@@ -76,7 +75,7 @@ class SepaBankCredit(models.TransientModel):
         return _("%(block)s (collection date %(date)s): %(amount)s",
                  block=block["block"],
                  date=format_date(self.env, block["collection_date"]) or "-",
-                 amount=formatLang(self.env, block["amount"], currency_obj=self.currency_id))
+                 amount=format_amount(self.env, block["amount"], self.currency_id))
 
     # ------------------------------------------------------------------
     # PUBLIC ACTIONS
@@ -152,10 +151,10 @@ class SepaBankCredit(models.TransientModel):
                 "(collection date): %(amount)s is neither what it still owes for batch "
                 "%(batch)s (%(total)s) nor the open amount of whole blocks. Its open "
                 "blocks:\n%(blocks)s",
-                amount=formatLang(self.env, self.amount, currency_obj=self.currency_id),
+                amount=format_amount(self.env, self.amount, self.currency_id),
                 batch=self.batch_id.name,
-                total=formatLang(self.env, sum(block["amount"] for block in blocks),
-                                 currency_obj=self.currency_id),
+                total=format_amount(self.env, sum(block["amount"] for block in blocks),
+                                    self.currency_id),
                 blocks="\n".join(self._describe(block) for block in blocks)))
         return [blocks[index] for index in combination]
 
@@ -187,24 +186,25 @@ class SepaBankCredit(models.TransientModel):
         return st_line.with_env(self.env)
 
     def _post_note(self, paid, open_ones):
-        """ONE note on the batch: the credit, the blocks it pays and those still open."""
-        batch = self.batch_id
-        values = {
-            "amount": formatLang(self.env, self.amount, currency_obj=self.currency_id),
-            "date": format_date(self.env, self.date),
-            "reference": self.bank_reference or _("none"),
-            "paid": ", ".join(block["block"] for block in paid),
-        }
+        """ONE note on the batch, in the reader's language: the credit, the blocks it
+        pays and those still open (id, collection date, amount)."""
+        currency = self.currency_id.id
+        parts = [("bank_credit", {
+            "amount": {"amount": self.amount, "currency_id": currency},
+            "date": {"date": fields.Date.to_string(self.date)},
+            "paid": ", ".join(block["block"] for block in paid)})]
+        if self.bank_reference:
+            parts.append(("bank_credit_reference", {"reference": self.bank_reference}))
         if open_ones:
-            body = _("Bank credit of %(amount)s registered on %(date)s (bank reference "
-                     "%(reference)s): payment blocks %(paid)s credited. Still open: "
-                     "%(open)s.", open="; ".join(self._describe(block)
-                                                  for block in open_ones), **values)
+            parts.append(("bank_credit_open", {}))
+            parts += [("bank_credit_open_block", {
+                "block": block["block"],
+                "date": {"date": fields.Date.to_string(block["collection_date"])},
+                "amount": {"amount": block["amount"], "currency_id": currency},
+            }) for block in open_ones]
         else:
-            body = _("Bank credit of %(amount)s registered on %(date)s (bank reference "
-                     "%(reference)s): payment blocks %(paid)s credited, nothing is open "
-                     "any more.", **values)
-        batch.message_post(body=body)
+            parts.append(("bank_credit_settled", {}))
+        self.env["mail.message"]._sepa_log(self.batch_id, {self.batch_id.id: parts})
 
 
 def _cents(amount):
