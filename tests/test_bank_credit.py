@@ -144,6 +144,24 @@ class TestBankCredit(SepaBatchCommon):
         self.assertEqual(len(self.credits() - before), 2)
         self.assertEqual(set(self.invoices_all.mapped("payment_state")), {"paid"})
 
+    def test_reject_before_settlement_the_rest_is_credited(self):
+        """The bank rejected the recurring debit before settlement (registered): it
+        credits the rest, which the wizard proposes and which settles the batch."""
+        recurring = self.batch.line_ids.filtered(
+            lambda line: line.pmt_inf_id == self.block_recurring)
+        self.env["sepa.storno"].register([{
+            "batch_line_id": recurring.id, "reason_code": "MS02", "kind": "reject",
+            "date": self.today, "source": "manual"}])
+        self.assertEqual(self.batch.state, "sent")
+        wizard = self.wizard()
+        self.assertEqual(wizard.amount, 150.25)
+        self.assertEqual(wizard.amount, self.batch.bank_credit_amount)
+        self.assertNotIn(self.block_recurring, wizard.open_blocks)
+        wizard.action_confirm()
+        self.assertRecordValues(self.batch, [{"state": "done", "settled_date": self.today}])
+        self.assertEqual(set((self.inv_first_1 | self.inv_first_2).mapped("payment_state")),
+                         {"paid"})
+
     def test_amount_of_no_whole_blocks_is_refused(self):
         before = self.credits()
         for amount in (100.0, 180.24, 180.26, 200.0):
