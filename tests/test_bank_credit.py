@@ -6,13 +6,13 @@ blocks settles those blocks, any other amount is refused."""
 
 from datetime import timedelta
 
-from odoo import fields
+from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import format_date
 
 from ..sepa.calendar import add_business_days, earliest_collection_date
-from .common import SepaBatchCommon
+from .common import IBAN_B, SepaBatchCommon, SepaTourCase
 from .test_failure_screens import arch_of, evaluate
 
 
@@ -232,3 +232,43 @@ class TestBankCredit(SepaBatchCommon):
         self.assertEqual(set(self.invoices_all.mapped("payment_state")), {"paid"})
         st_line = self.credits()
         self.assertEqual(st_line.create_uid, user)
+
+
+@tagged("post_install", "-at_install")
+class TestBankCreditTour(SepaTourCase):
+    def test_bank_credit_tour(self):
+        """A billing user registers the bank's credit in the browser."""
+        journal = self.setup_creditor()
+        partner = self.env["res.partner"].create({
+            "name": "Tour Credit Debtor", "country_id": self.env.ref("base.nl").id})
+        mandate = self.env["sepa.mandate"].create({
+            "partner_id": partner.id, "signature_date": "2025-01-15",
+            "partner_bank_id": self.env["res.partner.bank"].create({
+                "acc_number": IBAN_B, "partner_id": partner.id}).id})
+        mandate.action_activate()
+        partner.sepa_collect = True
+        invoice = self.env["account.move"].create({
+            "move_type": "out_invoice", "partner_id": partner.id,
+            "currency_id": self.env.ref("base.EUR").id,
+            "invoice_date": fields.Date.context_today(partner),
+            "invoice_line_ids": [Command.create({
+                "name": "Membership fee", "quantity": 1, "price_unit": 125.0,
+                "tax_ids": [Command.clear()]})],
+        })
+        invoice.action_post()
+        proposal = self.env["sepa.batch.proposal"].create({
+            "journal_id": journal.id, "invoice_ids": [Command.set(invoice.ids)]})
+        proposal.action_propose()
+        batch = self.env["sepa.batch"].browse(proposal.action_create_batch()["res_id"])
+        batch.action_generate()
+        batch.action_send()
+        new_test_user(self.env, login="sepa_credit_tour", groups="account.group_account_invoice",
+                      company_id=self.env.company.id)
+        self.start_tour(f"/odoo/action-sepa_direct_debit.action_sepa_batch/{batch.id}",
+                        "sepa_bank_credit_tour", login="sepa_credit_tour")
+        self.assertRecordValues(batch, [{"state": "done"}])
+        st_line = self.env["account.bank.statement.line"].search([
+            ("journal_id", "=", journal.id)])
+        self.assertRecordValues(st_line, [{"amount": 125.0, "is_reconciled": True}])
+        self.assertIn("TOUR-CREDIT-1", st_line.payment_ref)
+        self.assertEqual(invoice.payment_state, "paid")
