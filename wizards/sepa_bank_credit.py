@@ -55,7 +55,7 @@ class SepaBankCredit(models.TransientModel):
         "collection date and open amount, one per line.")
 
     # ------------------------------------------------------------------
-    # DEFAULTS AND COMPUTE
+    # COMPUTE
     # ------------------------------------------------------------------
 
     @api.depends("batch_id")
@@ -141,8 +141,10 @@ class SepaBankCredit(models.TransientModel):
                 if new not in best or (len(candidate), candidate) < (len(best[new]),
                                                                      best[new]):
                     best[new] = candidate
-            if len(best) > _MAX_SUMS:
-                best = {0: (), **{_cents(b["amount"]): (i,) for i, b in enumerate(blocks)}}
+            if len(best) > _MAX_SUMS:  # too many to combine: single blocks only
+                best = {0: ()}
+                for single, other in reversed(list(enumerate(blocks))):
+                    best[_cents(other["amount"])] = (single,)
                 break
         combination = best.get(cents) if cents else None
         if not combination:
