@@ -21,6 +21,7 @@
         "wizards/sepa_batch_proposal_notice_views.xml",
         "wizards/sepa_storno_register_views.xml",
         "wizards/sepa_storno_release_views.xml",
+        "wizards/sepa_bank_credit_views.xml",
         "views/sepa_mandate_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
