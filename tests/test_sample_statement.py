@@ -6,11 +6,11 @@ from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 
 from ..sepa.readers import read_message
-from .common import IBAN_C, SepaBatchCommon
+from .common import IBAN_C, ReturnImportHelpers, SepaBatchCommon
 
 
 @tagged("post_install", "-at_install")
-class TestSampleStatement(SepaBatchCommon, HttpCase):
+class TestSampleStatement(ReturnImportHelpers, SepaBatchCommon, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -80,3 +80,25 @@ class TestSampleStatement(SepaBatchCommon, HttpCase):
         # a settled batch has no sample any more
         batch.write({"state": "done"})
         self.assertEqual(self.download(batch).status_code, 404)
+
+    def test_returns_of_the_sample_through_import_return_file(self):
+        """Without OCA's statement import (a demo made offline) the same file gives its two
+        failed debits through the addon's own Import Return File."""
+        self.module.demo = True
+        batch = self.send_batch()
+        filename, data = self.env["sepa.sample.statement"]._statement_file(batch)
+        wizard = self.preview(data, filename=filename)
+        self.assertEqual(wizard.message, "camt.053.001.02")
+        debits = batch.line_ids.sorted("debit_number")
+        returned = debits.filtered(lambda line: line.end_to_end_id in (
+            debits[0].end_to_end_id, debits.filtered(
+                lambda d: d.end_to_end_id != debits[0].end_to_end_id)[0].end_to_end_id))
+        self.assertEqual(
+            sorted((line.status, line.batch_line_id.end_to_end_id, line.reason_code, line.kind)
+                   for line in wizard.line_ids),
+            [("match", returned[0].end_to_end_id, "AM04", "return"),
+             ("match", returned[-1].end_to_end_id, "MD06", "refund")])
+        wizard.action_apply()
+        stornos = self.env["sepa.storno"].search([("batch_id", "=", batch.id)])
+        self.assertEqual(sorted(stornos.mapped("reason_code")), ["AM04", "MD06"])
+        self.assertEqual(set(returned.invoice_id.mapped("sepa_state")), {"failed"})
