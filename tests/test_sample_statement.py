@@ -3,7 +3,7 @@
 from lxml import etree
 
 from odoo.exceptions import UserError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..sepa.readers import read_message
 from .common import IBAN_C, ReturnImportHelpers, SepaBatchCommon
@@ -102,3 +102,27 @@ class TestSampleStatement(ReturnImportHelpers, SepaBatchCommon, HttpCase):
         stornos = self.env["sepa.storno"].search([("batch_id", "=", batch.id)])
         self.assertEqual(sorted(stornos.mapped("reason_code")), ["AM04", "MD06"])
         self.assertEqual(set(returned.invoice_id.mapped("sepa_state")), {"failed"})
+
+    def test_billing_users_of_the_company_only(self):
+        """A billing user (no Show Full Accounting Features) downloads the sample of their
+        company's batch; a user of another company and an internal user without
+        accounting rights do not."""
+        self.module.demo = True
+        batch = self.send_batch()
+        other = self.setup_other_company(name="Andere Vereniging")["company"]
+        new_test_user(self.env, login="sample_billing", groups="account.group_account_invoice",
+                      company_id=self.company.id)
+        new_test_user(self.env, login="sample_other", groups="account.group_account_invoice",
+                      company_id=other.id)
+        new_test_user(self.env, login="sample_plain", groups="base.group_user",
+                      company_id=self.company.id)
+        url = f"/sepa_direct_debit/sample_statement/{batch.id}"
+        self.authenticate("sample_billing", "sample_billing")
+        response = self.url_open(url)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(read_message(response.content).transactions[0].msg_id, batch.name)
+        for login in ("sample_other", "sample_plain"):
+            self.authenticate(login, login)
+            response = self.url_open(url)
+            self.assertIn(response.status_code, (403, 404), login)
+            self.assertNotIn(batch.name, response.text)
