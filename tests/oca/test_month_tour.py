@@ -8,12 +8,14 @@ Odoo gives bank statement lines to accountants only (read-only to the billing gr
 OCA its import wizard too."""
 
 import base64
+from decimal import Decimal
 
 from odoo import Command, fields
 from odoo.tests import new_test_user, tagged
 
-from ..common import CREDITOR_IBAN, IBAN_A, IBAN_B, IBAN_C, IBAN_D, SepaTourCase
-from .common import Entry, camt053
+from ...sepa.calendar import add_business_days
+from ...sepa.camt053 import BatchCredit, ReturnedDebit, Statement, write_camt053
+from ..common import CREDITOR_IBAN, CREDITOR_ID, IBAN_A, IBAN_B, IBAN_C, IBAN_D, SepaTourCase
 
 #: Name of the bank statement the tour uploads (kept as an attachment: the user's disk).
 STATEMENT_FILE = "sepa_month_statement.xml"
@@ -74,31 +76,30 @@ class TestMonthTour(SepaTourCase):
         return invoice
 
     def statement_of(self, batch):
-        """The bank's camt.053 of the collection day: the credit of each payment block of
-        ``batch`` (a batch booking naming its PmtInfId) and two debits of members returned
-        the same day, one AM04 (insufficient funds) and one AC04 (account closed)."""
-        lines = batch.line_ids
-        day = fields.Date.to_string(max(lines.mapped("collection_date")))
-        entries = []
-        for index, block in enumerate(sorted(set(lines.mapped("pmt_inf_id")))):
-            block_lines = lines.filtered(lambda line, b=block: line.pmt_inf_id == b)
-            entries.append(Entry(
-                amount=sum(block_lines.mapped("amount")), credit=True,
-                bank_ref=f"MONTH-C{index}", batch=block,
-                transactions=len(set(block_lines.mapped("end_to_end_id"))),
-                entry_info="SEPA Incasso batch", family=("RDDT", "BBDD")))
-        for index, (name, reason) in enumerate([("Month Retried Member", "AM04"),
-                                                ("Month Closed Account Member", "AC04")]):
+        """The bank's camt.053 (the toolkit's writer, as the demo's sample statement):
+        the batch's credit on its collection day, naming the batch reference, and two
+        debits returned two business days later, one AM04 (insufficient funds) and one
+        AC04 (account closed). Returns the file and the two booking dates."""
+        credited = batch.collection_date_last
+        returned_on = add_business_days(credited, 2)
+        returns = []
+        for name, reason in [("Month Retried Member", "AM04"),
+                             ("Month Closed Account Member", "AC04")]:
             mandate, invoice = self.members[name]
-            line = lines.filtered(lambda line, i=invoice: line.invoice_id == i)
-            entries.append(Entry(
-                amount=line.amount, credit=False, bank_ref=f"MONTH-R{index}",
-                end_to_end_id=line.end_to_end_id, mandate=mandate.name, reason=reason,
-                reason_info="Storno incasso", remittance=invoice.name,
-                entry_info="SEPA Incasso storno",
-                debtor=(name, mandate.partner_bank_id.sanitized_acc_number),
-                creditor=(self.env.company.name, CREDITOR_IBAN), family=("RDDT", "UPDD")))
-        return camt053(entries, 0.0, "MONTH-STMT-1", day), day
+            line = batch.line_ids.filtered(lambda line, i=invoice: line.invoice_id == i)
+            returns.append(ReturnedDebit(
+                end_to_end_id=line.end_to_end_id, amount=Decimal(f"{line.amount:.2f}"),
+                reason_code=reason, booking_date=returned_on, mandate_id=mandate.name,
+                debtor_name=name, debtor_iban=mandate.partner_bank_id.sanitized_acc_number,
+                remittance=line.remittance))
+        statement = Statement(
+            statement_id="MONTH-STMT-1", created=fields.Datetime.now(), iban=CREDITOR_IBAN,
+            creditor_name=self.env.company.name, creditor_id=CREDITOR_ID,
+            entries=(BatchCredit(msg_id=batch.name,
+                                 amount=Decimal(f"{batch.bank_credit_amount:.2f}"),
+                                 count=batch.debit_count, booking_date=credited),
+                     *returns))
+        return write_camt053(statement), credited, returned_on
 
     def test_month_tour(self):
         invoices = {name: invoice for name, (_mandate, invoice) in self.members.items()}
@@ -107,20 +108,24 @@ class TestMonthTour(SepaTourCase):
         batch = self.env["sepa.batch"].search([("journal_id", "=", self.journal.id)])
         self.assertRecordValues(batch, [{"state": "sent", "line_count": 5,
                                          "amount_total": 330.5}])
-        data, day = self.statement_of(batch)
+        # collected all on one date: one payment block (all recurring), one bank credit
+        self.assertEqual(len(set(batch.line_ids.mapped("collection_date"))), 1)
+        self.assertEqual(len(set(batch.line_ids.mapped("pmt_inf_id"))), 1)
+        data, credited, returned_on = self.statement_of(batch)
         self.env["ir.attachment"].create({
             "name": STATEMENT_FILE, "mimetype": "application/xml", "public": True,
             "datas": base64.b64encode(data)})
 
         self.start_tour("/odoo", "sepa_month_statement_tour", login=self.accountant.login)
         self.assertRecordValues(batch, [{"state": "done",
-                                         "settled_date": fields.Date.to_date(day)}])
+                                         "settled_date": credited}])
         self.start_tour("/odoo", "sepa_month_control_tour", login=self.bookkeeper.login)
         stornos = self.env["sepa.storno"].search([("batch_id", "=", batch.id)])
         by_invoice = {storno.invoice_ids: storno for storno in stornos}
         retried = invoices["Month Retried Member"]
         closed = invoices["Month Closed Account Member"]
         self.assertEqual(set(by_invoice), {retried, closed})
+        self.assertEqual(set(stornos.mapped("date")), {returned_on})
         self.assertRecordValues(by_invoice[retried], [{
             "state": "done", "kind": "return", "reason_code": "AM04", "source": "statement",
             "release_state": "retry", "hold_note": False}])

@@ -67,6 +67,14 @@ registry.category("web_tour.tours").add("sepa_month_send_tour", {
         })),
         ...openDirectDebitItem("Create a batch", "sepa_direct_debit.menu_sepa_batch_proposal"),
         {
+            content: "The proposal collects all on one date: the bank credits once",
+            trigger: '.modal .o_field_widget[name="collect_on_one_date"] input:checked',
+        },
+        {
+            content: "The date is proposed",
+            trigger: '.modal .o_field_widget[name="one_collection_date"] input',
+        },
+        {
             content: "Propose the invoices to collect",
             trigger: '.modal-footer button[name="action_propose"]:contains("Propose Invoices")',
             run: "click",
