@@ -23,17 +23,19 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..sepa.matching import (
+    MAY_BE_RETURN,
     bank_code_in,
     bank_debit_category,
     creditor_ids_in,
     identifier_candidates,
     json_strings,
+    judge_return,
     mentions,
     reversal_in,
 )
 from ..sepa.readers.camt import RETURN_TYPES, storno_kind
 from ..sepa.reasons import CATALOGUE
-from .sepa_return_matcher import BankDebit
+from .sepa_return_matcher import CENT, BankDebit
 
 _logger = logging.getLogger(__name__)
 
@@ -124,10 +126,11 @@ class AccountBankStatementLine(models.Model):
         bank_debits = [line._sepa_bank_debit(texts[line.id]) for line in open_lines.sorted(
             lambda line: (line.date, line.id))]
         answers = self.env["sepa.return.matcher"].match_bank_debits(bank_debits, batches)
-        vals_list, known, notes = [], [], {}
+        vals_list, known, notes, unnamed = [], [], {}, []
         for line in open_lines:
             answer = answers.get(line.id)
             if answer is None:
+                unnamed.append(line.id)
                 continue
             if answer.reason:
                 notes[line.move_id.id] = answer.note
@@ -144,7 +147,125 @@ class AccountBankStatementLine(models.Model):
         if plan:
             self.env["account.move.line"].with_context(**{HOOK_OFF: True})._reconcile_plan(
                 plan)
+        # the rest may be the bank's one debit of several returns registered already
+        naming = [line.id for line, old in known if not old & reconciled]
+        rest = self.browse(unnamed + naming)
+        if rest:
+            reconciled |= rest._sepa_reconcile_storno_sums(
+                {bank_debit.key: bank_debit for bank_debit in bank_debits}, batches,
+                naming=set(naming))
         return reconciled
+
+    def _sepa_reconcile_storno_sums(self, bank_debits, batches=None, naming=()):
+        """Reconcile each of these bank debits with the stornos registered before (a
+        return file) it pays together: banks often book the returns of a day as ONE
+        debit. Candidates: the stornos of the line's journal still open on their
+        outstanding account and linked to no statement line (of ``batches`` when given),
+        read in one query. When the line names some of them (the return file's message
+        id, a batch or payment block reference, an end-to-end id or the bank's
+        transaction reference) only those count, else those booked on or before the
+        line's date, and then only when its bank code may be a return's. A candidate set
+        is all of them, those of one file, of one booking date, of one file and date; the
+        line is reconciled with the one set whose open amount (charges included) is the
+        line's to the cent. Never a guess: two sets, or named stornos of another amount,
+        leave the line open with a note in its chatter (not again by Match Bank
+        Statements, ``batches`` given). A line the bank says is no return of ours
+        (another creditor, a direct debit collected from us) is left alone. Nothing is
+        registered: no storno, charge, fee or point. Returns the stornos reconciled.
+        ``bank_debits``: ``{line id: BankDebit}``; ``naming``: ids of the lines that name
+        registered debits (never matched with stornos they do not name)."""
+        Storno = self.env["sepa.storno"]
+        candidates = defaultdict(list)  # journal: open stornos
+        for row in self._sepa_open_storno_rows(batches):
+            row["keys"] = {key.upper() for key in (
+                row["return_msg_id"], row["batch_name"], row["pmt_inf_id"],
+                row["end_to_end_id"], row["transaction_ref"]) if key}
+            row["residual"] = -Decimal(str(row["residual"])).quantize(CENT)
+            candidates[row["journal_id"]].append(row)
+        if not candidates:
+            return Storno
+        creditor_ids = {company.id: company.sepa_creditor_identifier
+                        for company in self.company_id}
+        pairs, notes, taken = [], {}, set()
+        for line in self.sorted(lambda line: (line.date, line.id)):
+            bank_debit = bank_debits[line.id]
+            if judge_return(Decimal(0), creditor_ids=bank_debit.creditor_ids,
+                            our_creditor_id=creditor_ids[line.company_id.id],
+                            category=bank_debit.category, registered=True)[0]:
+                continue
+            found, note = line._sepa_storno_sum_of(bank_debit, [
+                row for row in candidates[line.journal_id.id]
+                if row["id"] not in taken and row["company_id"] == line.company_id.id],
+                line.id in naming)
+            if found:
+                taken.update(row["id"] for row in found)
+                pairs.append((line, Storno.browse(row["id"] for row in found)))
+            elif note:
+                notes[line.move_id.id] = [note]
+        if notes and batches is None:
+            self.env["mail.message"]._sepa_log(self.env["account.move"].browse(notes), notes)
+        if not pairs:
+            return Storno
+        plan, reconciled = self._sepa_reconcile_plan(Storno, pairs)
+        if plan:
+            self.env["account.move.line"].with_context(**{HOOK_OFF: True})._reconcile_plan(
+                plan)
+        return reconciled
+
+    def _sepa_storno_sum_of(self, bank_debit, rows, names_debits=False):
+        """The open stornos (``rows``) this bank debit pays together, or none and why
+        (a note's part): see ``_sepa_reconcile_storno_sums``. ``names_debits``: the
+        line names registered debits (only the open stornos it names may be it)."""
+        self.ensure_one()
+        named = [row for row in rows if row["keys"] & bank_debit.names]
+        if not named:
+            if names_debits or bank_debit.category not in MAY_BE_RETURN:
+                return None, None
+            rows = [row for row in rows if row["date"] <= self.date]
+        sets = [found for found in _candidate_sets(named or rows)
+                if sum(row["residual"] for row in found) == bank_debit.amount]
+        if len(sets) == 1:
+            return sets[0], None
+        if sets:
+            return None, ("bank_debit_sum_ambiguous", {
+                "debited": _money(bank_debit.amount, self),
+                "sets": "; ".join(_debits_text(found) for found in sets)})
+        if named:
+            return None, ("bank_debit_sum_differs", {
+                "debited": _money(bank_debit.amount, self),
+                "amount": _money(sum(row["residual"] for row in named), self),
+                "debits": _debits_text(named)})
+        return None, None
+
+    def _sepa_open_storno_rows(self, batches=None):
+        """The stornos of these lines' journals (of ``batches`` when given) whose
+        credit on a reconcilable account (the stornos outstanding) is still open and
+        that no statement line paid yet, in ONE query: their references and open amount
+        (``residual``, in the stornos' currency: negative)."""
+        for model in ("sepa.storno", "account.move.line", "account.move"):
+            self.env[model].flush_model()
+        return self.env.execute_query_dict(SQL(
+            """
+            SELECT s.id, s.company_id, m.journal_id, COALESCE(s.booking_date, s.date) AS date,
+                   s.import_ref, s.return_msg_id, s.transaction_ref, s.end_to_end_id,
+                   b.name AS batch_name, bl.pmt_inf_id,
+                   SUM(aml.amount_residual_currency) AS residual
+              FROM account_move_line aml
+              JOIN sepa_storno s ON s.id = aml.sepa_storno_id AND s.move_id = aml.move_id
+              JOIN account_move m ON m.id = s.move_id
+              JOIN account_account acc ON acc.id = aml.account_id AND acc.reconcile
+              LEFT JOIN sepa_batch b ON b.id = s.batch_id
+              LEFT JOIN sepa_batch_line bl ON bl.id = s.batch_line_id
+             WHERE aml.sepa_storno_id IS NOT NULL AND NOT aml.reconciled AND aml.balance < 0
+               AND m.state = 'posted' AND m.journal_id = ANY(%(journals)s)
+               AND s.state = 'done' AND s.statement_line_id IS NULL
+               AND (%(all)s OR s.batch_id = ANY(%(batches)s))
+          GROUP BY s.id, m.journal_id, b.name, bl.pmt_inf_id
+            HAVING COUNT(DISTINCT aml.account_id) = 1
+          ORDER BY s.id
+            """,
+            journals=self.journal_id.ids, all=batches is None,
+            batches=batches.ids if batches is not None else []))
 
     def _sepa_bank_debit(self, texts):
         """This bank debit as ``sepa.return.matcher`` judges it (``BankDebit``): the
@@ -176,13 +297,18 @@ class AccountBankStatementLine(models.Model):
             (-self._sepa_amount_in(currency) if debited is None else debited) - total)
         if currency.compare_amounts(charge, 0) < 0:
             return []
-        code, kind = _reason_and_kind(texts, self.transaction_details)
+        if len(rows) == 1:
+            reasons = [_reason_and_kind(texts, self.transaction_details)]
+        else:  # several debits: each its own reason where its part of the details gives one
+            found = _reasons_by_debit(self.transaction_details,
+                                      [row["end_to_end_id"] for row in rows])
+            reasons = [found.get(row["end_to_end_id"], ("NONE", "return")) for row in rows]
         return [{
             "batch_line_id": row["line_id"], "reason_code": code, "kind": kind,
             "date": self.date, "booking_date": self.date, "amount": float(row["amount"]),
             "charge_amount": charge if index == 0 else 0.0, "source": "statement",
             "statement_line_id": self.id,
-        } for index, row in enumerate(rows)]
+        } for index, (row, (code, kind)) in enumerate(zip(rows, reasons, strict=True))]
 
     @api.model
     def _sepa_reconcile_plan(self, stornos, known):
@@ -212,12 +338,13 @@ class AccountBankStatementLine(models.Model):
             by_account[counterparts.account_id] |= suspense
             plan.append(suspense | counterparts)
             reconciled |= group
-            link += [(storno, line) for storno in group if not storno.statement_line_id]
+            link.append((group.filtered(lambda storno: not storno.statement_line_id), line))
         for account, suspenses in by_account.items():
             suspenses.with_context(skip_account_move_synchronization=True).write(
                 {"account_id": account.id})
-        for storno, line in link:
-            storno.statement_line_id = line
+        for stornos, line in link:  # one write per bank debit (a sum: all its stornos)
+            if stornos:
+                stornos.statement_line_id = line
         return plan, reconciled
 
     def _sepa_texts(self):
@@ -405,6 +532,60 @@ def _reason_and_kind(texts, details):
                         if match.group(1) in RETURN_TYPES), None)
     kind = storno_kind(code, return_type)
     return code, "return" if kind == "reject" else kind
+
+
+def _reasons_by_debit(details, e2e_ids):
+    """``{end-to-end id: (code, kind)}`` of the debits of a bank debit naming several
+    whose own part of the bank's JSON transaction details gives a reason: the largest
+    object (or list) naming that debit and none of the others of ``e2e_ids`` (camt's
+    ``TxDtls`` of one debit). A reason the details give for several debits at once is
+    no debit's."""
+    found = {}
+
+    def walk(node):
+        if not isinstance(node, dict | list):
+            return
+        texts = list(json_strings(node))
+        named = [e2e for e2e in e2e_ids if any(mentions(text, e2e) for text in texts)]
+        if len(named) == 1:
+            code = _json_reason(node)
+            if code and named[0] not in found:
+                return_type = next((match.group(1) for text in texts
+                                    for match in _RTYP.finditer(text)
+                                    if match.group(1) in RETURN_TYPES), None)
+                kind = storno_kind(code, return_type)
+                found[named[0]] = (code, "return" if kind == "reject" else kind)
+        elif named:  # several: their own parts are further down
+            for item in node.values() if isinstance(node, dict) else node:
+                walk(item)
+
+    walk(details)
+    return found
+
+
+def _candidate_sets(rows):
+    """The sets of open stornos (``rows``) a bank debit may pay together: all of them,
+    those of one return file, of one booking date, of one file and date; each set
+    once, in a stable order."""
+    groups = {tuple(row["id"] for row in rows): rows}
+    for key in (lambda row: row["import_ref"], lambda row: row["date"],
+                lambda row: (row["import_ref"], row["date"])):
+        by_key = defaultdict(list)
+        for row in rows:
+            if key(row) is not None and key(row) != (None, row["date"]):
+                by_key[key(row)].append(row)
+        for group in by_key.values():
+            groups.setdefault(tuple(row["id"] for row in group), group)
+    return [group for _ids, group in sorted(groups.items()) if group]
+
+
+def _debits_text(rows):
+    return ", ".join(f"{row['end_to_end_id']} ({row['batch_name']})" for row in rows)
+
+
+def _money(amount, line):
+    """A note's amount in euro (the debits' currency, see ``mail.message._sepa_log``)."""
+    return {"amount": float(amount), "currency_id": line.env.ref("base.EUR").id}
 
 
 def _json_reason(details):

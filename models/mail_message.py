@@ -62,6 +62,22 @@ MESSAGES = {
         "debit %(debits)s of %(amount)s: the %(charge)s more is above the maximum "
         "bank charge per storno (%(max)s, Settings). If it is the return, reconcile "
         "it by hand with the debit's invoice or batch entry."),
+    # a bank debit that may pay several failed debits registered before (a return file)
+    "bank_debit_sum_differs": _lt(
+        "Not reconciled: this bank debit of %(debited)s names the failed debits "
+        "%(debits)s, registered already, whose open amount is %(amount)s. Reconcile it "
+        "by hand."),
+    "bank_debit_sum_ambiguous": _lt(
+        "Not reconciled: this bank debit of %(debited)s is the total of more than one set "
+        "of failed debits registered already (%(sets)s). Reconcile it by hand with the "
+        "right ones."),
+    # Register Bank Credit (sepa.bank.credit)
+    "bank_credit": _lt(
+        "Bank credit of %(amount)s of %(date)s registered: payment blocks %(paid)s."),
+    "bank_credit_reference": _lt("Bank reference: %(reference)s."),
+    "bank_credit_settled": _lt("Nothing is open any more."),
+    "bank_credit_open": _lt("Still open:"),
+    "bank_credit_open_block": _lt("%(block)s (collection date %(date)s): %(amount)s."),
 }
 
 

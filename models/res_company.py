@@ -4,6 +4,14 @@ from odoo.exceptions import UserError, ValidationError
 from ..constants import DEFAULT_PAIN_VERSION, PAIN_VERSIONS
 from ..sepa import SepaError
 from ..sepa.ids import validate_creditor_id
+from ..sepa.notice import DEFAULT_NOTICE_DAYS
+
+#: How the debtor is pre-notified of a debit (``sepa_notice_method``).
+NOTICE_METHODS = [
+    ("invoice", "On the invoice"),
+    ("email", "By e-mail per debit"),
+    ("both", "Both"),
+]
 
 #: (company field, code area, account type, reconcile) of the accounts made with a chart.
 SETUP_ACCOUNTS = (
@@ -53,6 +61,14 @@ class ResCompany(models.Model):
         default=1,
         help="TARGET2 business days your bank needs before the interbank lead time: the "
         "file must reach the bank this many days plus one before the collection date.",
+    )
+    sepa_collection_day = fields.Integer(
+        string="Collection Day of the Month",
+        default=0,
+        help="Day of the month (1-28) on which the batch proposal collects every invoice "
+        "by default, so the bank credits once: the first such day on or after the "
+        "earliest possible collection date, moved to the next TARGET2 business day when "
+        "the bank is closed. 0: no fixed day, the earliest possible collection date.",
     )
     sepa_merge_all_sequence_types = fields.Boolean(
         string="Merge All Debits of a Mandate",
@@ -118,6 +134,33 @@ class ResCompany(models.Model):
         "income account and customer taxes (mapped by the customer's fiscal position) are "
         "used, and its sales price when the bank gave no charge. A 'Storno Fee' service "
         "is made with the chart of accounts.")
+    sepa_notice_days = fields.Integer(
+        string="Pre-notification Period",
+        default=DEFAULT_NOTICE_DAYS,
+        help="Calendar days the customer must be told of amount and date before a debit "
+        "(14 by the SEPA rulebook, unless agreed otherwise; a customer may have an agreed "
+        "period of its own).",
+    )
+    sepa_notice_method = fields.Selection(
+        NOTICE_METHODS,
+        string="Send the Pre-notification",
+        default="invoice",
+        required=True,
+        help="How customers are told of each debit: on the invoice (its PDF and its "
+        "e-mail name the collection date, amount, mandate, creditor identifier and "
+        "account), by a separate e-mail per debit, or both.",
+    )
+    sepa_notice_check = fields.Boolean(
+        string="Check Pre-notification in Proposals",
+        help="A proposal takes an invoice only when its pre-notification reached the "
+        "customer in time: debits notified too late are shifted or left out, invoices "
+        "never notified are listed with the reason.",
+    )
+    sepa_notice_check_from = fields.Date(
+        string="Check Invoices Dated From",
+        help="Invoices dated before this day (sent before the check was switched on) are "
+        "not checked; set to the day the check is switched on.",
+    )
     sepa_background_threshold = fields.Integer(
         string="Background Job Above (lines)",
         default=5000,
@@ -151,6 +194,23 @@ class ResCompany(models.Model):
                     "The storno fee product %(product)s must be a service.",
                     product=product.display_name))
 
+    @api.constrains("sepa_collection_day")
+    def _check_sepa_collection_day(self):
+        for company in self:
+            if not 0 <= company.sepa_collection_day <= 28:
+                raise ValidationError(_(
+                    "The collection day of the month must be a day from 0 to 28 (every "
+                    "month has it; 0: no fixed day), not %(day)s.",
+                    day=company.sepa_collection_day))
+
+    @api.constrains("sepa_notice_days")
+    def _check_sepa_notice_days(self):
+        for company in self:
+            if company.sepa_notice_days < 0:
+                raise ValidationError(_(
+                    "The pre-notification period of %(company)s cannot be negative.",
+                    company=company.name))
+
     @api.constrains("sepa_storno_max_charge")
     def _check_sepa_storno_max_charge(self):
         for company in self:
@@ -167,7 +227,12 @@ class ResCompany(models.Model):
 
     def write(self, vals):
         self._normalize_creditor_identifier(vals)
-        return super().write(vals)
+        result = super().write(vals)
+        if vals.get("sepa_notice_check"):
+            # the invoices sent from now on carry the notice: check those
+            self.filtered(lambda company: not company.sepa_notice_check_from).write({
+                "sepa_notice_check_from": fields.Date.context_today(self)})
+        return result
 
     @api.model
     def _normalize_creditor_identifier(self, vals):

@@ -124,6 +124,7 @@ class SepaBatchPosting(models.AbstractModel):
         self.env.flush_all()
         rows = self.env.execute_query_dict(SQL("""
             SELECT l.id, l.account_id, l.currency_id, l.name, l.partner_id, l.balance,
+                   l.date_maturity,
                    l.amount_currency, l.price_subtotal, l.price_total, acc.account_type,
                    l.currency_id = l.company_currency_id AND l.balance != 0
                    AND l.amount_currency = l.balance
@@ -225,6 +226,8 @@ class SepaBatchPosting(models.AbstractModel):
         balance, amount = -row["balance"], -row["amount_currency"]
         return {
             "name": row["name"], "partner_id": row["partner_id"], "balance": balance,
+            # a transit line's block date (JSON for ``_expand_line``)
+            "date_maturity": row["date_maturity"] and row["date_maturity"].isoformat(),
             "debit": max(balance, 0.0), "credit": max(-balance, 0.0),
             "amount_currency": amount, "amount_residual": 0.0,
             "amount_residual_currency": 0.0, "price_subtotal": row["price_subtotal"],
@@ -358,7 +361,8 @@ class SepaBatchPosting(models.AbstractModel):
         self.env.flush_all()
         return self.env.execute_query_dict(SQL("""
             SELECT bl.id AS batch_line_id, bl.partner_id, bl.amount, bl.pmt_inf_id,
-                   bl.end_to_end_id, inv.id AS invoice_id, inv.name AS invoice_name,
+                   bl.collection_date, bl.end_to_end_id, inv.id AS invoice_id,
+                   inv.name AS invoice_name,
                    ARRAY_AGG(aml.id ORDER BY aml.id) FILTER (WHERE aml.id IS NOT NULL)
                        AS receivable_ids,
                    MIN(aml.account_id) AS account_id,
@@ -465,15 +469,20 @@ class SepaBatchPosting(models.AbstractModel):
     def _prepare_move_vals(self, batch, rows, orm_rows, bulk):
         """ONE entry: debit transit per payment information block, credit each invoice.
 
+        Each transit line is due on its block's collection date (the day the bank credits
+        it); the entry is dated on the batch's first collection date.
+
         The credits of ``orm_rows`` are in the values, those of ``bulk`` as one summary
         line. Balances come from the invoices' open receivables (company currency),
         amounts in currency are the euros collected.
         """
         transit = batch.company_id._sepa_transit_account(batch.journal_id)
         block_totals = defaultdict(lambda: [0.0, 0.0])
+        block_dates = {}
         for row in rows:
             block_totals[row["pmt_inf_id"]][0] += row["residual"]
             block_totals[row["pmt_inf_id"]][1] += row["amount"]
+            block_dates[row["pmt_inf_id"]] = row["collection_date"]
         line_vals = [self._credit_line_vals(batch, row) for row in orm_rows]
         if bulk:
             line_vals.append(self._summary_line_vals(batch, bulk))
@@ -483,6 +492,7 @@ class SepaBatchPosting(models.AbstractModel):
             "balance": balance,
             "amount_currency": amount,
             "currency_id": batch.currency_id.id,
+            "date_maturity": block_dates[block_id],
         } for block_id, (balance, amount) in sorted(block_totals.items())]
         return {
             "move_type": "entry",

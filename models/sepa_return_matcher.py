@@ -337,9 +337,11 @@ class _DebitIndex:
         max_charge = self.max_charge(bank_debit.company_id, bank_debit.date)
         euro = self.euro
         total = sum(debit["amount"] for debit in debits)
+        # several returns in one bank debit: each may carry a charge
         reason, excess = judge_return(
             total, bank_debit.amount, creditor_ids=bank_debit.creditor_ids,
-            our_creditor_id=creditor_id, category=bank_debit.category, max_charge=max_charge,
+            our_creditor_id=creditor_id, category=bank_debit.category,
+            max_charge=max_charge * len(debits),
             registered=all(debit["storno_id"] for debit in debits))
         if reason is None:
             return Answer(debits, charge=excess)

@@ -110,6 +110,11 @@ class SepaStorno(models.Model):
     import_filename = fields.Char(
         string="Imported File", compute="_compute_import_filename",
         help="Name of the return file the failed debit was imported from.")
+    return_msg_id = fields.Char(
+        string="Return File Message Id",
+        help="Message identifier of the bank's return file the failed debit was imported "
+        "from: a bank statement line that names it is reconciled with the file's failed "
+        "debits.")
     transaction_ref = fields.Char(
         string="Bank Transaction Id",
         help="The bank's identifier of the R-transaction.")
@@ -224,7 +229,7 @@ class SepaStorno(models.Model):
         Each dict: ``batch_line_id`` (any line of the debit), ``reason_code``, ``kind``,
         ``date``, optional ``booking_date``, ``amount`` (must be the debit's),
         ``charge_amount`` (default: the company's for a debtor's failure, see
-        ``_prepare_charges``), ``source``, ``import_ref``,
+        ``_prepare_charges``), ``source``, ``import_ref``, ``return_msg_id``,
         ``transaction_ref``, ``statement_line_id``. One ``create``, one entry per bank
         journal and booking date (``sepa.storno.posting.book_stornos``), then the storno
         scores. Refused, nothing changed, when a debit already failed or its batch is
@@ -507,6 +512,7 @@ class SepaStorno(models.Model):
             "source": vals.get("source") or "manual",
             "import_ref": vals.get("import_ref"),
             "transaction_ref": vals.get("transaction_ref"),
+            "return_msg_id": vals.get("return_msg_id"),
             "statement_line_id": vals.get("statement_line_id"),
             "charge_amount": vals.get("charge_amount"),  # None: see _prepare_charges
             "state": "done",

@@ -132,6 +132,30 @@ def latest_delivery_date(collection_date, scheme="CORE", bank_lead_days=0):
     return add_business_days(collection_date, -(bank_lead_days + interbank))
 
 
+def next_collection_day(earliest, day_of_month):
+    """Return the company's collection day of the month on or after ``earliest``.
+
+    ``day_of_month`` 1-28 (every month has it): that day of the month of ``earliest``,
+    or of the next month when it has passed, moved to the next TARGET2 business day
+    when it is a closing day (a weekend, 25 December, 1 January). 0: no collection day,
+    ``earliest`` itself.
+    """
+    earliest = _as_date(earliest)
+    if isinstance(day_of_month, bool) or not isinstance(day_of_month, int) \
+            or not 0 <= day_of_month <= 28:
+        raise SepaValidationError(
+            f"day of the month {day_of_month!r} must be a whole number from 0 to 28",
+            field="day_of_month", value=day_of_month,
+        )
+    if not day_of_month:
+        return earliest
+    day = earliest.replace(day=day_of_month)
+    if day < earliest:
+        year, month = divmod(earliest.month, 12)  # the next month (January after December)
+        day = day.replace(year=earliest.year + year, month=month + 1)
+    return next_business_day(day)
+
+
 def _interbank_days(scheme):
     """Return the interbank lead time of ``scheme`` or raise for an unknown scheme."""
     try:

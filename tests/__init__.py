@@ -9,6 +9,7 @@ from . import test_mandate_report
 from . import test_tour
 from . import test_translation
 from . import test_batch_cycle
+from . import test_batch_one_date
 from . import test_batch_concurrency
 from . import test_batch_posting
 from . import test_reconcile_setwise

@@ -111,7 +111,8 @@ class TestBatchCycle(SepaBatchCommon):
         self.assertFalse(wizard.delivery_date_passed)
 
     def test_instruction_date_limits_the_proposal(self):
-        wizard = self.propose(instruction_date=fields.Date.today() + timedelta(days=90))
+        wizard = self.propose(instruction_date=fields.Date.today() + timedelta(days=90),
+                              collect_on_one_date=False)  # each on its due date
         self.assertIn(self.inv_later, wizard.line_ids.invoice_id)
         later = wizard.line_ids.filtered(lambda line: line.invoice_id == self.inv_later)
         self.assertEqual(later.collection_date, self.inv_later.invoice_date_due)
@@ -545,7 +546,8 @@ class TestBatchCycle(SepaBatchCommon):
         later = self.invoice(self.recurring_partner, 40.0, invoice_date=fields.Date.today(),
                              invoice_payment_term_id=self.inv_later.invoice_payment_term_id.id)
         first = self.create_batch(invoice_ids=later.ids,
-                                  instruction_date=later.invoice_date_due)
+                                  instruction_date=later.invoice_date_due,
+                                  collect_on_one_date=False)
         self.assertGreater(first.collection_date, self.earliest())
         second = self.create_batch(invoice_ids=self.inv_recurring.ids)
         for batch in (first, second):

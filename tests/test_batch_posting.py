@@ -268,7 +268,8 @@ class TestBatchPosting(SepaBatchCommon):
                              invoice_payment_term_id=later_terms.id)
         batch = self.create_batch(
             instruction_date=fields.Date.today() + timedelta(days=90),
-            invoice_ids=[Command.set((now | later).ids)])
+            invoice_ids=[Command.set((now | later).ids)],
+            collect_on_one_date=False)  # each on its due date: two blocks
         self.assertEqual(len(set(batch.line_ids.mapped("collection_date"))), 2)
         batch.action_generate()
         batch.action_send()

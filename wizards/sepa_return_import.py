@@ -66,6 +66,10 @@ class SepaReturnImport(models.TransientModel):
     message = fields.Char(
         string="File Type", readonly=True, help="Message type and version read, e.g. "
         "camt.054.001.02.")
+    report_msg_id = fields.Char(
+        string="Message Id",
+        help="The return file's message identifier (GrpHdr/MsgId), kept on its failed "
+        "debits: the bank statement line that books them may name it.")
     file_sha256 = fields.Char(
         string="File Fingerprint", readonly=True,
         help="SHA-256 of the file's bytes: the same file imported twice is recognised.")
@@ -235,6 +239,7 @@ class SepaReturnImport(models.TransientModel):
         self.write({
             "state": "preview",
             "message": result.message,
+            "report_msg_id": result.report_msg_id or False,
             "previous_import": self._previous_import(),
             "batch_warning": self._batch_warning(rows),
             "setup_warning": self._setup_warning(rows),
@@ -722,6 +727,7 @@ class SepaReturnImport(models.TransientModel):
                 "date": row["date"],
                 "source": "file",
                 "import_ref": import_ref,
+                "return_msg_id": self.report_msg_id or False,
                 "transaction_ref": row["transaction_ref"],
             }
             # otherwise the reason decides (the default charge for a debtor's failure)

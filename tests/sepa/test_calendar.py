@@ -13,6 +13,7 @@ from sepa.calendar import (
     is_business_day,
     latest_delivery_date,
     next_business_day,
+    next_collection_day,
     previous_business_day,
     target2_holidays,
 )
@@ -132,3 +133,32 @@ def test_unknown_scheme_and_bad_lead_time():
         latest_delivery_date(D(2025, 3, 3), "CORE", -1)
     with pytest.raises(SepaValidationError, match="not a date"):
         is_business_day("2025-03-03")
+
+
+@pytest.mark.parametrize(("earliest", "day", "expected"), [
+    (D(2026, 3, 4), 0, D(2026, 3, 4)),  # no day of the month: the earliest date
+    (D(2026, 3, 4), 10, D(2026, 3, 10)),  # later this month
+    (D(2026, 3, 10), 10, D(2026, 3, 10)),  # the earliest date itself
+    (D(2026, 3, 11), 10, D(2026, 4, 10)),  # passed: next month
+    (D(2026, 3, 4), 7, D(2026, 3, 9)),  # a Saturday: the Monday after
+    (D(2026, 12, 23), 25, D(2026, 12, 28)),  # Christmas, Boxing Day, Sunday
+    (D(2026, 12, 30), 1, D(2027, 1, 4)),  # across the year end: 1 Jan, weekend
+    (D(2027, 1, 29), 28, D(2027, 3, 1)),  # across month end: 28 Feb is a Sunday
+    (D(2026, 12, 30), 28, D(2027, 1, 28)),  # December to January
+])
+def test_next_collection_day(earliest, day, expected):
+    assert next_collection_day(earliest, day) == expected
+
+
+@given(st.dates(D(2000, 1, 1), D(2090, 12, 1)), st.integers(1, 28))
+def test_next_collection_day_is_a_business_day_on_or_after_the_earliest(earliest, day):
+    result = next_collection_day(earliest, day)
+    assert result >= earliest
+    assert is_business_day(result)
+    assert (result - earliest).days <= 35  # this month or the next, plus closing days
+
+
+def test_next_collection_day_refuses_a_bad_day():
+    for day in (-1, 29, 31, 1.5, True):
+        with pytest.raises(SepaValidationError, match="day of the month"):
+            next_collection_day(D(2026, 3, 4), day)

@@ -3,13 +3,15 @@
 import { registry } from "@web/core/registry";
 import { openDirectDebitMenu } from "@sepa_direct_debit/../tests/tours/tour_utils";
 
-// The monthly cycle as a user clicks it: from the invoices to collect, propose, move a
-// debit to a date that is too late for the bank, shift it back, create the batch,
+// The monthly cycle as a user clicks it: from the invoices to collect, propose (all on one
+// date by default), collect all on a later date, move a debit to a date that is too late
+// for the bank, shift it back, create the batch,
 // generate the file (the form shows the next step without a reload), mark it as sent.
 // The test (tests/test_batch_tour.py) creates a customer "Tour Batch Debtor" with an
 // active mandate and an open invoice.
 const instructionDate = luxon.DateTime.now().plus({ days: 40 }).toFormat("MM/dd/yyyy");
 const today = luxon.DateTime.now().toFormat("MM/dd/yyyy");
+const runDate = luxon.DateTime.now().plus({ days: 30 }).toFormat("MM/dd/yyyy");
 const debtorRow = '.modal .o_field_widget[name="line_ids"] .o_data_row:contains("Tour Batch Debtor")';
 registry.category("web_tour.tours").add("sepa_batch_tour", {
     url: "/odoo",
@@ -46,6 +48,32 @@ registry.category("web_tour.tours").add("sepa_batch_tour", {
         {
             content: "The open invoice of the customer is proposed",
             trigger: debtorRow,
+        },
+        {
+            content: "All invoices are collected on one date, amounts in euro",
+            trigger: `.modal .o_field_widget[name="collect_on_one_date"] input:checked`,
+        },
+        {
+            content: "The selected amount shows its currency",
+            trigger: '.modal .o_field_widget[name="selected_amount"]:contains("€")',
+        },
+        {
+            content: "The debit's amount shows its currency",
+            trigger: `${debtorRow} td[name="amount"]:contains("€")`,
+        },
+        {
+            content: "Collect all on a later date",
+            trigger: '.modal .o_field_widget[name="one_collection_date"] input',
+            run: `edit ${runDate} && press Enter`,
+        },
+        {
+            content: "Apply the date to the invoices",
+            trigger: '.modal button[name="action_apply_collection_date"]',
+            run: "click",
+        },
+        {
+            content: "The debit is collected on that date",
+            trigger: `${debtorRow} td[name="collection_date"]:contains("${runDate}")`,
         },
         {
             content: "Edit its collection date",
