@@ -699,6 +699,18 @@ class SepaBatch(models.Model):
         self.ensure_one()
         return self.env["sepa.control"]._action_open(self)
 
+    def action_download_sample_statement(self):
+        """Demo: download the camt.053 the bank would send for this sent batch (its credit
+        and two returned debits), to import with a statement import
+        (``sepa.sample.statement``; served by ``controllers/sample_statement.py``)."""
+        self.ensure_one()
+        self.env["sepa.sample.statement"]._statement_file(self)  # refused here, in a dialog
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/sepa_direct_debit/sample_statement/{self.id}",
+            "target": "self",
+        }
+
     def action_open_bank_credit(self):
         """Register Bank Credit: the bank's credit of this sent batch, typed in from the
         bank statement (``sepa.bank.credit``), for a company without a bank statement
@@ -713,18 +725,6 @@ class SepaBatch(models.Model):
             "views": [(False, "form")],
             "target": "new",
             "context": {"default_batch_id": self.id},
-        }
-
-    def action_download_sample_statement(self):
-        """Demo: download the camt.053 the bank would send for this sent batch (its credit
-        and two returned debits), to import with a statement import
-        (``sepa.sample.statement``; served by ``controllers/sample_statement.py``)."""
-        self.ensure_one()
-        self.env["sepa.sample.statement"]._statement_file(self)  # refused here, in a dialog
-        return {
-            "type": "ir.actions.act_url",
-            "url": f"/sepa_direct_debit/sample_statement/{self.id}",
-            "target": "self",
         }
 
     def action_send(self):

@@ -17,6 +17,7 @@ from odoo.exceptions import UserError
 from ..sepa import SepaError
 from ..sepa.calendar import add_business_days
 from ..sepa.camt053 import BatchCredit, ReturnedDebit, Statement, write_camt053
+from ..sepa.matching import mentions
 from ..sepa.reasons import get_reason
 
 #: The reasons of the sample's returned debits, one debit each.
@@ -39,9 +40,10 @@ class SepaSampleStatement(models.AbstractModel):
     @api.model
     def _statement_file(self, batch, reasons=SAMPLE_REASONS):
         """``(filename, camt.053 bytes)`` of the statement the bank sends for ``batch``:
-        its credit (what the bank still credits: the batch minus its rejects) and one
-        returned debit per reason of ``reasons`` (the first debits of the batch that
-        did not fail; one debit at least stays collected)."""
+        its credit (what the bank still credits: the batch minus its rejects and the
+        payment blocks credited already) and one returned debit per reason of
+        ``reasons`` (the first debits of the batch that did not fail; one debit at
+        least stays collected)."""
         batch.ensure_one()
         if not self._demo_mode():
             raise UserError(_("A sample bank statement is only offered in a database with "
@@ -52,14 +54,16 @@ class SepaSampleStatement(models.AbstractModel):
         if not iban:
             raise UserError(_("The bank journal %(journal)s has no bank account: the "
                               "statement is one of that account.", journal=journal.name))
+        amount, count = self._credit_owed(batch)
+        if amount <= 0:
+            raise UserError(_("The bank has credited %(batch)s completely already: there is "
+                              "nothing left for a sample statement.", batch=batch.name))
         credited = batch.collection_date_last or fields.Date.context_today(self)
         returned_on = add_business_days(credited, RETURN_DELAY_DAYS)
         debits = self._returned_debits(batch, reasons, returned_on)
         entries = (
-            BatchCredit(
-                msg_id=batch.name, amount=_decimal(batch.bank_credit_amount),
-                count=self._debits_credited(batch), booking_date=credited,
-                scheme=batch.scheme),
+            BatchCredit(msg_id=batch.name, amount=amount, count=count,
+                        booking_date=credited, scheme=batch.scheme),
             *debits,
         )
         statement = Statement(
@@ -113,12 +117,21 @@ class SepaSampleStatement(models.AbstractModel):
         return tuple(result)
 
     @api.model
-    def _debits_credited(self, batch):
-        """Number of debits in the bank's credit: those not rejected before it."""
-        rejected = self.env["sepa.storno"].search_count([
+    def _credit_owed(self, batch):
+        """``(amount, number of debits)`` the bank still credits for ``batch``: its open
+        transit (the *Expected Bank Credit* until a payment block is credited; rejects
+        before settlement are reconciled with transit already) and the debits of the
+        open blocks that were not rejected."""
+        transit = batch._transit_lines().filtered(lambda aml: not aml.reconciled)
+        amount = _decimal(sum(transit.mapped("amount_residual_currency")))
+        blocks = {block for block in batch.line_ids.mapped("pmt_inf_id")
+                  if any(mentions(aml.name, block) for aml in transit)}
+        rejected = self.env["sepa.storno"].search([
             ("batch_id", "=", batch.id), ("state", "=", "done"),
-            ("after_settlement", "=", False)])
-        return batch.debit_count - rejected
+            ("after_settlement", "=", False)]).batch_line_id.mapped("end_to_end_id")
+        debits = {line.end_to_end_id for line in batch.line_ids
+                  if line.pmt_inf_id in blocks} - set(rejected)
+        return amount, len(debits)
 
     @api.model
     def _opening_balance(self, journal):

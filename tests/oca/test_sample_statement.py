@@ -67,3 +67,27 @@ class TestSampleStatement(OcaCommon):
         self.assertRecordValues(kept.invoice_id, [{
             "payment_state": "paid", "sepa_state": "collected"}])
         self.assertEqual(batch.storno_count, 2)
+
+    def test_sample_after_a_reject_credits_what_the_bank_still_owes(self):
+        """A debit rejected before settlement (registered while the batch is sent): the
+        sample's credit is the Expected Bank Credit without it, and it is not returned
+        again; imported, the batch settles and the one return is registered."""
+        batch = self.send_batch()
+        debits = batch.line_ids.sorted("debit_number")
+        rejected = debits[0]
+        self.env["sepa.storno"].register([{
+            "batch_line_id": rejected.id, "reason_code": "AC04", "kind": "reject",
+            "date": self.today(), "source": "manual"}])
+        self.assertEqual(batch.bank_credit_amount, 175.5 - rejected.amount)
+        filename, data = self.env["sepa.sample.statement"]._statement_file(batch)
+        credit, *returns = read_message(data).transactions
+        self.assertEqual((float(credit.amount), credit.nb_of_txs),
+                         (batch.bank_credit_amount, 2))
+        self.assertEqual([(tx.end_to_end_id, tx.reason_code) for tx in returns],
+                         [(debits[1].end_to_end_id, "AM04")])
+        lines = self.import_statement(data, filename)
+        self.assertTrue(all(lines.mapped("is_reconciled")))
+        self.assertEqual(batch.state, "done")
+        stornos = self.env["sepa.storno"].search([("batch_id", "=", batch.id)])
+        self.assertEqual(sorted(stornos.mapped("reason_code")), ["AC04", "AM04"])
+        self.assertRecordValues(debits[2].invoice_id, [{"payment_state": "paid"}])
