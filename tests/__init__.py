@@ -8,6 +8,7 @@ from . import test_security_matrix
 from . import test_mandate_report
 from . import test_tour
 from . import test_translation
+from . import test_mail_server
 from . import test_batch_cycle
 from . import test_batch_concurrency
 from . import test_batch_posting
