@@ -34,3 +34,4 @@ from . import test_storno_concurrency
 from . import test_storno_currency
 from . import test_whole_file_reject
 from . import test_failure_screens
+from . import test_storno_mail
