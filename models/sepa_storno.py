@@ -17,6 +17,7 @@ from odoo.tools import SQL, format_date
 from odoo.tools.mail import generate_tracking_message_id
 
 from ..bulk import insert_records
+from ..sepa.calendar import representation_date
 from .mail_message import MESSAGES
 
 KINDS = [
@@ -141,6 +142,17 @@ class SepaStorno(models.Model):
         "Direct Debit: the invoices are paid another way (on direct debit hold).")
     hold_note = fields.Char(
         help="Why the invoices of this failed debit are held.")
+    represent_date = fields.Date(
+        string="Planned Re-presentation", readonly=True, copy=False,
+        help="The date the company's re-presentation policy collects the invoices again: "
+        "the first collection date on or after the payday. No proposal collects them "
+        "earlier. Empty: no re-presentation planned (the next proposal takes a retried "
+        "failed debit).")
+    released_by_policy = fields.Boolean(
+        string="Released by the Policy", readonly=True, copy=False,
+        help="The company's re-presentation policy released this failed debit for retry "
+        "(planned re-presentation) or held it (the maximum was reached) when it was "
+        "registered; the control after reconciliation shows it until processed.")
     points = fields.Integer(
         readonly=True, copy=False,
         help="Storno points this storno added to the mandate's score.")
@@ -249,6 +261,7 @@ class SepaStorno(models.Model):
         stornos._sepa_invoice_fees()
         stornos._update_one_off_mandates()
         stornos._flag_invalid_accounts()
+        stornos._represent_after_payday()
         stornos._log_on_invoices()
         return stornos
 
@@ -1067,7 +1080,8 @@ class SepaStorno(models.Model):
         self._check_state(("done",), _("hold"))
         if not note:
             return self._open_release_dialog("hold")
-        self.write({"release_state": "hold", "hold_note": note})
+        self.write({"release_state": "hold", "hold_note": note, "represent_date": False,
+                    "released_by_policy": False})
         return True
 
     def _retry(self, confirmed=False):
@@ -1077,7 +1091,8 @@ class SepaStorno(models.Model):
         if problems:
             raise UserError(_("Nothing was retried:\n%(list)s",
                               list="\n".join(problems[:20])))
-        self.write({"release_state": "retry", "hold_note": False})
+        self.write({"release_state": "retry", "hold_note": False, "represent_date": False,
+                    "released_by_policy": False})
 
     def _open_release_dialog(self, release):
         return {
@@ -1193,6 +1208,93 @@ class SepaStorno(models.Model):
                        AND other.company_id = %(s)s.company_id
                        AND other.id != %(s)s.mandate_id AND other.state = 'active'))""",
             s=s)
+
+    # ------------------------------------------------------------------
+    # RE-PRESENTATION AFTER PAYDAY (company policy)
+    # ------------------------------------------------------------------
+
+    def _represent_after_payday(self):
+        """Release these new failed debits as the company's re-presentation policy says
+        (*Re-present Failed Debits Automatically*): each one whose reason is flagged
+        *Re-present Automatically* (AM04, MS03) is
+
+        - released for retry with a planned re-presentation date (``represent_date``,
+          ``sepa.calendar.representation_date``: the first collection date on or after
+          the company's payday) while its invoices were re-presented fewer times than
+          the company's maximum within its period (their earlier registered failed
+          debits in that many days count);
+        - held, with a note saying so, once they were re-presented the maximum.
+
+        Only what a retry without confirmation allows is released: a failed debit whose
+        mandate is not active, whose reason needs a new account or mandate, or that the
+        customer had refunded stays *To Release* for the control. Either way it is
+        ``released_by_policy``: the control after reconciliation shows it until
+        processed. One read, one write per planned date and per note (not tracked: the
+        control and the storno show the plan).
+        """
+        rows = self._represent_rows()
+        if not rows:
+            return
+        today = fields.Date.context_today(self)
+        Company = self.env["res.company"]
+        dates, notes = {}, {}
+        retry, hold = defaultdict(list), defaultdict(list)
+        for row in rows:
+            company = Company.browse(row["company_id"])
+            if row["presented"] >= company.sepa_represent_max:
+                key = (row["presented"], company.sepa_represent_window)
+                if key not in notes:
+                    notes[key] = self.env._(
+                        "Re-presented %(count)s times within %(days)s days, the maximum",
+                        count=key[0], days=key[1])
+                hold[notes[key]].append(row["id"])
+                continue
+            if row["mandate_state"] != "active" or row["needs_new_account"] \
+                    or row["kind"] == "refund" or row["reason_code"] == "MD06":
+                continue  # as a retry without confirmation: left to the control
+            key = (company.id, row["scheme"])
+            if key not in dates:
+                dates[key] = representation_date(
+                    today, company.sepa_represent_payday, row["scheme"],
+                    bank_lead_days=company.sepa_bank_lead_days)
+            retry[dates[key]].append(row["id"])
+        Storno = self.with_context(tracking_disable=True)
+        for date, ids in retry.items():
+            Storno.browse(ids).write({"release_state": "retry", "hold_note": False,
+                                      "represent_date": date, "released_by_policy": True})
+        for note, ids in hold.items():
+            Storno.browse(ids).write({"release_state": "hold", "hold_note": note,
+                                      "represent_date": False, "released_by_policy": True})
+
+    def _represent_rows(self):
+        """The failed debits of these that the policy decides about (registered, not
+        released, company policy on, reason flagged), each with ``presented``: how many
+        times its invoices were re-presented within the company's period, i.e. their
+        earlier registered failed debits in that many days before it (the most of any
+        of its invoices). One query."""
+        self.env.flush_all()
+        return self.env.execute_query_dict(SQL(
+            """SELECT s.id, s.company_id, s.kind, s.reason_code, b.scheme,
+                      md.state AS mandate_state, r.needs_new_account,
+                      COALESCE((
+                          SELECT MAX(earlier.n) FROM (
+                              SELECT COUNT(DISTINCT e.id) AS n
+                                FROM sepa_storno_invoice_rel own
+                                JOIN sepa_storno_invoice_rel other
+                                  ON other.invoice_id = own.invoice_id
+                                JOIN sepa_storno e ON e.id = other.storno_id
+                               WHERE own.storno_id = s.id AND e.state = 'done'
+                                 AND (e.date, e.id) < (s.date, s.id)
+                                 AND e.date >= s.date - c.sepa_represent_window
+                            GROUP BY own.invoice_id) earlier), 0) AS presented
+                 FROM sepa_storno s
+                 JOIN res_company c ON c.id = s.company_id
+                 JOIN sepa_return_reason r ON r.id = s.reason_id
+                 JOIN sepa_batch b ON b.id = s.batch_id
+            LEFT JOIN sepa_mandate md ON md.id = s.mandate_id
+                WHERE s.id = ANY(%s) AND s.state = 'done' AND s.release_state = 'none'
+                  AND c.sepa_represent_auto AND r.represent_automatically
+             ORDER BY s.id""", self.ids))
 
     # ------------------------------------------------------------------
     # AFTER REGISTRATION: mandates with an invalid account, the invoices' chatter

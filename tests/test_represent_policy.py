@@ -219,13 +219,13 @@ class TestRepresentPolicy(ControlCommon):
 
     def test_cancelled_failure_does_not_count(self):
         self.company.sepa_represent_max = 1
-        with freeze_time("2027-09-01"):
-            first = self.fail(self.collect())
-            first.action_cancel()
-        # the debit was collected after all: the invoice is paid; a new invoice fails
         with freeze_time("2027-09-20"):
-            storno = self.fail(self.collect(invoice=self.invoice(self.recurring_partner, 7.0)))
-        self.assertEqual(storno.release_state, "retry")
+            line = self.collect()
+            self.fail(line).action_cancel()
+            # registered by mistake and cancelled: the debit fails for real now
+            storno = self.fail(line)
+        self.assertRecordValues(storno, [{
+            "release_state": "retry", "represent_date": D(2027, 9, 27)}])
 
     # ------------------------------------------------------------------
     # the control shows the plan; the bookkeeper overrides
@@ -275,7 +275,7 @@ class TestRepresentPolicy(ControlCommon):
                 "released_by_policy": False}])
             # collected by the next proposal, at the earliest date
             self.assertTrue(self.proposal_line().selected)
-        self.assertTrue(storno)
+        self.assertEqual(storno.release_state, "retry")
 
     def test_hold_by_hand_drops_the_plan(self):
         with freeze_time("2027-09-20"):
@@ -312,10 +312,11 @@ class TestRepresentPolicy(ControlCommon):
             self.env.flush_all()
             counts = []
             for part in (stornos[:1], stornos[1:]):
+                self.env.invalidate_all()
                 before = self.env.cr.sql_log_count
                 part._represent_after_payday()
                 self.env.flush_all()
                 counts.append(self.env.cr.sql_log_count - before)
-        self.assertEqual(counts[0], counts[1], "queries do not grow with the stornos")
+        self.assertLessEqual(counts[1], counts[0], "queries do not grow with the stornos")
         self.assertEqual(set(stornos.mapped("represent_date")), {D(2027, 9, 27)})
         self.assertEqual(set(stornos.mapped("release_state")), {"retry"})
