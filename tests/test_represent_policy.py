@@ -157,6 +157,23 @@ class TestRepresentPolicy(ControlCommon):
                                code="MS03")
         self.assertEqual(storno.represent_date, D(2027, 1, 25))
 
+    def test_return_from_a_bank_statement_line(self):
+        """A return booked by the bank (statement line) is re-presented as well: the
+        policy works where stornos are registered, whatever brought them."""
+        with freeze_time("2027-09-06"):
+            line = self.collect()
+            self.statement(180.25, line.batch_id.name)  # the bank's credit: settled
+            self.assertEqual(line.batch_id.state, "done")
+        with freeze_time("2027-09-10"):
+            st_line = self.env["account.bank.statement.line"].create({
+                "journal_id": self.bank_journal.id, "date": fields.Date.today(),
+                "amount": -30.0, "payment_ref": f"STORNO {line.end_to_end_id} REDEN AM04"})
+        storno = self.Storno.search([("statement_line_id", "=", st_line.id)])
+        self.assertRecordValues(storno, [{
+            "source": "statement", "kind": "return", "reason_code": "AM04",
+            "release_state": "retry", "represent_date": D(2027, 9, 27),
+            "released_by_policy": True}])
+
     # ------------------------------------------------------------------
     # only insufficient funds, only with the policy on, within the window
     # ------------------------------------------------------------------
