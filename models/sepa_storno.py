@@ -1273,28 +1273,40 @@ class SepaStorno(models.Model):
         earlier registered failed debits in that many days before it (the most of any
         of its invoices). One query."""
         self.env.flush_all()
+        # joins, not a subquery per storno: with the statistics of a table that just
+        # grew by thousands of stornos the planner scanned every storno for each one
+        # (80 s for 5,000 returns)
         return self.env.execute_query_dict(SQL(
-            """SELECT s.id, s.company_id, s.kind, s.reason_code, b.scheme,
-                      md.state AS mandate_state, r.needs_new_account,
-                      COALESCE((
-                          SELECT MAX(earlier.n) FROM (
-                              SELECT COUNT(DISTINCT e.id) AS n
-                                FROM sepa_storno_invoice_rel own
-                                JOIN sepa_storno_invoice_rel other
-                                  ON other.invoice_id = own.invoice_id
-                                JOIN sepa_storno e ON e.id = other.storno_id
-                               WHERE own.storno_id = s.id AND e.state = 'done'
-                                 AND (e.date, e.id) < (s.date, s.id)
-                                 AND e.date >= s.date - c.sepa_represent_window
-                            GROUP BY own.invoice_id) earlier), 0) AS presented
-                 FROM sepa_storno s
-                 JOIN res_company c ON c.id = s.company_id
-                 JOIN sepa_return_reason r ON r.id = s.reason_id
-                 JOIN sepa_batch b ON b.id = s.batch_id
-            LEFT JOIN sepa_mandate md ON md.id = s.mandate_id
-                WHERE s.id = ANY(%s) AND s.state = 'done' AND s.release_state = 'none'
-                  AND c.sepa_represent_auto AND r.represent_automatically
-             ORDER BY s.id""", self.ids))
+            """WITH given AS MATERIALIZED (
+                   SELECT s.id, s.date, s.company_id, s.kind, s.reason_code, s.batch_id,
+                          s.mandate_id, r.needs_new_account,
+                          c.sepa_represent_window AS window_days
+                     FROM sepa_storno s
+                     JOIN res_company c ON c.id = s.company_id
+                     JOIN sepa_return_reason r ON r.id = s.reason_id
+                    WHERE s.id = ANY(%s) AND s.state = 'done' AND s.release_state = 'none'
+                      AND c.sepa_represent_auto AND r.represent_automatically
+               ), earlier AS (
+                   -- the conditions on e in FILTER, not WHERE: e is then read by its id
+                   -- only, never scanned as a whole for each storno
+                   SELECT g.id, own.invoice_id, COUNT(e.id) FILTER (
+                              WHERE e.state = 'done' AND (e.date, e.id) < (g.date, g.id)
+                                AND e.date >= g.date - g.window_days) AS n
+                     FROM given g
+                     JOIN sepa_storno_invoice_rel own ON own.storno_id = g.id
+                     JOIN sepa_storno_invoice_rel other ON other.invoice_id = own.invoice_id
+                     JOIN sepa_storno e ON e.id = other.storno_id
+                 GROUP BY g.id, own.invoice_id
+               )
+               SELECT g.id, g.company_id, g.kind, g.reason_code, b.scheme,
+                      md.state AS mandate_state, g.needs_new_account,
+                      COALESCE(presented.n, 0) AS presented
+                 FROM given g
+                 JOIN sepa_batch b ON b.id = g.batch_id
+            LEFT JOIN sepa_mandate md ON md.id = g.mandate_id
+            LEFT JOIN (SELECT id, MAX(n) AS n FROM earlier GROUP BY id) presented
+                   ON presented.id = g.id
+             ORDER BY g.id""", self.ids))
 
     # ------------------------------------------------------------------
     # AFTER REGISTRATION: mandates with an invalid account, the invoices' chatter
