@@ -133,13 +133,14 @@ def latest_delivery_date(collection_date, scheme="CORE", bank_lead_days=0):
     return add_business_days(collection_date, -(bank_lead_days + interbank))
 
 
-def representation_date(today, payday, scheme="CORE", bank_lead_days=0):
+def representation_date(today, payday, scheme="CORE", bank_lead_days=0, not_before=None):
     """Return the collection date of a debit re-presented after payday.
 
     Rule: this month's payday (``payday``, a day of the month, moved to the month's last
     day in shorter months) while it is not past on ``today``, else next month's; moved
     to the next TARGET2 business day, and never earlier than the earliest collection
-    date of a file handed to the bank ``today`` (:func:`earliest_collection_date`).
+    date of a file handed to the bank ``today`` (:func:`earliest_collection_date`) nor
+    than ``not_before`` (e.g. the end of a pre-notification period), both business days.
     Example: failed on 20 September 2027, payday the 25th (a Saturday) → Monday
     27 September; failed on 28 December 2026 → 25 January 2027.
     """
@@ -155,6 +156,8 @@ def representation_date(today, payday, scheme="CORE", bank_lead_days=0):
         month = (month + datetime.timedelta(days=31)).replace(day=1)
         pay = _day_of_month(month, payday)
     earliest = earliest_collection_date(today, scheme, bank_cutoff_days=bank_lead_days)
+    if not_before is not None:
+        earliest = max(earliest, next_business_day(not_before))
     return max(next_business_day(pay), earliest)
 
 

@@ -63,6 +63,18 @@ def _payday_of(month_start, payday):
     return month_start.replace(day=min(payday, last))
 
 
+def test_not_before_a_notice_period():
+    # failed on 20 September 2027, 14 days' notice: not before 4 October (a Monday)
+    assert representation_date(D(2027, 9, 20), 25, bank_lead_days=1,
+                               not_before=D(2027, 10, 4)) == D(2027, 10, 4)
+    # a notice period ending before the payday changes nothing
+    assert representation_date(D(2027, 9, 1), 25, bank_lead_days=1,
+                               not_before=D(2027, 9, 15)) == D(2027, 9, 27)
+    # ending on a Saturday: the Monday after
+    assert representation_date(D(2027, 9, 20), 25, not_before=D(2027, 10, 2)) \
+        == D(2027, 10, 4)
+
+
 def test_bad_payday():
     for payday in (0, 32, True, "25"):
         with pytest.raises(SepaValidationError):
