@@ -1230,7 +1230,8 @@ class SepaStorno(models.Model):
           ``sepa.calendar.representation_date``: the first collection date on or after
           the company's payday, and after the pre-notification period of the customer
           counted from today: the failed debit e-mail announces it) while its invoices
-          were re-presented fewer times than the company's maximum within its period (their earlier registered failed
+          were re-presented fewer times than the company's maximum within its period
+          (their earlier registered failed
           debits in that many days count);
         - held, with a note saying so, once they were re-presented the maximum.
 
