@@ -6,7 +6,7 @@
     "license": "AGPL-3",
     "author": "sepa_direct_debit contributors",
     "development_status": "Alpha",
-    "depends": ["account", "base_iban", "mail"],
+    "depends": ["account", "base_iban", "mail", "portal"],
     "external_dependencies": {"python": ["lxml", "python-stdnum", "schwifty", "sepaxml"]},
     "data": [
         "security/sepa_security.xml",
@@ -32,6 +32,7 @@
         "views/sepa_menus.xml",
         "wizards/sepa_return_import_views.xml",
         "wizards/sepa_control_views.xml",
+        "views/portal_templates.xml",
     ],
     "demo": ["demo/sepa_demo_company.xml", "demo/sepa_demo.xml", "demo/sepa_demo_invoices.xml"],
     "assets": {
