@@ -48,8 +48,13 @@ def masked_iban(value):
     compact = "".join((value or "").split()).upper()
     if len(compact) <= 6:
         return compact
-    hidden = compact[:2] + "*" * (len(compact) - 6) + compact[-4:]
-    return " ".join(hidden[i:i + 4] for i in range(0, len(hidden), 4))
+    head = compact[:2] + "*" * (len(compact) - 6)
+    groups = [head[i:i + 4] for i in range(0, len(head), 4)]
+    if len(groups[-1]) < 4:  # the last four digits are never split
+        groups[-1] += compact[-4:]
+    else:
+        groups.append(compact[-4:])
+    return " ".join(groups)
 
 
 class SepaMandate(models.Model):
