@@ -12,6 +12,7 @@ from . import res_partner_bank
 from . import sepa_return_reason
 from . import sepa_mandate
 from . import account_move
+from . import account_move_send
 from . import account_journal
 from . import account_move_line
 from . import account_bank_statement_line

@@ -1,10 +1,12 @@
 from collections import defaultdict
+from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_amount, format_date
 
 from ..constants import SEPA_GROUP
+from ..sepa.notice import mask_iban, planned_collection_date
 from .sepa_batch_posting import REVERSE_SETWISE
 
 
@@ -82,10 +84,100 @@ class AccountMove(models.Model):
         "sepa.batch", string="Last Direct Debit Batch", compute="_compute_sepa_invoice_batch_id",
         groups=SEPA_GROUP,
         help="The last direct debit batch that collected or tried to collect this invoice.")
+    sepa_notice_date = fields.Date(
+        string="Planned Collection Date", compute="_compute_sepa_notice",
+        help="The collection date the invoice announces to the customer (pre-notification): "
+        "the due date, or the company's collection day of the month after it, never "
+        "earlier than the pre-notification period after the invoice date, on a TARGET2 "
+        "business day.")
+    sepa_notice_iban = fields.Char(
+        string="Debited Account", compute="_compute_sepa_notice",
+        help="The customer's account the pre-notification names, masked to its last four "
+        "digits.")
+    sepa_notice_text = fields.Char(
+        string="Pre-notification", compute="_compute_sepa_notice",
+        help="The notice of the debit printed on the invoice and written in its e-mail: "
+        "amount, collection date, account, mandate reference and creditor identifier. "
+        "Empty when the invoice is not collected by direct debit, or the company notifies "
+        "by a separate e-mail per debit.")
+    sepa_notified_date = fields.Date(
+        string="Pre-notified On", copy=False,
+        help="The day the pre-notification of this invoice reached the customer: set when "
+        "the invoice e-mail carrying it is sent; enter it by hand for an invoice sent by "
+        "post. A proposal collects the invoice no earlier than the pre-notification "
+        "period after it.")
 
     # ------------------------------------------------------------------
     # COMPUTE
     # ------------------------------------------------------------------
+
+    @api.depends("sepa_state", "amount_residual", "invoice_date", "invoice_date_due",
+                 "sepa_mandate_id.name", "sepa_mandate_id.partner_bank_id",
+                 "company_id.sepa_notice_method", "company_id.sepa_notice_days",
+                 "company_id.sepa_creditor_identifier",
+                 "commercial_partner_id.sepa_notice_days")
+    @api.depends_context("lang")
+    def _compute_sepa_notice(self):
+        rows = self._sepa_notice_rows()
+        env = self.env  # env._ knows the language of the report or the e-mail
+        for move in self:
+            row = rows.get(move.id)
+            if not row:
+                move.sepa_notice_date = move.sepa_notice_iban = move.sepa_notice_text = False
+                continue
+            move.sepa_notice_date = row["date"]
+            move.sepa_notice_iban = mask_iban(row["iban"])
+            move.sepa_notice_text = env._(
+                "The amount of %(amount)s will be debited from your account %(account)s on "
+                "or after %(date)s (mandate %(mandate)s, creditor identifier %(creditor)s).",
+                amount=format_amount(env, row["amount"], env["res.currency"].browse(
+                    row["currency_id"])),
+                account=mask_iban(row["iban"]),
+                date=format_date(env, row["date"], date_format="long"),
+                mandate=row["mandate"], creditor=row["creditor"])
+
+    def _sepa_notice_rows(self):
+        """``{invoice id: {date, amount, currency_id, iban, mandate, creditor}}`` of the
+        invoices of ``self`` that carry a pre-notification: posted customer invoices to
+        collect under an active mandate, of a company notifying on the invoice. One
+        query for all of them."""
+        ids = [id_ for id_ in self._ids if id_]
+        if not ids:
+            return {}
+        self.flush_model(["move_type", "state", "sepa_state", "amount_residual",
+                          "invoice_date", "invoice_date_due", "sepa_mandate_id", "company_id",
+                          "commercial_partner_id", "currency_id"])
+        self.env["sepa.mandate"].flush_model(["state", "name", "partner_bank_id"])
+        self.env["res.partner.bank"].flush_model(["acc_number"])
+        self.env["res.partner"].flush_model(["sepa_notice_days"])
+        self.env["res.company"].flush_model(["sepa_notice_method", "sepa_notice_days",
+                                             "sepa_creditor_identifier"])
+        rows = self.env.execute_query_dict(SQL(
+            """SELECT m.id, m.invoice_date, COALESCE(m.invoice_date_due, m.invoice_date)
+                      AS due_date, m.amount_residual AS amount, m.currency_id, m.company_id,
+                      md.name AS mandate, bank.acc_number AS iban,
+                      c.sepa_creditor_identifier AS creditor,
+                      COALESCE(NULLIF(p.sepa_notice_days, 0), c.sepa_notice_days)
+                      AS notice_days
+                 FROM account_move m
+                 JOIN sepa_mandate md ON md.id = m.sepa_mandate_id AND md.state = 'active'
+                 JOIN res_partner_bank bank ON bank.id = md.partner_bank_id
+                 JOIN res_company c ON c.id = m.company_id
+                 JOIN res_partner p ON p.id = m.commercial_partner_id
+                WHERE m.id = ANY(%s) AND m.move_type = 'out_invoice' AND m.state = 'posted'
+                  AND m.sepa_state = 'to_collect' AND m.amount_residual > 0
+                  AND c.sepa_notice_method IN ('invoice', 'both')
+                  AND c.sepa_creditor_identifier IS NOT NULL""", ids))
+        companies = self.env["res.company"].browse({row["company_id"] for row in rows})
+        days = {company.id: company.sepa_collection_day for company in companies}
+        result = {}
+        for row in rows:
+            not_before = row["invoice_date"] and row["invoice_date"] + timedelta(
+                days=row["notice_days"] or 0)
+            row["date"] = planned_collection_date(
+                row["due_date"], days[row["company_id"]], not_before=not_before or None)
+            result[row["id"]] = row
+        return result
 
     @api.depends("partner_id", "move_type", "company_id", "sepa_oneoff_mandate_ids.state",
                  "commercial_partner_id.sepa_mandate_ids.state",
@@ -384,3 +476,15 @@ class AccountMove(models.Model):
 
     def action_sepa_release(self):
         self.write({"sepa_hold": False, "sepa_hold_reason": False})
+
+    # ------------------------------------------------------------------
+    # BUSINESS: pre-notification
+    # ------------------------------------------------------------------
+
+    def _sepa_record_notice(self):
+        """The invoice e-mails of ``self`` were sent: those that carried the
+        pre-notification reached the customer today (the first sending counts). One
+        write for all of them."""
+        notified = self.browse(self._sepa_notice_rows()).filtered(
+            lambda move: not move.sepa_notified_date)
+        notified.write({"sepa_notified_date": fields.Date.context_today(self)})

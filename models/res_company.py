@@ -4,6 +4,14 @@ from odoo.exceptions import UserError, ValidationError
 from ..constants import DEFAULT_PAIN_VERSION, PAIN_VERSIONS
 from ..sepa import SepaError
 from ..sepa.ids import validate_creditor_id
+from ..sepa.notice import DEFAULT_NOTICE_DAYS
+
+#: How the debtor is pre-notified of a debit (``sepa_notice_method``).
+NOTICE_METHODS = [
+    ("invoice", "On the invoice"),
+    ("email", "By e-mail per debit"),
+    ("both", "Both"),
+]
 
 #: (company field, code area, account type, reconcile) of the accounts made with a chart.
 SETUP_ACCOUNTS = (
@@ -126,6 +134,33 @@ class ResCompany(models.Model):
         "income account and customer taxes (mapped by the customer's fiscal position) are "
         "used, and its sales price when the bank gave no charge. A 'Storno Fee' service "
         "is made with the chart of accounts.")
+    sepa_notice_days = fields.Integer(
+        string="Pre-notification Period",
+        default=DEFAULT_NOTICE_DAYS,
+        help="Calendar days the customer must be told of amount and date before a debit "
+        "(14 by the SEPA rulebook, unless agreed otherwise; a customer may have an agreed "
+        "period of its own).",
+    )
+    sepa_notice_method = fields.Selection(
+        NOTICE_METHODS,
+        string="Send the Pre-notification",
+        default="invoice",
+        required=True,
+        help="How customers are told of each debit: on the invoice (its PDF and its "
+        "e-mail name the collection date, amount, mandate, creditor identifier and "
+        "account), by a separate e-mail per debit, or both.",
+    )
+    sepa_notice_check = fields.Boolean(
+        string="Check Pre-notification in Proposals",
+        help="A proposal takes an invoice only when its pre-notification reached the "
+        "customer in time: debits notified too late are shifted or left out, invoices "
+        "never notified are listed with the reason.",
+    )
+    sepa_notice_check_from = fields.Date(
+        string="Check Invoices Dated From",
+        help="Invoices dated before this day (sent before the check was switched on) are "
+        "not checked; set to the day the check is switched on.",
+    )
     sepa_background_threshold = fields.Integer(
         string="Background Job Above (lines)",
         default=5000,
@@ -168,6 +203,14 @@ class ResCompany(models.Model):
                     "month has it; 0: no fixed day), not %(day)s.",
                     day=company.sepa_collection_day))
 
+    @api.constrains("sepa_notice_days")
+    def _check_sepa_notice_days(self):
+        for company in self:
+            if company.sepa_notice_days < 0:
+                raise ValidationError(_(
+                    "The pre-notification period of %(company)s cannot be negative.",
+                    company=company.name))
+
     @api.constrains("sepa_storno_max_charge")
     def _check_sepa_storno_max_charge(self):
         for company in self:
@@ -184,7 +227,12 @@ class ResCompany(models.Model):
 
     def write(self, vals):
         self._normalize_creditor_identifier(vals)
-        return super().write(vals)
+        result = super().write(vals)
+        if vals.get("sepa_notice_check"):
+            # the invoices sent from now on carry the notice: check those
+            self.filtered(lambda company: not company.sepa_notice_check_from).write({
+                "sepa_notice_check_from": fields.Date.context_today(self)})
+        return result
 
     @api.model
     def _normalize_creditor_identifier(self, vals):

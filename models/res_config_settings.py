@@ -63,6 +63,31 @@ class ResConfigSettings(models.TransientModel):
         string="Background Job Above (lines)",
         help="Larger batches are generated and posted by a background job.",
     )
+    sepa_notice_days = fields.Integer(
+        related="company_id.sepa_notice_days",
+        readonly=False,
+        string="Pre-notification Period",
+        help="Calendar days the customer must be told of amount and date before a debit.",
+    )
+    sepa_notice_method = fields.Selection(
+        related="company_id.sepa_notice_method",
+        readonly=False,
+        string="Send the Pre-notification",
+        help="On the invoice, by a separate e-mail per debit, or both.",
+    )
+    sepa_notice_check = fields.Boolean(
+        related="company_id.sepa_notice_check",
+        readonly=False,
+        string="Check Pre-notification in Proposals",
+        help="Debits notified too late are shifted or left out; invoices never notified "
+        "are listed with the reason.",
+    )
+    sepa_notice_check_from = fields.Date(
+        related="company_id.sepa_notice_check_from",
+        readonly=False,
+        string="Check Invoices Dated From",
+        help="Invoices dated before this day are not checked.",
+    )
     sepa_storno_auto_revoke = fields.Boolean(
         related="company_id.sepa_storno_auto_revoke",
         readonly=False,

@@ -1,4 +1,5 @@
 from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 
 from ..constants import SEPA_GROUP
 from .sepa_batch_posting import BULK_RANK
@@ -18,6 +19,12 @@ class ResPartner(models.Model):
         groups=SEPA_GROUP,
         help="Each posted invoice gets a one-off mandate of its own instead of one "
         "recurring mandate for all invoices.",
+    )
+    sepa_notice_days = fields.Integer(
+        string="Agreed Pre-notification Period",
+        groups=SEPA_GROUP,
+        help="Calendar days before a debit this customer agreed to be told of it, when "
+        "it differs from the company's pre-notification period; 0: the company's.",
     )
     sepa_mandate_ids = fields.One2many(
         "sepa.mandate",
@@ -107,12 +114,22 @@ class ResPartner(models.Model):
                     "display_name"))) or False
 
     # ------------------------------------------------------------------
+    # CONSTRAINT
+    # ------------------------------------------------------------------
+
+    @api.constrains("sepa_notice_days")
+    def _check_sepa_notice_days(self):
+        if any(partner.sepa_notice_days < 0 for partner in self.sudo()):
+            raise ValidationError(_("The agreed pre-notification period cannot be negative."))
+
+    # ------------------------------------------------------------------
     # LOW-LEVEL (CRUD)
     # ------------------------------------------------------------------
 
     @api.model
     def _commercial_fields(self):
-        return super()._commercial_fields() + ["sepa_collect", "sepa_mandate_per_invoice"]
+        return super()._commercial_fields() + ["sepa_collect", "sepa_mandate_per_invoice",
+                                               "sepa_notice_days"]
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -692,6 +692,22 @@ class SepaBatch(models.Model):
         self.ensure_one()
         return self.env["sepa.control"]._action_open(self)
 
+    def action_open_bank_credit(self):
+        """Register Bank Credit: the bank's credit of this sent batch, typed in from the
+        bank statement (``sepa.bank.credit``), for a company without a bank statement
+        import."""
+        self.ensure_one()
+        self._check_state(("sent",), _("register a bank credit for"))
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Register Bank Credit"),
+            "res_model": "sepa.bank.credit",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_batch_id": self.id},
+        }
+
     def action_send(self):
         self._check_state(("generated",), _("mark as sent"))
         for batch in self:

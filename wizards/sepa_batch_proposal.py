@@ -1,4 +1,5 @@
 import functools
+from collections import defaultdict
 
 from dateutil.relativedelta import relativedelta
 
@@ -15,6 +16,7 @@ from ..sepa.calendar import (
     next_collection_day,
 )
 from ..sepa.ids import validate_iban
+from ..sepa.notice import earliest_collection_after_notice
 
 
 class SepaBatchProposal(models.TransientModel):
@@ -86,6 +88,12 @@ class SepaBatchProposal(models.TransientModel):
         compute="_compute_selection",
         help="The latest delivery date of some selected debits has passed.",
     )
+    notice_late_count = fields.Integer(
+        string="Pre-notified Too Late",
+        compute="_compute_notice_late_count",
+        help="Selected debits whose pre-notification reached the customer less than the "
+        "pre-notification period before their collection date.",
+    )
 
     @api.model
     def _default_journal(self):
@@ -115,6 +123,12 @@ class SepaBatchProposal(models.TransientModel):
             dates = selected.mapped("latest_delivery_date")
             wizard.latest_delivery_date = min(dates) if dates else False
             wizard.delivery_date_passed = bool(dates) and min(dates) < today
+
+    @api.depends("line_ids.selected", "line_ids.notice_late")
+    def _compute_notice_late_count(self):
+        for wizard in self:
+            wizard.notice_late_count = len(wizard.line_ids.filtered(
+                lambda line: line.selected and line.notice_late))
 
     @api.constrains("instruction_date")
     def _check_instruction_date(self):
@@ -331,7 +345,8 @@ class SepaBatchProposal(models.TransientModel):
         return self.one_collection_date if self.collect_on_one_date else due_date
 
     def _prepare_line_vals(self, row, params):
-        reason = self._exclusion_reason(row, params)
+        reason = self._exclusion_reason(row, params) or self._notice_exclusion_reason(
+            row, params)
         vals = {
             "proposal_id": self.id,
             "company_id": self.company_id.id,  # stored related: no recomputation after
@@ -351,6 +366,7 @@ class SepaBatchProposal(models.TransientModel):
                 "sequence_type": self._sequence_type(row, params),
                 "collection_date": collection,
                 "latest_delivery_date": delivery,
+                **self._notice_vals(row, params, collection),
             })
         return vals
 
@@ -359,8 +375,10 @@ class SepaBatchProposal(models.TransientModel):
         self.company_id._sepa_check_creditor_identifier()
         params = self._check_params()
         (self.line_ids | self.excluded_line_ids).unlink()
+        rows = self._candidate_rows()
+        params["notices"] = self._notice_rows(rows)
         insert_records(self.env["sepa.batch.proposal.line"], [
-            self._prepare_line_vals(row, params) for row in self._candidate_rows()
+            self._prepare_line_vals(row, params) for row in rows
         ])
         self.proposed = True
         return self._reopen()
@@ -416,6 +434,109 @@ class SepaBatchProposal(models.TransientModel):
                       deadline=format_date(self.env, line.latest_delivery_date))
                     for line in late[:20])))
 
+    # ------------------------------------------------------------------
+    # BUSINESS: pre-notification
+    # ------------------------------------------------------------------
+
+    def _notice_rows(self, rows):
+        """``{invoice id: (notified date, notice period, customer has an e-mail)}`` of the
+        candidate ``rows`` whose pre-notification the proposal checks (company switch
+        on, invoice dated from the day it was switched on): one query."""
+        company = self.company_id
+        ids = [row["invoice_id"] for row in rows]
+        if not company.sepa_notice_check or not ids:
+            return {}
+        self.env["account.move"].flush_model(
+            ["sepa_notified_date", "invoice_date", "partner_id", "commercial_partner_id"])
+        self.env["res.partner"].flush_model(["email", "sepa_notice_days"])
+        since = SQL("m.invoice_date >= %s", company.sepa_notice_check_from) \
+            if company.sepa_notice_check_from else SQL("TRUE")
+        return {row[0]: row[1:] for row in self.env.execute_query(SQL(
+            """SELECT m.id, m.sepa_notified_date,
+                      COALESCE(NULLIF(p.sepa_notice_days, 0), %(days)s),
+                      COALESCE(ip.email, '') != '' OR COALESCE(p.email, '') != ''
+                 FROM account_move m
+                 JOIN res_partner p ON p.id = m.commercial_partner_id
+                 JOIN res_partner ip ON ip.id = m.partner_id
+                WHERE m.id = ANY(%(ids)s) AND %(since)s""",
+            days=company.sepa_notice_days, ids=ids, since=since))}
+
+    def _notice_exclusion_reason(self, row, params):
+        """Why the invoice of ``row`` cannot be collected for want of a pre-notification,
+        or None: never notified and notified on the invoice only, or nobody can tell the
+        customer (no e-mail address)."""
+        notice = params.get("notices", {}).get(row["invoice_id"])
+        if not notice or notice[0]:
+            return None
+        env = self.env
+        if not notice[2]:
+            return env._("Not pre-notified: the customer has no e-mail address. Send the "
+                         "invoice by post and enter the day in Pre-notified On on the invoice.")
+        if self.company_id.sepa_notice_method == "invoice":
+            return env._("Not pre-notified: send the invoice first")
+        return None  # the e-mail of the debit tells the customer
+
+    def _notice_vals(self, row, params, collection):
+        """The pre-notification of a line collected on ``collection``: the day it reached
+        the customer, the first collection date it allows, and whether that is later."""
+        notice = params.get("notices", {}).get(row["invoice_id"])
+        if not notice or not notice[0]:
+            return {}
+        earliest = earliest_collection_after_notice(notice[0], notice[1])
+        return {"notified_date": notice[0], "notice_earliest_date": earliest,
+                "notice_late": collection < earliest}
+
+    def _notice_late_lines(self):
+        """Selected lines pre-notified too late for their collection date (one query)."""
+        return self.env["sepa.batch.proposal.line"].search([
+            ("proposal_id", "=", self.id), ("selected", "=", True), ("reason", "=", False),
+            ("notice_late", "=", True),
+        ])
+
+    def action_shift_notice_dates(self):
+        """Move the debits pre-notified too late to the first date their notice allows:
+        one write per date."""
+        self.ensure_one()
+        by_date = defaultdict(list)
+        for line in self._notice_late_lines():
+            by_date[line.notice_earliest_date].append(line.id)
+        for earliest, ids in by_date.items():
+            self.env["sepa.batch.proposal.line"].browse(ids).write(
+                {"collection_date": earliest})
+        return self._reopen()
+
+    def action_leave_out_notice_late(self):
+        """Leave out the debits pre-notified too late, with the reason: one write per
+        notified day and earliest date."""
+        self.ensure_one()
+        env = self.env
+        by_dates = defaultdict(list)
+        for line in self._notice_late_lines():
+            by_dates[line.notified_date, line.notice_earliest_date].append(line.id)
+        for (notified, earliest), ids in by_dates.items():
+            env["sepa.batch.proposal.line"].browse(ids).write({
+                "selected": False,
+                "reason": env._("Pre-notified on %(notified)s, earliest collection "
+                                "%(earliest)s", notified=format_date(env, notified),
+                                earliest=format_date(env, earliest)),
+            })
+        return self._reopen()
+
+    def _check_notice_dates(self):
+        """Refuse selected debits pre-notified too late for their collection date."""
+        late = self._notice_late_lines()
+        if late:
+            raise UserError(_(
+                "These debits were pre-notified too late for their collection date: "
+                "%(debits)s. Shift them to the first date their pre-notification allows, "
+                "or leave them out (links in the banner above the list).",
+                debits=", ".join(
+                    _("%(invoice)s (pre-notified on %(notified)s, earliest collection "
+                      "%(earliest)s)", invoice=line.invoice_id.name,
+                      notified=format_date(self.env, line.notified_date),
+                      earliest=format_date(self.env, line.notice_earliest_date))
+                    for line in late[:20])))
+
     @api.model
     def _action_propose_invoices(self, invoices):
         """The proposal of ``invoices`` (a selection in To Collect), already proposed:
@@ -466,6 +587,7 @@ class SepaBatchProposal(models.TransientModel):
         self.ensure_one()
         self.company_id._sepa_check_creditor_identifier()
         self._check_delivery_dates()
+        self._check_notice_dates()
         rows = self._selected_rows()
         if not rows:
             raise UserError(_("Select at least one invoice to collect."))
@@ -528,6 +650,19 @@ class SepaBatchProposalLine(models.TransientModel):
         help="Due date of the invoice: its collection date when the proposal collects "
         "each invoice on its due date.")
     reason = fields.Char(string="Excluded Because", help="Why the invoice cannot be collected.")
+    notified_date = fields.Date(
+        string="Pre-notified On",
+        help="The day the pre-notification of the debit reached the customer.")
+    notice_earliest_date = fields.Date(
+        string="Earliest Collection (Pre-notification)",
+        help="The first collection date the pre-notification allows: the notice period "
+        "(the customer's agreed one, else the company's) after the day it reached the "
+        "customer, on a TARGET2 business day.")
+    notice_late = fields.Boolean(
+        string="Pre-notified Too Late",
+        compute="_compute_notice_late",
+        store=True,
+        help="The collection date is earlier than the pre-notification allows.")
 
     @api.depends("collection_date", "proposal_id.scheme",
                  "proposal_id.company_id.sepa_bank_lead_days")
@@ -543,6 +678,12 @@ class SepaBatchProposalLine(models.TransientModel):
                 deadlines[key] = key[0] and latest_delivery_date(
                     key[0], key[1], bank_lead_days=key[2])
             line.latest_delivery_date = deadlines[key]
+
+    @api.depends("collection_date", "notice_earliest_date")
+    def _compute_notice_late(self):
+        for line in self:
+            line.notice_late = bool(line.notice_earliest_date and line.collection_date
+                                    and line.collection_date < line.notice_earliest_date)
 
     def write(self, vals):
         if vals.get("selected") and self.filtered("reason"):
