@@ -25,3 +25,5 @@ from . import sepa_storno
 from . import sepa_storno_mail
 from . import sepa_storno_event
 from . import sepa_return_matcher
+from . import sepa_mandate_signing
+from . import sepa_mandate_sign_mail
