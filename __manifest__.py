@@ -14,7 +14,10 @@
         "data/ir_sequence_data.xml",
         "data/ir_cron_data.xml",
         "data/sepa_return_reason_data.xml",
+        "data/mail_template_data.xml",
+        "data/mail_template_sign_data.xml",
         "report/sepa_mandate_report.xml",
+        "views/portal_mandate_sign_templates.xml",
         "wizards/sepa_mandate_revoke_views.xml",
         "wizards/sepa_mandate_reactivate_views.xml",
         "wizards/sepa_batch_proposal_views.xml",
@@ -23,6 +26,7 @@
         "wizards/sepa_storno_release_views.xml",
         "wizards/sepa_bank_credit_views.xml",
         "views/sepa_mandate_views.xml",
+        "views/sepa_mandate_sign_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/account_journal_views.xml",
@@ -39,6 +43,9 @@
     ],
     "demo": ["demo/sepa_demo_company.xml", "demo/sepa_demo.xml", "demo/sepa_demo_invoices.xml"],
     "assets": {
+        "web.assets_frontend": [
+            "sepa_direct_debit/static/src/portal/**/*",
+        ],
         "web.assets_tests": ["sepa_direct_debit/static/tests/tours/*.js"],
     },
     "post_init_hook": "post_init_hook",

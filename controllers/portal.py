@@ -56,7 +56,7 @@ class SepaDirectDebitPortal(CustomerPortal):
         }
 
     def _sepa_mandate_url(self, mandate, access_token=None, **params):
-        url = mandate.access_url
+        url = mandate._portal_direct_debit_url()
         query = dict(params, access_token=access_token) if access_token else params
         if query:
             url += "?" + "&".join("%s=%s" % item for item in query.items())

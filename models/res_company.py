@@ -120,6 +120,21 @@ class ResCompany(models.Model):
         "only when the bank took at most this much more than the debit (the bank's "
         "charge), in the company's currency. Above it the line is left to reconcile by "
         "hand, the reason in its chatter.")
+    sepa_storno_mail = fields.Boolean(
+        string="Tell the Customer When a Debit Failed",
+        default=True,
+        help="Registering a failed debit that is the customer's (insufficient funds, "
+        "account closed, refusal, refund...; not the creditor's or a bank's) queues one "
+        "e-mail to the customer, in the customer's language: which invoices, amount, date, "
+        "the reason in plain words and what happens next (the planned new collection "
+        "date, the invoice's payment link, or a request for a new account or mandate). "
+        "Template: Direct Debit: Failed Debit (to the Customer).")
+    sepa_sign_auto_send = fields.Boolean(
+        string="Send New Mandates for Signature",
+        help="The mandates to sign that the addon creates itself (a customer set to be "
+        "collected by direct debit, a one-off mandate per invoice) are e-mailed at once to "
+        "the customer with the personal link to sign online. Off: send them with the "
+        "mandate's Send for Signature button, or print the form.")
     sepa_storno_fee_invoice = fields.Boolean(
         string="Re-invoice Storno Fees to the Customer",
         help="Registering a failed debit creates a posted invoice of the storno fee for "

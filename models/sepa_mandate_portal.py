@@ -2,8 +2,9 @@
 shows there and what the customer may do on it (change the account, revoke).
 
 The portal reads and writes with ``sudo()``, limited by the controller to the mandates of
-the customer's commercial partner (or the one mandate of an access token): portal users
-have no access rights on mandates, batches or failed debits.
+the customer's commercial partner (or the one mandate of its portal access token, the
+token of the signing link: models/sepa_mandate_signing.py): portal users have no access
+rights on mandates, batches or failed debits.
 """
 
 from collections import defaultdict
@@ -14,12 +15,8 @@ from odoo.tools.translate import LazyTranslate
 
 from ..sepa import SepaError
 from ..sepa.ids import validate_iban
+from ..sepa.notice import mask_iban, planned_collection_date
 from .mail_message import MESSAGES
-
-try:  # the pre-notification's masking, where the addon has it
-    from ..sepa.notice import mask_iban
-except ImportError:  # pragma: no cover - until that part is merged
-    mask_iban = None
 
 _lt = LazyTranslate(__name__)
 
@@ -40,31 +37,14 @@ MESSAGES.update({
 })
 
 
-def masked_iban(value):
-    """``NL91ABNA0417164300`` → ``NL** **** **** **4300``: country code and last four
-    characters, grouped by four as the IBAN is printed."""
-    if mask_iban:
-        return mask_iban(value)
-    compact = "".join((value or "").split()).upper()
-    if len(compact) <= 6:
-        return compact
-    head = compact[:2] + "*" * (len(compact) - 6)
-    groups = [head[i:i + 4] for i in range(0, len(head), 4)]
-    if len(groups[-1]) < 4:  # the last four digits are never split
-        groups[-1] += compact[-4:]
-    else:
-        groups.append(compact[-4:])
-    return " ".join(groups)
-
-
 class SepaMandate(models.Model):
-    _name = "sepa.mandate"
-    _inherit = ["sepa.mandate", "portal.mixin"]
+    _inherit = "sepa.mandate"
 
-    def _compute_access_url(self):
-        super()._compute_access_url()
-        for mandate in self:
-            mandate.access_url = "/my/direct_debits/%s" % mandate.id
+    def _portal_direct_debit_url(self):
+        """The mandate's page in "My direct debits" (its ``access_url`` is the signing
+        page: controllers/portal_mandate_sign.py)."""
+        self.ensure_one()
+        return "/my/direct_debits/%s" % self.id
 
     def _get_report_base_filename(self):
         self.ensure_one()
@@ -76,7 +56,7 @@ class SepaMandate(models.Model):
 
     def _portal_masked_iban(self):
         self.ensure_one()
-        return masked_iban(self.debtor_iban)
+        return mask_iban(self.debtor_iban)
 
     @staticmethod
     def _portal_reason_text(reason):
@@ -118,16 +98,18 @@ class SepaMandate(models.Model):
     def _portal_planned_invoices(self, partner=None):
         """The open invoices of these mandates (or of ``partner``) that a proposal will
         collect, with their planned collection date: the pre-notified date where the
-        addon computes one, else the due date. ``[(invoice, date)]``, soonest first."""
+        invoice carries a notice, else the addon's planned date (the due date, or the
+        company's collection day of the month after it, on a business day).
+        ``[(invoice, date)]``, soonest first."""
         domain = [("move_type", "=", "out_invoice"), ("state", "=", "posted"),
                   ("sepa_state", "=", "to_collect")]
         domain.append(("commercial_partner_id", "=", partner.id) if partner
                       else ("sepa_mandate_id", "in", self.ids))
         invoices = self.env["account.move"].search(domain)
-        notice = "sepa_notice_date" in invoices._fields
-        rows = [(invoice, (notice and invoice.sepa_notice_date) or invoice.invoice_date_due
-                 or invoice.invoice_date) for invoice in invoices]
-        return sorted(rows, key=lambda row: (row[1] or fields.Date.today(), row[0].id))
+        rows = [(invoice, invoice.sepa_notice_date or planned_collection_date(
+            invoice.invoice_date_due or invoice.invoice_date,
+            invoice.company_id.sepa_collection_day)) for invoice in invoices]
+        return sorted(rows, key=lambda row: (row[1], row[0].id))
 
     def _portal_sent_lines(self):
         """The pending debits of these mandates in batches already made into a file or
