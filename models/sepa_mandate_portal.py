@@ -99,16 +99,19 @@ class SepaMandate(models.Model):
         """The open invoices of these mandates (or of ``partner``) that a proposal will
         collect, with their planned collection date: the pre-notified date where the
         invoice carries a notice, else the addon's planned date (the due date, or the
-        company's collection day of the month after it, on a business day).
+        company's collection day of the month after it, on a business day, not before
+        today).
         ``[(invoice, date)]``, soonest first."""
         domain = [("move_type", "=", "out_invoice"), ("state", "=", "posted"),
                   ("sepa_state", "=", "to_collect")]
         domain.append(("commercial_partner_id", "=", partner.id) if partner
                       else ("sepa_mandate_id", "in", self.ids))
         invoices = self.env["account.move"].search(domain)
+        today = fields.Date.context_today(self)
         rows = [(invoice, invoice.sepa_notice_date or planned_collection_date(
             invoice.invoice_date_due or invoice.invoice_date,
-            invoice.company_id.sepa_collection_day)) for invoice in invoices]
+            invoice.company_id.sepa_collection_day, not_before=today))
+            for invoice in invoices]
         return sorted(rows, key=lambda row: (row[1], row[0].id))
 
     def _portal_sent_lines(self):

@@ -9,6 +9,7 @@ from lxml import etree
 from odoo import fields, http
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from ..sepa.notice import planned_collection_date
 from .common import IBAN_B, SepaBatchCommon, SepaTourCase
 
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
@@ -78,6 +79,8 @@ class TestPortalDirectDebits(PortalDirectDebitCommon, HttpCase):
                              headers={"User-Agent": "Mozilla/5.0 (portal test)"})
 
     def test_page_shows_mandates_debits_and_planned_invoices(self):
+        # collected on the company's collection day: Saturday 15 March 2025 → Monday
+        self.company.sepa_collection_day = 15
         self.authenticate("portal_dd_a", "portal_dd_a")
         home = self.url_open("/my/home")
         self.assertIn("/my/direct_debits", home.text)
@@ -101,10 +104,19 @@ class TestPortalDirectDebits(PortalDirectDebitCommon, HttpCase):
         expected = self.Mandate._portal_reason_text(self.reason)
         self.assertTrue(expected)
         self.assertIn(expected, page)
-        # the planned date of the open invoice: its due date (or the pre-notified date)
-        planned = dict((inv.id, day) for inv, day in
-                       self.mandate._portal_planned_invoices(partner=self.customer))
-        self.assertEqual(list(planned), self.inv_open.ids)
+        # the planned date of the open invoice: the date its pre-notification announces
+        notice_date = self.inv_open.sepa_notice_date
+        self.assertTrue(notice_date)
+        self.assertEqual(notice_date.day, 15)
+        self.assertEqual(self.mandate._portal_planned_invoices(partner=self.customer),
+                         [(self.inv_open, notice_date)])
+        self.assertIn(notice_date.strftime("%m/%d/%Y"), page)
+        # without a notice on the invoice: the planned date of its due date
+        self.company.sepa_notice_method = "email"
+        self.assertFalse(self.inv_open.sepa_notice_date)
+        self.assertEqual(self.mandate._portal_planned_invoices(partner=self.customer), [(
+            self.inv_open, planned_collection_date(
+            self.inv_open.invoice_date_due, 15, not_before=fields.Date.today()))])
         # another customer's debit is not shown
         self.assertNotIn(self.inv_other.name, page)
         self.assertNotIn("MDT-FIRST", page)
