@@ -166,7 +166,10 @@ class SepaMandate(models.Model):
         wizard = self.env["sepa.mandate.revoke"].create({
             "mandate_ids": [(6, 0, self.ids)],
             "revocation_date": fields.Date.context_today(self),
-            "revocation_reason": _("revoked by the customer online"),
+            # for the bookkeeper: in the company's language
+            "revocation_reason": self.with_context(
+                lang=self.company_id.partner_id.lang or "en_US").env._(
+                "revoked by the customer online"),
         })
         wizard.action_revoke()
         sent = self._portal_sent_lines()
