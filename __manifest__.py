@@ -37,7 +37,8 @@
         "wizards/sepa_return_import_views.xml",
         "wizards/sepa_control_views.xml",
     ],
-    "demo": ["demo/sepa_demo_company.xml", "demo/sepa_demo.xml", "demo/sepa_demo_invoices.xml"],
+    "demo": ["demo/sepa_demo_company.xml", "demo/sepa_demo.xml", "demo/sepa_demo_invoices.xml",
+             "demo/sepa_demo_signing.xml"],
     "assets": {
         "web.assets_frontend": [
             "sepa_direct_debit/static/src/portal/**/*",
