@@ -41,7 +41,8 @@
         "wizards/sepa_control_views.xml",
         "views/portal_templates.xml",
     ],
-    "demo": ["demo/sepa_demo_company.xml", "demo/sepa_demo.xml", "demo/sepa_demo_invoices.xml"],
+    "demo": ["demo/sepa_demo_company.xml", "demo/sepa_demo.xml", "demo/sepa_demo_invoices.xml",
+             "demo/sepa_demo_signing.xml"],
     "assets": {
         "web.assets_frontend": [
             "sepa_direct_debit/static/src/portal/**/*",

@@ -64,12 +64,15 @@ class SepaMandateSignMail(models.AbstractModel):
                                           rendered["subject"]),
                     "body_html": MARKER.sub(lambda m, v=values: v[m.group(1)],
                                             rendered["body_html"]),
+                    # the chatter's note (sanitized: the whole e-mail would cost
+                    # most of the time of a thousand)
+                    "body": Markup("<p>%s</p>") % self.env._(
+                        "Sent for signature to %(email)s, personal link: %(link)s",
+                        email=row["email"], link=link),
                     "recipient_ids": [Command.link(row["partner_id"])],
                     "model": "sepa.mandate",
                     "res_id": row["id"],
                 })
-        for vals in vals_list:
-            vals["body"] = Markup(vals["body_html"])
         mails = self.env["mail.mail"].sudo().create(vals_list)
         self._record_sent(rows)
         return mails
