@@ -31,6 +31,7 @@
         "views/res_config_settings_views.xml",
         "views/account_journal_views.xml",
         "views/sepa_batch_views.xml",
+        "views/sepa_batch_sample_views.xml",
         "report/sepa_storno_report_views.xml",
         "views/sepa_storno_views.xml",
         "report/sepa_batch_report.xml",
