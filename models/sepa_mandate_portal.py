@@ -64,9 +64,7 @@ class SepaMandate(models.Model):
         the customer where the catalogue has one, else its description."""
         if not reason:
             return ""
-        if "customer_message" in reason._fields and reason.customer_message:
-            return reason.customer_message
-        return reason.name
+        return reason.customer_message or reason.name
 
     def _portal_debits(self, partner=None, limit=100):
         """The debits of these mandates (or of ``partner``, a commercial partner), newest
