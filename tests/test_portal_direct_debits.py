@@ -143,6 +143,17 @@ class TestPortalDirectDebits(PortalDirectDebitCommon, HttpCase):
             self.assertEqual(response.status_code, 404)
             self.assertEqual(mandate.state, "active")
             self.assertFalse(mandate.original_iban)
+        # A's mandate with the second company: on A's page, with that creditor
+        a_in_b = self.Mandate.create({
+            "name": "MDT-A-IN-B", "partner_id": self.customer.id,
+            "company_id": self.company_b.id, "signature_date": "2025-01-15",
+            "partner_bank_id": self.mandate.partner_bank_id.id})
+        self.authenticate("portal_dd_a", "portal_dd_a")
+        page = self.url_open("/my/direct_debits").text
+        self.assertIn("MDT-A-IN-B", page)
+        self.assertIn("Stichting Bedrijf B", page)
+        self.assertNotIn("MDT-B-PORTAL", page)
+        self.assertEqual(self.url_open(f"/my/direct_debits/{a_in_b.id}").status_code, 200)
         # B's page: B's mandate only
         self.authenticate("portal_dd_b", "portal_dd_b")
         page = self.url_open("/my/direct_debits").text
