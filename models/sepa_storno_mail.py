@@ -9,8 +9,9 @@ one debit together), queued in Odoo's mail queue, in the customer's language.
 Bulk: one query reads what the e-mails say; the template is rendered once per company,
 language and next step (not once per e-mail), with markers where each e-mail's values
 go, filled in afterwards; the invoices' portal tokens are made by one UPDATE; the
-``mail.mail`` records are made by one ``create``. Each e-mail is linked to the (first)
-invoice: it shows in the invoice's chatter.
+``mail.mail`` records and their messages are inserted set-wise (``_create_mails``: what
+``create`` writes). Each e-mail is linked to the (first) invoice: its subject shows in
+the invoice's chatter (``is_notification``: kept when the sent e-mail is deleted).
 """
 
 import re
@@ -21,6 +22,7 @@ from markupsafe import Markup, escape
 
 from odoo import Command, _lt, api, models
 from odoo.tools import SQL, format_amount, format_date
+from odoo.tools.mail import generate_tracking_message_id
 
 TEMPLATE = "sepa_direct_debit.mail_template_sepa_storno_customer"
 #: Where a value of one e-mail goes in the text rendered once: ``__SEPA_<name>__``.
@@ -54,8 +56,9 @@ class SepaStornoMail(models.AbstractModel):
         for (company_id, lang, step), group in groups.items():
             rendered = self._render(template, company_id, lang, step)
             env = self.with_context(lang=lang).env
+            formatted = {}  # amounts and dates repeat (membership fees, one return date)
             for row in group:
-                values = self._mail_values(env, row, tokens, base_url)
+                values = self._mail_values(env, row, tokens, base_url, formatted)
                 vals_list.append({
                     **rendered["common"],
                     "subject": MARKER.sub(lambda m, v=values: v[m.group(1)],
@@ -65,10 +68,71 @@ class SepaStornoMail(models.AbstractModel):
                     "recipient_ids": [Command.link(row["partner_id"])],
                     "model": "account.move",
                     "res_id": row["invoice_ids"][0],
+                    # given: else read invoice by invoice (display_name of each)
+                    "record_name": row["invoice_names"][0],
                 })
-        for vals in vals_list:
-            vals["body"] = Markup(vals["body_html"])
-        return self.env["mail.mail"].sudo().create(vals_list)
+        return self._create_mails(vals_list)
+
+    @api.model
+    def _create_mails(self, vals_list):
+        """``mail.mail.create(vals_list)`` in three INSERTs (messages, mails, recipients):
+        what the ORM's create writes for these values, without its cost per e-mail
+        (about 5 ms: defaults, the message's record name, its body sanitised three
+        times), which made 5,000 e-mails cost 25 s. The message (the invoice's chatter
+        trace) holds the subject; the mail the whole body, made of escaped values."""
+        if not vals_list:
+            return self.env["mail.mail"]
+        env, now = self.env, self.env.cr.now()
+        message_ids = [row[0] for row in env.execute_query(SQL(
+            """INSERT INTO mail_message (create_uid, create_date, write_uid, write_date,
+                      date, model, res_id, record_name, subject, body, message_type,
+                      author_id, email_from, reply_to, message_id, mail_server_id,
+                      email_add_signature)
+               SELECT %(uid)s, %(now)s, %(uid)s, %(now)s, %(date)s, u.model, u.res_id,
+                      u.record_name, u.subject, u.body, 'email_outgoing', u.author_id,
+                      u.email_from, u.reply_to, u.message_id, u.mail_server_id, TRUE
+                 FROM unnest(%(models)s::varchar[], %(res_ids)s::int[],
+                             %(record_names)s::varchar[], %(subjects)s::varchar[],
+                             %(bodies)s::text[], %(authors)s::int[], %(froms)s::varchar[],
+                             %(reply_tos)s::varchar[], %(message_ids)s::varchar[],
+                             %(servers)s::int[])
+                      AS u(model, res_id, record_name, subject, body, author_id,
+                           email_from, reply_to, message_id, mail_server_id)
+            RETURNING id""",
+            uid=env.uid, now=now, date=now.replace(microsecond=0),
+            models=[vals["model"] for vals in vals_list],
+            res_ids=[vals["res_id"] for vals in vals_list],
+            record_names=[vals["record_name"] for vals in vals_list],
+            subjects=[vals["subject"] for vals in vals_list],
+            bodies=[str(Markup("<p>%s</p>") % vals["subject"]) for vals in vals_list],
+            authors=[vals["author_id"] or None for vals in vals_list],
+            froms=[vals["email_from"] or None for vals in vals_list],
+            reply_tos=[vals["reply_to"] or None for vals in vals_list],
+            message_ids=[generate_tracking_message_id(f"{vals['res_id']}-{vals['model']}")
+                         for vals in vals_list],
+            servers=[vals["mail_server_id"] or None for vals in vals_list],
+        ))]
+        mail_ids = [row[0] for row in env.execute_query(SQL(
+            """INSERT INTO mail_mail (create_uid, create_date, write_uid, write_date,
+                      mail_message_id, body_html, state, is_notification, auto_delete)
+               SELECT %(uid)s, %(now)s, %(uid)s, %(now)s, u.message_id, u.body_html,
+                      'outgoing', TRUE, u.auto_delete
+                 FROM unnest(%(message_ids)s::int[], %(bodies)s::text[],
+                             %(auto_delete)s::bool[]) AS u(message_id, body_html, auto_delete)
+            RETURNING id""",
+            uid=env.uid, now=now, message_ids=message_ids,
+            bodies=[str(vals["body_html"]) for vals in vals_list],
+            auto_delete=[bool(vals["auto_delete"]) for vals in vals_list]))]
+        pairs = [(mail_id, command[1]) for mail_id, vals in zip(mail_ids, vals_list, strict=True)
+                 for command in vals["recipient_ids"]]
+        env.execute_query(SQL(
+            """INSERT INTO mail_mail_res_partner_rel (mail_mail_id, res_partner_id)
+               SELECT * FROM unnest(%s::int[], %s::int[])""",
+            [pair[0] for pair in pairs], [pair[1] for pair in pairs]))
+        env["account.move"].browse({vals["res_id"] for vals in vals_list}).invalidate_recordset(
+            ["message_ids"])
+        env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
+        return env["mail.mail"].sudo().browse(mail_ids)
 
     @api.model
     def _rows(self, stornos):
@@ -155,15 +219,20 @@ class SepaStornoMail(models.AbstractModel):
                 "author_id": company.partner_id.id,
                 "auto_delete": template.auto_delete,
                 "mail_server_id": template.mail_server_id.id,
-                "is_notification": True,  # the chatter keeps it after the mail is deleted
-                "message_type": "email_outgoing",
             },
         }
 
     @api.model
-    def _mail_values(self, env, row, tokens, base_url):
-        """The values of one e-mail (plain text, but ``links``: HTML)."""
-        currency = env["res.currency"].browse(row["currency_id"])
+    def _mail_values(self, env, row, tokens, base_url, formatted):
+        """The values of one e-mail (plain text, but ``links``: HTML); ``formatted``:
+        the amounts and dates formatted in ``env``'s language so far."""
+        amount = (row["amount"], row["currency_id"])
+        if amount not in formatted:
+            formatted[amount] = format_amount(
+                env, row["amount"], env["res.currency"].browse(row["currency_id"]))
+        for date in (row["date"], row["retry_date"]):
+            if date and date not in formatted:
+                formatted[date] = format_date(env, date)
         message = row["customer_message"] or {}
         reason = message.get(env.lang) or message.get("en_US") or env._(
             GENERAL_REASON, code=row["reason_code"])
@@ -174,10 +243,10 @@ class SepaStornoMail(models.AbstractModel):
             for invoice_id, name in zip(row["invoice_ids"], row["invoice_names"], strict=True))
         return {
             "customer": row["partner_name"],
-            "amount": format_amount(env, row["amount"], currency),
-            "date": format_date(env, row["date"]),
+            "amount": formatted[amount],
+            "date": formatted[row["date"]],
             "invoices": ", ".join(row["invoice_names"]),
             "reason": reason,
-            "retry_date": format_date(env, row["retry_date"]) if row["retry_date"] else "",
+            "retry_date": formatted[row["retry_date"]] if row["retry_date"] else "",
             "links": links,
         }
