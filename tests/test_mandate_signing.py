@@ -68,6 +68,16 @@ class TestMandateSigning(SmtpCaseMixin, SepaCommon, SepaTourCase):
         self.assertTrue(self.mandate.message_ids.filtered(
             lambda m: m.message_type == "email_outgoing" and "MDT-SIGN-1" in m.subject))
 
+    def test_list_action_sends_the_selection(self):
+        second = self.Mandate.create({"partner_id": self.debtor.id, "name": "MDT-SIGN-2"})
+        action = self.env.ref("sepa_direct_debit.action_sepa_mandate_send_for_signature")
+        action.with_context(active_model="sepa.mandate",
+                            active_ids=(self.mandate | second).ids).run()
+        self.assertEqual((self.mandate | second).mapped("sign_sent_email"),
+                         ["penningmeester@eendracht.example"] * 2)
+        messages = self.send_mail_queue()
+        self.assertEqual(len([m for m in messages if "MDT-SIGN-" in str(m["Subject"])]), 2)
+
     def test_send_refused_without_email(self):
         self.debtor.email = False
         with self.assertRaisesRegex(Exception, "no e-mail address"):
@@ -87,12 +97,12 @@ class TestMandateSigning(SmtpCaseMixin, SepaCommon, SepaTourCase):
                          "entitled to a refund", 'id="sepa_mandate_sign_form"',
                          "sepa_direct_debit.mandate_signature_form"):
             self.assertIn(expected, html)
-        self.assertNotIn("register this mandate with", html)
+        self.assertNotIn("also register this mandate", html)
 
     def test_b2b_page_says_register_with_bank(self):
         self.mandate.scheme = "B2B"
         html = self.page(self.send_and_read_link(self.mandate))
-        self.assertIn("register this mandate with", html)
+        self.assertIn("also register this mandate", html)
         self.assertIn("business-to-business", html)
 
     def test_dutch_customer_gets_dutch_link_and_text(self):
