@@ -119,6 +119,12 @@ class TestPortalDirectDebits(PortalDirectDebitCommon, HttpCase):
         # another customer's debit is not shown
         self.assertNotIn(self.inv_other.name, page)
         self.assertNotIn("MDT-FIRST", page)
+        # a mandate to sign: signed online through its personal link (the signing page)
+        to_sign = self.Mandate.create({"name": "MDT-TO-SIGN", "partner_id": self.customer.id})
+        page = self.url_open("/my/direct_debits").text
+        self.assertIn(f"/my/sepa_mandate/{to_sign.id}?access_token={to_sign.access_token}",
+                      page)
+        self.assertTrue(to_sign.access_token)
 
     def test_signed_mandate_pdf(self):
         self.authenticate("portal_dd_a", "portal_dd_a")
