@@ -50,7 +50,7 @@ class TestMandateSigning(SmtpCaseMixin, SepaCommon, SepaTourCase):
 
     def page(self, path, status=200):
         response = self.url_open(path)
-        self.assertEqual(response.status_code, status, path)
+        self.assertEqual(response.status_code, status, path + response.text[-3000:])
         return response.text
 
     # ------------------------------------------------------------------
