@@ -26,4 +26,7 @@ from . import sepa_storno
 from . import sepa_storno_mail
 from . import sepa_storno_event
 from . import sepa_return_matcher
+from . import sepa_mandate_signing
+from . import sepa_mandate_sign_mail
+from . import sepa_mandate_portal
 from . import sepa_sample_statement

@@ -129,6 +129,12 @@ class ResCompany(models.Model):
         "the reason in plain words and what happens next (the planned new collection "
         "date, the invoice's payment link, or a request for a new account or mandate). "
         "Template: Direct Debit: Failed Debit (to the Customer).")
+    sepa_sign_auto_send = fields.Boolean(
+        string="Send New Mandates for Signature",
+        help="The mandates to sign that the addon creates itself (a customer set to be "
+        "collected by direct debit, a one-off mandate per invoice) are e-mailed at once to "
+        "the customer with the personal link to sign online. Off: send them with the "
+        "mandate's Send for Signature button, or print the form.")
     sepa_storno_fee_invoice = fields.Boolean(
         string="Re-invoice Storno Fees to the Customer",
         help="Registering a failed debit creates a posted invoice of the storno fee for "

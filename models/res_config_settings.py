@@ -124,6 +124,12 @@ class ResConfigSettings(models.TransientModel):
         help="A bank debit naming a debit is its storno only when the bank took at most "
         "this much more than the debit (in the company's currency); above it the line is "
         "left to reconcile by hand.")
+    sepa_sign_auto_send = fields.Boolean(
+        related="company_id.sepa_sign_auto_send", readonly=False,
+        string="Send New Mandates for Signature",
+        help="E-mail the mandates to sign that the addon creates (new direct debit "
+        "customer, one-off mandate per invoice) at once to the customer, with the "
+        "personal link to sign online.")
     sepa_storno_mail = fields.Boolean(
         related="company_id.sepa_storno_mail", readonly=False,
         string="Tell the Customer When a Debit Failed",
