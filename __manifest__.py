@@ -33,6 +33,7 @@
         "report/sepa_batch_report.xml",
         "views/account_move_views.xml",
         "report/report_invoice.xml",
+        "views/sepa_overview_views.xml",
         "views/sepa_menus.xml",
         "wizards/sepa_return_import_views.xml",
         "wizards/sepa_control_views.xml",

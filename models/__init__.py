@@ -26,3 +26,4 @@ from . import sepa_storno
 from . import sepa_storno_event
 from . import sepa_return_matcher
 from . import sepa_sample_statement
+from . import sepa_overview
