@@ -26,6 +26,7 @@
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/account_journal_views.xml",
+        "views/account_journal_dashboard_views.xml",
         "views/sepa_batch_views.xml",
         "views/sepa_batch_sample_views.xml",
         "report/sepa_storno_report_views.xml",

@@ -1,6 +1,7 @@
 """Direct Debit overview: every figure against a known database, and each figure's
 button lists exactly the records it counts."""
 
+import json
 from datetime import date
 
 from freezegun import freeze_time
@@ -245,3 +246,31 @@ class TestDirectDebitOverview(StornoCommon):
         self.assertEqual(self.listed(overview.action_open_collect(), env), self.to_collect)
         self.assertEqual(len(self.listed(overview.action_open_storno_rate(), env)), 3)
         self.assertEqual(overview.action_refresh()["res_model"], "sepa.overview")
+
+    def test_bank_journal_card(self):
+        data = json.loads(self.bank_journal.kanban_dashboard)
+        self.assertEqual(
+            (data["sepa_show"], data["sepa_to_generate"], data["sepa_to_send"],
+             data["sepa_transit_count"]), (True, 1, 1, 1))
+        self.assertIn("40.00", data["sepa_transit"])
+        expected = {"draft": self.draft_batch, "generated": self.generated_batch,
+                    "transit": self.sent_batch}
+        for what, batches in expected.items():
+            with self.subTest(what=what):
+                action = self.bank_journal.with_context(
+                    sepa_list=what).action_sepa_dashboard_open()
+                self.assertEqual(self.listed(action), batches)
+        action = self.bank_journal.action_sepa_dashboard_open()
+        self.assertEqual(action["res_model"], "sepa.overview")
+        # the batches of another bank journal are not this one's
+        other = self.bank_journal.copy({"name": "Tweede Bank", "code": "BNK9"})
+        action = other.with_context(sepa_list="draft").action_sepa_dashboard_open()
+        self.assertFalse(self.listed(action))
+        self.assertNotIn("sepa_show", json.loads(other.kanban_dashboard))
+        # users outside Direct Debit see the card without its lines
+        auditor = new_test_user(
+            self.env, login="dd_overview_auditor", groups="account.group_account_readonly",
+            company_id=self.company.id, company_ids=[Command.set(self.company.ids)])
+        self.assertFalse(auditor.has_group("sepa_direct_debit.group_sepa_user"))
+        data = json.loads(self.bank_journal.with_user(auditor).kanban_dashboard)
+        self.assertNotIn("sepa_show", data)
