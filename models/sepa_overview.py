@@ -105,6 +105,9 @@ class SepaOverview(models.TransientModel):
     # COMPUTE
     # ------------------------------------------------------------------
 
+    def _compute_display_name(self):
+        self.display_name = _("Direct Debit Overview")  # also the breadcrumb's
+
     @api.depends_context("allowed_company_ids", "lang")
     def _compute_figures(self):
         values = {

@@ -9,6 +9,7 @@ from freezegun import freeze_time
 from odoo import Command
 from odoo.tests import new_test_user, tagged
 
+from .common import SepaTourCase
 from .test_storno_accounting import StornoCommon
 
 TODAY = date(2026, 3, 11)  # a Wednesday in the middle of a month
@@ -274,3 +275,19 @@ class TestDirectDebitOverview(StornoCommon):
         self.assertFalse(auditor.has_group("sepa_direct_debit.group_sepa_user"))
         data = json.loads(self.bank_journal.with_user(auditor).kanban_dashboard)
         self.assertNotIn("sepa_show", data)
+
+
+@tagged("post_install", "-at_install")
+class TestDirectDebitOverviewTour(SepaTourCase):
+    def test_overview_tour(self):
+        self.setup_creditor()
+        partner = self.env["res.partner"].create({"name": "Tour Debiteur"})
+        self.env["sepa.mandate"].create({
+            "name": "TOUR-SIGN-1", "partner_id": partner.id, "signature_date": "2025-01-15",
+            "partner_bank_id": self.env["res.partner.bank"].create({
+                "acc_number": IBAN_E, "partner_id": partner.id}).id})
+        new_test_user(self.env, login="dd_overview_tour",
+                      groups="account.group_account_invoice,sepa_direct_debit.group_sepa_user",
+                      company_id=self.env.company.id)
+        self.start_tour("/odoo/action-sepa_direct_debit.action_sepa_overview",
+                        "sepa_overview_tour", login="dd_overview_tour")
