@@ -39,8 +39,8 @@ class SepaOverview(models.TransientModel):
     collect_delivery_date = fields.Date(
         string="Next Deliver to the Bank By", compute="_compute_figures",
         help="The last day a file must reach the bank to collect the invoice due first on "
-        "its due date (or on the company's collection day after it); today or tomorrow "
-        "when that due date has passed.")
+        "its due date (or on the company's collection day after it); today when that "
+        "due date has passed.")
     # ==== Batches ====
     batch_draft_count = fields.Integer(
         string="Batches to Generate", compute="_compute_figures",
