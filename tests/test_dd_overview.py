@@ -6,7 +6,7 @@ from datetime import date
 
 from freezegun import freeze_time
 
-from odoo import Command
+from odoo import Command, fields
 from odoo.tests import new_test_user, tagged
 
 from .common import SepaTourCase
@@ -291,3 +291,29 @@ class TestDirectDebitOverviewTour(SepaTourCase):
                       company_id=self.env.company.id)
         self.start_tour("/odoo/action-sepa_direct_debit.action_sepa_overview",
                         "sepa_overview_tour", login="dd_overview_tour")
+
+    def test_journal_card_tour(self):
+        journal = self.setup_creditor()
+        partner = self.env["res.partner"].create({"name": "Tour Debiteur"})
+        mandate = self.env["sepa.mandate"].create({
+            "partner_id": partner.id, "signature_date": "2025-01-15",
+            "partner_bank_id": self.env["res.partner.bank"].create({
+                "acc_number": IBAN_E, "partner_id": partner.id}).id})
+        mandate.action_activate()
+        partner.sepa_collect = True
+        invoice = self.env["account.move"].create({
+            "move_type": "out_invoice", "partner_id": partner.id,
+            "currency_id": self.env.ref("base.EUR").id,
+            "invoice_date": fields.Date.context_today(partner),
+            "invoice_line_ids": [Command.create({
+                "name": "Contributie", "price_unit": 25.0, "tax_ids": [Command.clear()]})]})
+        invoice.action_post()
+        proposal = self.env["sepa.batch.proposal"].create({"journal_id": journal.id})
+        proposal.action_propose()
+        proposal.action_create_batch()
+        self.assertEqual(invoice.sepa_state, "in_batch")
+        new_test_user(self.env, login="dd_card_tour",
+                      groups="account.group_account_invoice,sepa_direct_debit.group_sepa_user",
+                      company_id=self.env.company.id)
+        self.start_tour("/odoo/action-account.open_account_journal_dashboard_kanban",
+                        "sepa_journal_card_tour", login="dd_card_tour")

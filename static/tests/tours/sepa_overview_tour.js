@@ -27,3 +27,20 @@ registry.category("web_tour.tours").add("sepa_overview_tour", {
         },
     ],
 });
+
+// The card of the bank journal collecting direct debits on the Accounting dashboard:
+// its draft batch, opened with one click. The test makes one draft batch on the journal
+// "Tour Direct Debit Bank".
+registry.category("web_tour.tours").add("sepa_journal_card_tour", {
+    steps: () => [
+        {
+            content: "The bank journal's card shows the batch to generate",
+            trigger: '.o_kanban_record:contains("Tour Direct Debit Bank") a[name="action_sepa_dashboard_open"]:contains("Direct Debit Batches to Generate")',
+            run: "click",
+        },
+        {
+            content: "Its list shows that draft batch",
+            trigger: '.o_list_view .o_data_row:contains("Draft")',
+        },
+    ],
+});
