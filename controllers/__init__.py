@@ -1,1 +1,3 @@
+from . import portal
+from . import portal_mandate_sign
 from . import sample_statement

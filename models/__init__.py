@@ -23,7 +23,11 @@ from . import sepa_storno_posting
 from . import sepa_batch_line
 from . import report_sepa_batch
 from . import sepa_storno
+from . import sepa_storno_mail
 from . import sepa_storno_event
 from . import sepa_return_matcher
+from . import sepa_mandate_signing
+from . import sepa_mandate_sign_mail
+from . import sepa_mandate_portal
 from . import sepa_sample_statement
 from . import sepa_overview

@@ -424,10 +424,12 @@ class AccountMove(models.Model):
             ("invoice_id", "in", invoices.ids),
             ("state", "in", ("draft", "active")),
         ]).invoice_id
-        return self.env["sepa.mandate"].sudo().create([
+        mandates = self.env["sepa.mandate"].sudo().create([
             invoice.commercial_partner_id._sepa_prepare_mandate_vals(invoice=invoice)
             for invoice in invoices - covered
         ])
+        mandates._sepa_auto_send_for_signature()
+        return mandates
 
     # ------------------------------------------------------------------
     # PUBLIC ACTIONS

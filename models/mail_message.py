@@ -30,6 +30,10 @@ MESSAGES = {
         "Mandate expired: no debit since %(date)s, more than %(months)s months ago."),
     "mandate_closed_unsigned": _lt(
         "Closed unsigned: the customer switched to one mandate per invoice."),
+    "mandate_signed_online": _lt(
+        "Signed online by %(name)s from %(ip)s, account %(iban)s: the mandate is active. "
+        "The evidence (time, IP address, browser, signed text and its SHA-256, signature) "
+        "is on the mandate and its printed form."),
     "mandate_revoked_score": _lt(
         "Mandate revoked automatically: its storno score %(score)s reached the threshold "
         "of %(threshold)s points. Stornos: %(stornos)s"),

@@ -120,6 +120,21 @@ class ResCompany(models.Model):
         "only when the bank took at most this much more than the debit (the bank's "
         "charge), in the company's currency. Above it the line is left to reconcile by "
         "hand, the reason in its chatter.")
+    sepa_storno_mail = fields.Boolean(
+        string="Tell the Customer When a Debit Failed",
+        default=True,
+        help="Registering a failed debit that is the customer's (insufficient funds, "
+        "account closed, refusal, refund...; not the creditor's or a bank's) queues one "
+        "e-mail to the customer, in the customer's language: which invoices, amount, date, "
+        "the reason in plain words and what happens next (the planned new collection "
+        "date, the invoice's payment link, or a request for a new account or mandate). "
+        "Template: Direct Debit: Failed Debit (to the Customer).")
+    sepa_sign_auto_send = fields.Boolean(
+        string="Send New Mandates for Signature",
+        help="The mandates to sign that the addon creates itself (a customer set to be "
+        "collected by direct debit, a one-off mandate per invoice) are e-mailed at once to "
+        "the customer with the personal link to sign online. Off: send them with the "
+        "mandate's Send for Signature button, or print the form.")
     sepa_storno_fee_invoice = fields.Boolean(
         string="Re-invoice Storno Fees to the Customer",
         help="Registering a failed debit creates a posted invoice of the storno fee for "
@@ -161,6 +176,31 @@ class ResCompany(models.Model):
         help="Invoices dated before this day (sent before the check was switched on) are "
         "not checked; set to the day the check is switched on.",
     )
+
+    sepa_represent_auto = fields.Boolean(
+        string="Re-present Failed Debits Automatically",
+        help="A debit that failed for want of money (the return reasons marked Re-present "
+        "Automatically: insufficient funds AM04, MS03) is released for retry when it is "
+        "registered, planned on the first collection date on or after the payday; the "
+        "next proposal collects it then. After the maximum number of re-presentations it "
+        "is held for the control after reconciliation.")
+    sepa_represent_payday = fields.Integer(
+        string="Payday",
+        default=25,
+        help="Day of the month your customers get their salary (1-31; the month's last "
+        "day in shorter months). A failed debit is re-presented on the first collection "
+        "date on or after it: this month's while it is still ahead, else next month's.")
+    sepa_represent_max = fields.Integer(
+        string="Maximum Re-presentations per Invoice",
+        default=2,
+        help="How many times an invoice is re-presented automatically within the period "
+        "below; a debit that fails after that is held for the control after "
+        "reconciliation.")
+    sepa_represent_window = fields.Integer(
+        string="Within (days)",
+        default=42,
+        help="The period, in calendar days before a failure, in which the invoice's "
+        "earlier failed debits count as re-presentations for the maximum.")
     sepa_background_threshold = fields.Integer(
         string="Background Job Above (lines)",
         default=5000,
@@ -218,6 +258,18 @@ class ResCompany(models.Model):
                 raise ValidationError(_(
                     "The maximum bank charge per storno of %(company)s cannot be negative.",
                     company=company.name))
+
+    @api.constrains("sepa_represent_payday", "sepa_represent_max", "sepa_represent_window")
+    def _check_sepa_represent(self):
+        for company in self:
+            if not 1 <= company.sepa_represent_payday <= 31:
+                raise ValidationError(_(
+                    "The payday of %(company)s must be a day of the month, 1 to 31.",
+                    company=company.name))
+            if company.sepa_represent_max < 1 or company.sepa_represent_window < 1:
+                raise ValidationError(_(
+                    "The maximum re-presentations per invoice and their period (days) of "
+                    "%(company)s must be at least 1.", company=company.name))
 
     @api.model_create_multi
     def create(self, vals_list):

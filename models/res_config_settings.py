@@ -124,6 +124,41 @@ class ResConfigSettings(models.TransientModel):
         help="A bank debit naming a debit is its storno only when the bank took at most "
         "this much more than the debit (in the company's currency); above it the line is "
         "left to reconcile by hand.")
+    sepa_sign_auto_send = fields.Boolean(
+        related="company_id.sepa_sign_auto_send", readonly=False,
+        string="Send New Mandates for Signature",
+        help="E-mail the mandates to sign that the addon creates (new direct debit "
+        "customer, one-off mandate per invoice) at once to the customer, with the "
+        "personal link to sign online.")
+    sepa_storno_mail = fields.Boolean(
+        related="company_id.sepa_storno_mail", readonly=False,
+        string="Tell the Customer When a Debit Failed",
+        help="Registering a failed debit that is the customer's queues an e-mail to the "
+        "customer in the customer's language: invoices, amount, date, the reason in plain "
+        "words and what happens next.")
+
+    sepa_represent_auto = fields.Boolean(
+        related="company_id.sepa_represent_auto",
+        readonly=False,
+        string="Re-present Failed Debits Automatically",
+        help="A debit that failed for want of money (insufficient funds) is collected "
+        "again on the first collection date on or after the payday, by itself.")
+    sepa_represent_payday = fields.Integer(
+        related="company_id.sepa_represent_payday",
+        readonly=False,
+        string="Payday",
+        help="Day of the month your customers get their salary (1-31).")
+    sepa_represent_max = fields.Integer(
+        related="company_id.sepa_represent_max",
+        readonly=False,
+        string="Maximum Re-presentations per Invoice",
+        help="Re-presentations of an invoice within the period; then its failed debit is "
+        "held for the control after reconciliation.")
+    sepa_represent_window = fields.Integer(
+        related="company_id.sepa_represent_window",
+        readonly=False,
+        string="Within (days)",
+        help="Calendar days in which an invoice's earlier failed debits count.")
     # Not related fields: a related field writes the company on its own, the option
     # before the product, and the company refuses fees without a product. Both are
     # written together by ``set_values``.

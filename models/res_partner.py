@@ -179,9 +179,10 @@ class ResPartner(models.Model):
             ("mandate_type", "=", "recurring"),
             ("state", "in", ("draft", "active")),
         ]).partner_id
-        self.env["sepa.mandate"].create([
+        mandates = self.env["sepa.mandate"].create([
             partner._sepa_prepare_mandate_vals() for partner in wanted - covered
         ])
+        mandates._sepa_auto_send_for_signature()
 
     def _sepa_close_unsigned_recurring_mandates(self):
         """Close (not delete) the recurring mandates to sign of these customers.

@@ -15,7 +15,7 @@ from collections import namedtuple
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
-from ..sepa.reasons import CATEGORIES, UNKNOWN_POINTS, get_reason
+from ..sepa.reasons import CATEGORIES, CUSTOMER_MESSAGES, UNKNOWN_POINTS, get_reason
 
 FAULTS = [("debtor", "Debtor"), ("creditor", "Creditor"), ("bank", "Bank")]
 
@@ -59,6 +59,14 @@ class SepaReturnReason(models.Model):
         string="Retry Makes Sense",
         help="Collecting the invoice again can succeed without the customer doing "
         "anything (insufficient funds, a technical error between the banks).")
+    represent_automatically = fields.Boolean(
+        string="Re-present Automatically",
+        compute="_compute_represent_automatically", store=True, readonly=False,
+        help="A failed debit with this code is collected again after the customer's "
+        "payday by itself, where the company re-presents failed debits automatically "
+        "(Settings): a debit that failed for want of money (insufficient funds, AM04; "
+        "MS03). Not for a refusal, a refund or a closed account: the customer has to act "
+        "first.")
     needs_new_account = fields.Boolean(
         string="Needs a New Account or Mandate",
         compute="_compute_catalogue_defaults", store=True, readonly=False,
@@ -89,6 +97,13 @@ class SepaReturnReason(models.Model):
         "and storno points. Creditor: ours (file format, a file or debit sent twice, "
         "creditor identifier, data we sent) and Bank: the banks' (a bank not reachable, a "
         "technical or settlement failure): no charge, fee or points.")
+    customer_message = fields.Char(
+        string="Message to the Customer", translate=True,
+        compute="_compute_customer_message", store=True, readonly=False,
+        help="The reason in plain words for the customer, one sentence (e.g. There was "
+        "not enough balance on your account.), in the e-mail that tells a customer a "
+        "debit failed (company setting Tell the Customer When a Debit Failed; only for "
+        "the debtor's failures). Empty: a general sentence.")
     known = fields.Boolean(
         default=True,
         help="The code is in the ISO/EPC list; unknown codes are created when a file "
@@ -106,6 +121,19 @@ class SepaReturnReason(models.Model):
             entry = get_reason(reason.code)
             reason.needs_new_account = entry.needs_new_account
             reason.invalidates_account = entry.invalidates_account
+
+    @api.depends("code")
+    def _compute_customer_message(self):
+        # from the catalogue (sepa/reasons.py): also fills existing codes on update
+        for reason in self:
+            reason.customer_message = CUSTOMER_MESSAGES.get((reason.code or "").upper())
+
+    @api.depends("code")
+    def _compute_represent_automatically(self):
+        # from the catalogue, apart from the other defaults: an update that adds the
+        # column fills it without recomputing (and resetting) the flags edited by hand
+        for reason in self:
+            reason.represent_automatically = get_reason(reason.code).represent_automatically
 
     @api.depends("points", "company_points_ids.points", "company_points_ids.company_id")
     @api.depends_context("company")
