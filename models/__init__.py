@@ -30,3 +30,4 @@ from . import sepa_mandate_signing
 from . import sepa_mandate_sign_mail
 from . import sepa_mandate_portal
 from . import sepa_sample_statement
+from . import sepa_overview
