@@ -14,6 +14,7 @@
         "data/ir_sequence_data.xml",
         "data/ir_cron_data.xml",
         "data/sepa_return_reason_data.xml",
+        "data/mail_template_data.xml",
         "report/sepa_mandate_report.xml",
         "wizards/sepa_mandate_revoke_views.xml",
         "wizards/sepa_mandate_reactivate_views.xml",

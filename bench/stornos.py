@@ -107,6 +107,8 @@ def run_import(env, data, profile=None):
         profiler.dump_stats(profile)
         queries.report()
     stornos = env["sepa.storno"].search_count(action["domain"] + [("state", "=", "done")])
+    mails = env["mail.mail"].search_count([("state", "=", "outgoing")])
+    print(f"e-mails queued={mails}", flush=True)
     print(f"matched={counts[0]} unmatched={counts[1]} skipped={counts[2]} "
           f"stornos_done={stornos}", flush=True)
     if stornos != counts[0]:
@@ -272,6 +274,20 @@ def dump_output(env, batch, folder):
     print(f"output written to {folder}", flush=True)
 
 
+def customer_mail(env, batch):
+    """Every customer of the batch gets an e-mail address (not timed), and the company
+    tells the customers of failed debits (``BENCH_STORNO_MAIL=0``: it does not)."""
+    env.cr.execute(
+        """UPDATE res_partner SET email = 'member' || id || '@example.org'
+            WHERE id IN (SELECT partner_id FROM sepa_batch_line WHERE batch_id = %s)""",
+        [batch.id])
+    env.invalidate_all()
+    batch.company_id.sepa_storno_mail = os.environ.get("BENCH_STORNO_MAIL", "1") != "0"
+    env.cr.commit()
+    print(f"failed debit e-mails: {'on' if batch.company_id.sepa_storno_mail else 'off'}",
+          flush=True)
+
+
 def set_up(env, n):
     """R customers, one settled batch collecting them; committed (not timed)."""
     company, journal = setup_company(env)
@@ -312,6 +328,7 @@ def main():
             return
         data = return_file(env, batch)
         print(f"file {len(data) / 1e6:.1f} MB", flush=True)
+        customer_mail(env, batch)
         timings = run_import(env, data, args.profile)
         import_peak = peak_rss_mb()  # the import's; the control below is extra
         if args.dump:

@@ -23,5 +23,6 @@ from . import sepa_storno_posting
 from . import sepa_batch_line
 from . import report_sepa_batch
 from . import sepa_storno
+from . import sepa_storno_mail
 from . import sepa_storno_event
 from . import sepa_return_matcher

@@ -120,6 +120,15 @@ class ResCompany(models.Model):
         "only when the bank took at most this much more than the debit (the bank's "
         "charge), in the company's currency. Above it the line is left to reconcile by "
         "hand, the reason in its chatter.")
+    sepa_storno_mail = fields.Boolean(
+        string="Tell the Customer When a Debit Failed",
+        default=True,
+        help="Registering a failed debit that is the customer's (insufficient funds, "
+        "account closed, refusal, refund...; not the creditor's or a bank's) queues one "
+        "e-mail to the customer, in the customer's language: which invoices, amount, date, "
+        "the reason in plain words and what happens next (the planned new collection "
+        "date, the invoice's payment link, or a request for a new account or mandate). "
+        "Template: Direct Debit: Failed Debit (to the Customer).")
     sepa_storno_fee_invoice = fields.Boolean(
         string="Re-invoice Storno Fees to the Customer",
         help="Registering a failed debit creates a posted invoice of the storno fee for "

@@ -124,6 +124,12 @@ class ResConfigSettings(models.TransientModel):
         help="A bank debit naming a debit is its storno only when the bank took at most "
         "this much more than the debit (in the company's currency); above it the line is "
         "left to reconcile by hand.")
+    sepa_storno_mail = fields.Boolean(
+        related="company_id.sepa_storno_mail", readonly=False,
+        string="Tell the Customer When a Debit Failed",
+        help="Registering a failed debit that is the customer's queues an e-mail to the "
+        "customer in the customer's language: invoices, amount, date, the reason in plain "
+        "words and what happens next.")
     # Not related fields: a related field writes the company on its own, the option
     # before the product, and the company refuses fees without a product. Both are
     # written together by ``set_values``.

@@ -15,7 +15,7 @@ from collections import namedtuple
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
-from ..sepa.reasons import CATEGORIES, UNKNOWN_POINTS, get_reason
+from ..sepa.reasons import CATEGORIES, CUSTOMER_MESSAGES, UNKNOWN_POINTS, get_reason
 
 FAULTS = [("debtor", "Debtor"), ("creditor", "Creditor"), ("bank", "Bank")]
 
@@ -89,6 +89,13 @@ class SepaReturnReason(models.Model):
         "and storno points. Creditor: ours (file format, a file or debit sent twice, "
         "creditor identifier, data we sent) and Bank: the banks' (a bank not reachable, a "
         "technical or settlement failure): no charge, fee or points.")
+    customer_message = fields.Char(
+        string="Message to the Customer", translate=True,
+        compute="_compute_customer_message", store=True, readonly=False,
+        help="The reason in plain words for the customer, one sentence (e.g. There was "
+        "not enough balance on your account.), in the e-mail that tells a customer a "
+        "debit failed (company setting Tell the Customer When a Debit Failed; only for "
+        "the debtor's failures). Empty: a general sentence.")
     known = fields.Boolean(
         default=True,
         help="The code is in the ISO/EPC list; unknown codes are created when a file "
@@ -106,6 +113,12 @@ class SepaReturnReason(models.Model):
             entry = get_reason(reason.code)
             reason.needs_new_account = entry.needs_new_account
             reason.invalidates_account = entry.invalidates_account
+
+    @api.depends("code")
+    def _compute_customer_message(self):
+        # from the catalogue (sepa/reasons.py): also fills existing codes on update
+        for reason in self:
+            reason.customer_message = CUSTOMER_MESSAGES.get((reason.code or "").upper())
 
     @api.depends("points", "company_points_ids.points", "company_points_ids.company_id")
     @api.depends_context("company")

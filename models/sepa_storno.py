@@ -255,6 +255,7 @@ class SepaStorno(models.Model):
         stornos._update_one_off_mandates()
         stornos._flag_invalid_accounts()
         stornos._log_on_invoices()
+        self.env["sepa.storno.mail"].notify(stornos)
         return stornos
 
     @api.model

@@ -178,3 +178,26 @@ def points_for(code, threshold):
     """Return the storno points of ``code``, ``threshold`` for revoke-at-once codes."""
     points = get_reason(code).points
     return threshold if points is REVOKE_AT_ONCE else points
+
+
+#: What a failed debit's reason means for the customer, in plain words (English; the
+#: Odoo side ships them as the translatable ``sepa.return.reason.customer_message``,
+#: Dutch in i18n). Only the debtor's codes: the others are never told to the customer.
+#: A debtor's code without a sentence gets a general one ("your bank did not collect").
+CUSTOMER_MESSAGES = {
+    "AC01": "The account number (IBAN) we have for you is not correct.",
+    "AC04": "Your account is closed.",
+    "AC06": "Your account is blocked, or blocked for direct debits.",
+    "AC13": "Your account is a consumer account, which cannot be used for this business "
+            "direct debit.",
+    "AG01": "Your bank does not allow direct debits on your account.",
+    "AM04": "There was not enough balance on your account.",
+    "FRAD": "Your bank stopped the direct debit as possibly not authorised by you.",
+    "MD01": "Your bank has no valid mandate from you for this direct debit.",
+    "MD06": "You asked your bank to refund it.",
+    "MD07": "Your bank told us that the account holder has passed away.",
+    "MS02": "You refused the direct debit at your bank.",
+    "MS03": "Your bank did not give a reason.",
+    "NARR": "Your bank gave another reason.",
+    "SL01": "Your bank blocks direct debits from us on your account.",
+}

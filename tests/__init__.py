@@ -8,6 +8,7 @@ from . import test_security_matrix
 from . import test_mandate_report
 from . import test_tour
 from . import test_translation
+from . import test_mail_server
 from . import test_batch_cycle
 from . import test_batch_one_date
 from . import test_batch_concurrency
@@ -34,3 +35,4 @@ from . import test_storno_concurrency
 from . import test_storno_currency
 from . import test_whole_file_reject
 from . import test_failure_screens
+from . import test_storno_mail

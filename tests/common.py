@@ -1,9 +1,16 @@
 import base64
+import email
+import email.policy
 import io
+import os
+import socket
+from pathlib import Path
+from unittest.mock import patch
 
+import odoo
 from odoo import Command, fields, http
 from odoo.tests import HttpCase
-from odoo.tools import SQL
+from odoo.tools import SQL, html2plaintext
 from odoo.tools.pdf import PdfFileReader
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -235,3 +242,88 @@ class ReturnImportHelpers:
         wizard = self.wizard(data, **values)
         wizard.action_preview()
         return wizard
+
+
+#: Set by ``tools/dev.sh`` (``start_smtp``) for the Odoo tests: the local SMTP server's port
+#: and the folder where it saves every message it receives (``tools/smtp_sink.py``).
+SMTP_PORT_VARIABLE = "SEPA_TEST_SMTP_PORT"
+SMTP_FOLDER_VARIABLE = "SEPA_TEST_SMTP_DIR"
+
+
+class SmtpCaseMixin:
+    """Mail really sent, through Odoo's mail queue, to the local SMTP server that
+    ``make test`` (``tools/dev.sh``) starts, and read back as it arrived.
+
+    Put it first: ``class TestX(SmtpCaseMixin, SepaBatchCommon)``. ``setUpClass`` makes
+    the test database's only outgoing mail server point at the local server; without
+    that server (tests not started by ``tools/dev.sh``) the test class FAILS, it is not
+    skipped. :meth:`send_mail_queue` sends queued ``mail.mail`` records (Odoo skips
+    sending while a test runs: only there the guard is lifted) and returns the
+    messages that arrived (``email.message.EmailMessage``).
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        port, folder = os.environ.get(SMTP_PORT_VARIABLE), os.environ.get(SMTP_FOLDER_VARIABLE)
+        if not port or not folder:
+            raise AssertionError(
+                f"No test SMTP server: {SMTP_PORT_VARIABLE} and {SMTP_FOLDER_VARIABLE} are not "
+                "set. Run the tests with `make test` or `tools/dev.sh odoo-tests DB FILE`, "
+                "which start tools/smtp_sink.py.")
+        try:
+            socket.create_connection(("127.0.0.1", int(port)), timeout=10).close()
+        except OSError as error:
+            raise AssertionError(
+                f"The test SMTP server on 127.0.0.1:{port} does not answer ({error}).") from error
+        cls.smtp_folder = Path(folder)
+        MailServer = cls.env["ir.mail_server"].sudo()
+        MailServer.search([]).active = False
+        cls.smtp_mail_server = MailServer.create({
+            "name": "Test SMTP server (tools/smtp_sink.py)",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": int(port),
+            "smtp_encryption": "none",
+            "sequence": 1,
+        })
+
+    def send_mail_queue(self, mails=None):
+        """Send ``mails`` (default: every outgoing ``mail.mail``, as the queue's cron
+        would) to the local SMTP server; return the messages of these mails that
+        arrived there, in the order they arrived. Fails when one could not be sent."""
+        Mail = self.env["mail.mail"].sudo()
+        if mails is None:
+            mails = Mail.search([
+                ("state", "=", "outgoing"),
+                "|", ("scheduled_date", "=", False),
+                ("scheduled_date", "<=", fields.Datetime.now()),
+            ])
+        mails = mails.sudo()
+        message_ids = {message_id.strip() for message_id in mails.mapped("message_id")}
+        # Odoo neither connects nor sends while a test runs (odoo.modules.module.current_test):
+        # lift that guard for this call only. No commit: send() without auto_commit.
+        with patch.object(odoo.modules.module, "current_test", False):
+            mails.send(raise_exception=True)
+        failed = mails.exists().filtered(lambda mail: mail.state == "exception")
+        self.assertFalse(failed, "not sent: %s" % failed.mapped("failure_reason"))
+        return self.arrived_messages(message_ids)
+
+    def arrived_messages(self, message_ids=None):
+        """The messages saved by the local SMTP server (``email.message.EmailMessage``,
+        with ``X-Envelope-To`` headers), those with one of ``message_ids`` only."""
+        messages = []
+        for path in sorted(self.smtp_folder.glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if message_ids is None or str(message["Message-Id"]).strip() in message_ids:
+                messages.append(message)
+        return messages
+
+    @staticmethod
+    def message_text(message):
+        """The text of a message's body (the HTML part as plain text, else the plain
+        part), on one line."""
+        part = message.get_body(("html", "plain"))
+        content = part.get_content()
+        if part.get_content_type() == "text/html":
+            content = html2plaintext(content)
+        return " ".join(content.split())

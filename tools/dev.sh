@@ -2,7 +2,8 @@
 # Development and test environment of the sepa_direct_debit addon.
 #
 #   tools/dev.sh setup   Odoo source, system packages, .venv, PostgreSQL, odoo.conf
-#   tools/dev.sh test    setup + fresh test database + the whole test suite
+#   tools/dev.sh test    setup + fresh test database + the whole test suite (the Odoo tests
+#                        with a local SMTP server: tools/smtp_sink.py)
 #   tools/dev.sh run     setup + demo database sepa_dd_demo (Dutch chart l10n_nl) + Odoo
 #                        on 127.0.0.1:8069
 #   tools/dev.sh db NAME create NAME afresh with the addon installed (no demo data)
@@ -166,6 +167,38 @@ create_db() {
     odoo -d "$db" -i "$ADDON" --without-demo=all --stop-after-init --log-level=warn
 }
 
+# --- local SMTP server of the tests ------------------------------------------------------
+# tools/smtp_sink.py (aiosmtpd) on 127.0.0.1, on a free port, saving every message it
+# receives as .eml into .build/smtp/<database>/ (emptied at each start, kept afterwards).
+# The tests find it through SEPA_TEST_SMTP_PORT and SEPA_TEST_SMTP_DIR (tests/common.py,
+# SmtpCaseMixin) and fail without it. Stopped when the script exits.
+SMTP_PID=""
+start_smtp() {
+    local dir=$BUILD/smtp/$1 waited=0
+    stop_smtp
+    rm -rf "$dir" && mkdir -p "$dir"
+    "$PY" "$ROOT/tools/smtp_sink.py" "$dir" &
+    SMTP_PID=$!
+    trap stop_smtp EXIT
+    while [ ! -f "$dir/port" ]; do
+        kill -0 "$SMTP_PID" 2>/dev/null || die "The test SMTP server (tools/smtp_sink.py) did not start"
+        [ $waited -lt 300 ] || die "The test SMTP server (tools/smtp_sink.py) did not start in 30 s"
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    SEPA_TEST_SMTP_PORT=$(cat "$dir/port")
+    export SEPA_TEST_SMTP_PORT SEPA_TEST_SMTP_DIR=$dir
+    say "Test SMTP server on 127.0.0.1:$SEPA_TEST_SMTP_PORT, messages in ${dir#"$ROOT"/}"
+}
+
+stop_smtp() {
+    if [ -n "$SMTP_PID" ]; then
+        kill "$SMTP_PID" 2>/dev/null || true
+        wait "$SMTP_PID" 2>/dev/null || true
+        SMTP_PID=""
+    fi
+}
+
 # --- OCA bank modules (integration tests only) ---------------------------------------
 # The 18.0 wheels of requirements-oca.txt, installed without dependencies into
 # .build/oca; their addons folder is put on the addons path of the OCA test database only
@@ -234,6 +267,7 @@ run_oca_tests() {
     local step=$SECONDS status=0
     say "OCA integration tests (account_statement_import_camt, account_reconcile_oca)"
     rm -f "$BUILD/oca-tests.xml"
+    start_smtp "${TEST_DB}_oca"
     pytest_oca "${TEST_DB}_oca" "$BUILD/oca-tests.xml" "$ADDONS_DIR/$ADDON/tests/oca" \
         || status=1
     "$PY" "$ROOT/tools/no_skips.py" "$BUILD/oca-tests.xml" || status=1
@@ -266,6 +300,7 @@ run_tests() {
     local oca_ready=yes
     prepare_oca_db || oca_ready=no
     say "Odoo tests (pytest-odoo, --odoo-http)"
+    start_smtp "$TEST_DB"
     # Run through the addons-path symlink: pytest-odoo derives the module name
     # (odoo.addons.sepa_direct_debit) from the folder name.
     "$PY" -m pytest -q -p no:cacheprovider --rootdir="$ADDONS_DIR/$ADDON" \
@@ -337,6 +372,7 @@ odoo_tests() {
     for arg in "$@"; do
         case "$arg" in tests|tests/*) args+=("$ADDONS_DIR/$ADDON/$arg") ;; *) args+=("$arg") ;; esac
     done
+    start_smtp "$db"
     "$PY" -m pytest -q -p no:cacheprovider --rootdir="$ADDONS_DIR/$ADDON" \
         --odoo-database="$db" --odoo-config="$CONF" --odoo-http \
         --ignore="$ADDONS_DIR/$ADDON/tests/sepa" --ignore="$ADDONS_DIR/$ADDON/tests/oca" \
@@ -359,6 +395,7 @@ oca_tests() {
     for arg in "${@:-tests/oca}"; do
         case "$arg" in tests/*) args+=("$ADDONS_DIR/$ADDON/$arg") ;; *) args+=("$arg") ;; esac
     done
+    start_smtp "$db"
     pytest_oca "$db" "" "${args[@]}"
 }
 
