@@ -36,3 +36,4 @@ from . import test_storno_currency
 from . import test_whole_file_reject
 from . import test_failure_screens
 from . import test_storno_mail
+from . import test_pre_notification_mail

@@ -597,7 +597,8 @@ class SepaBatchProposal(models.TransientModel):
             "scheme": self.scheme,
         })
         batch._check_creditor()
-        batch._add_invoices(rows)
+        lines = batch._add_invoices(rows)
+        self.env["sepa.prenote.mail"].notify(lines)
         return self._open_batch(batch)
 
     def _open_batch(self, batch):
