@@ -67,16 +67,16 @@ class SepaPrenoteMail(models.AbstractModel):
             rendered = mailer._render(template.with_context(
                 **{f"sepa_{name}": f"__SEPA_{name}__" for name in VALUES}),
                 company_id, lang, "notice")
+            subject = self._segments(rendered["subject"])
+            body = self._segments(rendered["body_html"])
             env = self.with_context(lang=lang).env
             formatted = {}  # amounts and dates repeat (membership fees, one collection date)
             for row in group:
                 values = self._mail_values(env, row, tokens, base_url, formatted)
                 vals_list.append({
                     **rendered["common"],
-                    "subject": MARKER.sub(lambda m, v=values: v[m.group(1)],
-                                          rendered["subject"]),
-                    "body_html": MARKER.sub(lambda m, v=values: escape(v[m.group(1)]),
-                                            rendered["body_html"]),
+                    "subject": self._fill(subject, values),
+                    "body_html": self._fill(body, values, html=True),
                     "recipient_ids": [Command.link(row["recipient_id"])],
                     "model": "account.move",
                     "res_id": row["invoice_ids"][0],
@@ -87,6 +87,23 @@ class SepaPrenoteMail(models.AbstractModel):
         self._record_states(rows, dict(zip(
             (row["first_line_id"] for row in mailed), mails.ids, strict=True)))
         return mails
+
+    @staticmethod
+    def _segments(text):
+        """``text`` rendered once, cut at its markers: the fixed parts at even places,
+        the names of the values at odd places (a regular expression per e-mail costs
+        a second for 10,000)."""
+        return MARKER.split(str(text))
+
+    @staticmethod
+    def _fill(segments, values, html=False):
+        """The text of one e-mail: ``segments`` with ``values`` in place, escaped in
+        HTML (but ``links``, HTML made of escaped values)."""
+        parts = list(segments)
+        for index in range(1, len(parts), 2):
+            value = values[parts[index]]
+            parts[index] = str(escape(value)) if html else str(value)
+        return "".join(parts)
 
     @api.model
     def _rows(self, lines):
@@ -147,11 +164,12 @@ class SepaPrenoteMail(models.AbstractModel):
                 env, row["amount"], env["res.currency"].browse(row["currency_id"]))
         if row["date"] not in formatted:
             formatted[row["date"]] = format_date(env, row["date"], date_format="long")
-        links = Markup("<ul>%s</ul>") % Markup().join(
-            Markup('<li><a href="%s">%s</a></li>') % (
-                f"{base_url}/my/invoices/{invoice_id}?access_token={tokens[invoice_id]}",
-                name)
-            for invoice_id, name in zip(row["invoice_ids"], row["invoice_names"], strict=True))
+        # plain strings escaped by hand: Markup's % and join cost 1.5 s for 10,000 e-mails
+        links = Markup("<ul>%s</ul>" % "".join(
+            '<li><a href="%s">%s</a></li>' % (
+                escape(f"{base_url}/my/invoices/{invoice_id}?access_token={tokens[invoice_id]}"),
+                escape(name))
+            for invoice_id, name in zip(row["invoice_ids"], row["invoice_names"], strict=True)))
         return {
             "customer": row["customer"] or "",
             "amount": formatted[amount],

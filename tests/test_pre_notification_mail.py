@@ -3,12 +3,14 @@
 that notifies by e-mail."""
 
 import socket
+from datetime import timedelta
 from unittest.mock import patch
 
 import odoo
 from odoo import fields
 from odoo.tests import tagged
 
+from ..sepa.notice import earliest_collection_after_notice
 from .common import IBAN_C, SepaBatchCommon, SmtpCaseMixin
 
 DUTCH_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli",
@@ -170,6 +172,23 @@ class TestPreNotificationMail(SmtpCaseMixin, SepaBatchCommon):
         self.assertFalse(self.mails_of(batch.line_ids.invoice_id))
         self.assertEqual(set(batch.line_ids.mapped("notice_state")), {False})
         self.assertFalse(batch.notice_missing_count)
+
+    def test_proposal_counts_the_email_from_the_day_the_batch_is_made(self):
+        """With the check on, a debit not notified yet is notified by its e-mail when the
+        batch is created: collected no earlier than the notice period after today."""
+        self.company.sepa_notice_check = True
+        today = fields.Date.context_today(self.company)
+        invoice = self.invoice(self.recurring_partner, 40.0, invoice_date=today,
+                               invoice_date_due=today + timedelta(days=7))
+        wizard = self.propose(invoice_ids=[(6, 0, invoice.ids)], collect_on_one_date=False)
+        line = wizard.line_ids.filtered(lambda line: line.invoice_id == invoice)
+        earliest = earliest_collection_after_notice(today, 14)
+        self.assertRecordValues(line, [{"reason": False, "notice_late": True,
+                                        "notice_earliest_date": earliest}])
+        wizard.action_shift_notice_dates()
+        batch = self.env["sepa.batch"].browse(wizard.action_create_batch()["res_id"])
+        self.assertEqual(batch.line_ids.collection_date, earliest)
+        self.assertEqual(batch.line_ids.notice_state, "queued")
 
     @staticmethod
     def _free_port():
