@@ -1,8 +1,10 @@
 """The e-mail telling a customer that a direct debit failed, as it arrives at the SMTP
 server (tools/smtp_sink.py, started by make test)."""
 
+from unittest.mock import patch
+
 from odoo import fields
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import SepaBatchCommon, SmtpCaseMixin
 
@@ -26,8 +28,8 @@ class TestStornoMail(SmtpCaseMixin, SepaBatchCommon):
         cls.make_sent_cycle_batch()
         cls.Storno = cls.env["sepa.storno"]
 
-    def register(self, *debits, code="AM04"):
-        return self.Storno.register([{
+    def register(self, *debits, code="AM04", env=None):
+        return (env or self.env)["sepa.storno"].register([{
             "batch_line_id": debit[0].id, "reason_code": code, "kind": "return",
             "date": DATE, "source": "manual"} for debit in debits])
 
@@ -90,6 +92,29 @@ class TestStornoMail(SmtpCaseMixin, SepaBatchCommon):
         self.assertIn("The reason your bank gave: Your account is closed.", text)
         self.assertIn("Please send us the details of your new bank account (IBAN) or sign "
                       "a new direct debit mandate", text)
+
+    def test_planned_collection_date_is_named(self):
+        """A failed debit the addon will collect again by itself (re-presentation, a
+        hook until it exists) names the date instead of asking to pay."""
+        Service = type(self.env["sepa.storno.mail"])
+        with patch.object(Service, "_retry_dates", lambda self, stornos: dict.fromkeys(
+                stornos.ids, fields.Date.from_string("2025-04-25"))):
+            stornos = self.register(self.recurring)
+        [message] = self.send_mail_queue(self.mails_of(stornos))
+        text = self.message_text(message)
+        self.assertIn("We will collect the amount again on or after *04/25/2025*", text)
+        self.assertNotIn("Please pay this amount yourself", text)
+
+    def test_billing_user_registers_and_the_customer_is_told(self):
+        """A bookkeeper who is no template editor nor administrator registers: the
+        e-mail is queued all the same (made by the system, not by the user's rights)."""
+        user = new_test_user(self.env, login="sepa_mail_billing",
+                             groups="account.group_account_invoice",
+                             company_id=self.company.id)
+        self.assertFalse(user.has_group("base.group_system"))
+        stornos = self.register(self.recurring, env=self.env(user=user))
+        [message] = self.send_mail_queue(self.mails_of(stornos))
+        self.assertEqual(message["X-Envelope-To"], "jan@devries.example")
 
     def test_creditor_reason_or_no_address_sends_nothing(self):
         # MD02 (missing mandate information) is the creditor's failure, not the customer's
