@@ -15,6 +15,9 @@ process the pre-filled choices), each step ending with its commit.
 
     python bench/stornos.py -c .build/odoo.conf -d sepa_dd_bench -n 1000 [--dump DIR]
 
+With ``SEPA_BENCH_REPRESENT=1`` in the environment the company re-presents failed
+debits automatically (the AM04 and MS03 returns, half of them, get a planned date).
+
 ``--dump DIR`` writes what the import produced (entries, lines, partials, full
 reconciles, invoices, stornos, score events, mandates) without ids or timestamps, to
 compare two versions of the code with ``diff -r``; ``--profile FILE`` writes the
@@ -326,6 +329,11 @@ def main():
             batch = set_up(env, args.n)
         if args.setup_only:
             return
+        if os.environ.get("SEPA_BENCH_REPRESENT") == "1":
+            # re-present failed debits automatically (AM04, MS03: half the returns)
+            batch.company_id.sepa_represent_auto = True
+            env.cr.commit()
+            print("re-presentation policy on", flush=True)
         data = return_file(env, batch)
         print(f"file {len(data) / 1e6:.1f} MB", flush=True)
         customer_mail(env, batch)

@@ -28,3 +28,4 @@ from . import sepa_prenote_mail
 from . import mail_mail
 from . import sepa_storno_event
 from . import sepa_return_matcher
+from . import sepa_sample_statement

@@ -71,6 +71,13 @@ MESSAGES = {
         "Not reconciled: this bank debit of %(debited)s is the total of more than one set "
         "of failed debits registered already (%(sets)s). Reconcile it by hand with the "
         "right ones."),
+    # Register Bank Credit (sepa.bank.credit)
+    "bank_credit": _lt(
+        "Bank credit of %(amount)s of %(date)s registered: payment blocks %(paid)s."),
+    "bank_credit_reference": _lt("Bank reference: %(reference)s."),
+    "bank_credit_settled": _lt("Nothing is open any more."),
+    "bank_credit_open": _lt("Still open:"),
+    "bank_credit_open_block": _lt("%(block)s (collection date %(date)s): %(amount)s."),
 }
 
 

@@ -170,6 +170,31 @@ class ResCompany(models.Model):
         help="Invoices dated before this day (sent before the check was switched on) are "
         "not checked; set to the day the check is switched on.",
     )
+
+    sepa_represent_auto = fields.Boolean(
+        string="Re-present Failed Debits Automatically",
+        help="A debit that failed for want of money (the return reasons marked Re-present "
+        "Automatically: insufficient funds AM04, MS03) is released for retry when it is "
+        "registered, planned on the first collection date on or after the payday; the "
+        "next proposal collects it then. After the maximum number of re-presentations it "
+        "is held for the control after reconciliation.")
+    sepa_represent_payday = fields.Integer(
+        string="Payday",
+        default=25,
+        help="Day of the month your customers get their salary (1-31; the month's last "
+        "day in shorter months). A failed debit is re-presented on the first collection "
+        "date on or after it: this month's while it is still ahead, else next month's.")
+    sepa_represent_max = fields.Integer(
+        string="Maximum Re-presentations per Invoice",
+        default=2,
+        help="How many times an invoice is re-presented automatically within the period "
+        "below; a debit that fails after that is held for the control after "
+        "reconciliation.")
+    sepa_represent_window = fields.Integer(
+        string="Within (days)",
+        default=42,
+        help="The period, in calendar days before a failure, in which the invoice's "
+        "earlier failed debits count as re-presentations for the maximum.")
     sepa_background_threshold = fields.Integer(
         string="Background Job Above (lines)",
         default=5000,
@@ -227,6 +252,18 @@ class ResCompany(models.Model):
                 raise ValidationError(_(
                     "The maximum bank charge per storno of %(company)s cannot be negative.",
                     company=company.name))
+
+    @api.constrains("sepa_represent_payday", "sepa_represent_max", "sepa_represent_window")
+    def _check_sepa_represent(self):
+        for company in self:
+            if not 1 <= company.sepa_represent_payday <= 31:
+                raise ValidationError(_(
+                    "The payday of %(company)s must be a day of the month, 1 to 31.",
+                    company=company.name))
+            if company.sepa_represent_max < 1 or company.sepa_represent_window < 1:
+                raise ValidationError(_(
+                    "The maximum re-presentations per invoice and their period (days) of "
+                    "%(company)s must be at least 1.", company=company.name))
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -130,6 +130,29 @@ class ResConfigSettings(models.TransientModel):
         help="Registering a failed debit that is the customer's queues an e-mail to the "
         "customer in the customer's language: invoices, amount, date, the reason in plain "
         "words and what happens next.")
+
+    sepa_represent_auto = fields.Boolean(
+        related="company_id.sepa_represent_auto",
+        readonly=False,
+        string="Re-present Failed Debits Automatically",
+        help="A debit that failed for want of money (insufficient funds) is collected "
+        "again on the first collection date on or after the payday, by itself.")
+    sepa_represent_payday = fields.Integer(
+        related="company_id.sepa_represent_payday",
+        readonly=False,
+        string="Payday",
+        help="Day of the month your customers get their salary (1-31).")
+    sepa_represent_max = fields.Integer(
+        related="company_id.sepa_represent_max",
+        readonly=False,
+        string="Maximum Re-presentations per Invoice",
+        help="Re-presentations of an invoice within the period; then its failed debit is "
+        "held for the control after reconciliation.")
+    sepa_represent_window = fields.Integer(
+        related="company_id.sepa_represent_window",
+        readonly=False,
+        string="Within (days)",
+        help="Calendar days in which an invoice's earlier failed debits count.")
     # Not related fields: a related field writes the company on its own, the option
     # before the product, and the company refuses fees without a product. Both are
     # written together by ``set_values``.

@@ -160,6 +160,10 @@ class SepaBatch(models.Model):
         help="Date the bank credited the batch: the latest of its bank lines reconciled "
         "with its transit (the day of settlement for a batch settled by its failed debits "
         "alone).")
+    demo_mode = fields.Boolean(
+        string="Demo Mode", compute="_compute_demo_mode",
+        help="The database holds the addon's demo data: a sent batch offers a sample bank "
+        "statement (its credit and two returned debits) to import.")
     storno_release_count = fields.Integer(
         string="Failed Debits to Release", compute="_compute_storno_release_count",
         search="_search_storno_release_count",
@@ -269,6 +273,9 @@ class SepaBatch(models.Model):
             batch.notice_no_email_count = counts[batch.id, "no_email"]
             batch.notice_missing_count = (counts[batch.id, "failed"]
                                           + counts[batch.id, "no_email"])
+
+    def _compute_demo_mode(self):
+        self.demo_mode = self.env["sepa.sample.statement"]._demo_mode()
 
     def _search_storno_release_count(self, operator, value):
         """Batches with (``> 0``, ``!= 0``) or without failed debits to release."""
@@ -740,6 +747,34 @@ class SepaBatch(models.Model):
         """Control after reconciliation of this batch's failed debits."""
         self.ensure_one()
         return self.env["sepa.control"]._action_open(self)
+
+    def action_download_sample_statement(self):
+        """Demo: download the camt.053 the bank would send for this sent batch (its credit
+        and two returned debits), to import with a statement import
+        (``sepa.sample.statement``; served by ``controllers/sample_statement.py``)."""
+        self.ensure_one()
+        self.env["sepa.sample.statement"]._statement_file(self)  # refused here, in a dialog
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/sepa_direct_debit/sample_statement/{self.id}",
+            "target": "self",
+        }
+
+    def action_open_bank_credit(self):
+        """Register Bank Credit: the bank's credit of this sent batch, typed in from the
+        bank statement (``sepa.bank.credit``), for a company without a bank statement
+        import."""
+        self.ensure_one()
+        self._check_state(("sent",), _("register a bank credit for"))
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Register Bank Credit"),
+            "res_model": "sepa.bank.credit",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_batch_id": self.id},
+        }
 
     def action_send(self):
         self._check_state(("generated",), _("mark as sent"))

@@ -59,6 +59,14 @@ class SepaReturnReason(models.Model):
         string="Retry Makes Sense",
         help="Collecting the invoice again can succeed without the customer doing "
         "anything (insufficient funds, a technical error between the banks).")
+    represent_automatically = fields.Boolean(
+        string="Re-present Automatically",
+        compute="_compute_represent_automatically", store=True, readonly=False,
+        help="A failed debit with this code is collected again after the customer's "
+        "payday by itself, where the company re-presents failed debits automatically "
+        "(Settings): a debit that failed for want of money (insufficient funds, AM04; "
+        "MS03). Not for a refusal, a refund or a closed account: the customer has to act "
+        "first.")
     needs_new_account = fields.Boolean(
         string="Needs a New Account or Mandate",
         compute="_compute_catalogue_defaults", store=True, readonly=False,
@@ -119,6 +127,13 @@ class SepaReturnReason(models.Model):
         # from the catalogue (sepa/reasons.py): also fills existing codes on update
         for reason in self:
             reason.customer_message = CUSTOMER_MESSAGES.get((reason.code or "").upper())
+
+    @api.depends("code")
+    def _compute_represent_automatically(self):
+        # from the catalogue, apart from the other defaults: an update that adds the
+        # column fills it without recomputing (and resetting) the flags edited by hand
+        for reason in self:
+            reason.represent_automatically = get_reason(reason.code).represent_automatically
 
     @api.depends("points", "company_points_ids.points", "company_points_ids.company_id")
     @api.depends_context("company")

@@ -186,9 +186,10 @@ class SepaStornoMail(models.AbstractModel):
     @api.model
     def _retry_dates(self, stornos):
         """``{storno id: date}`` of the failed debits that will be collected again by
-        themselves, on that date (the e-mail names it). None yet: the re-presentation
-        after payday (issue 19) fills it."""
-        return {}
+        themselves, on that date (the e-mail names it): the re-presentation after payday
+        planned by the company's policy (``sepa.storno._represent_after_payday``)."""
+        return {storno.id: storno.represent_date for storno in stornos
+                if storno.release_state == "retry" and storno.represent_date}
 
     @api.model
     def _next_step(self, row):

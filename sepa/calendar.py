@@ -12,6 +12,7 @@ and a file that arrives after the bank's daily cut-off time counts as arriving o
 next business day.
 """
 
+import calendar
 import datetime
 import functools
 
@@ -154,6 +155,39 @@ def next_collection_day(earliest, day_of_month):
         year, month = divmod(earliest.month, 12)  # the next month (January after December)
         day = day.replace(year=earliest.year + year, month=month + 1)
     return next_business_day(day)
+
+def representation_date(today, payday, scheme="CORE", bank_lead_days=0, not_before=None):
+    """Return the collection date of a debit re-presented after payday.
+
+    Rule: this month's payday (``payday``, a day of the month, moved to the month's last
+    day in shorter months) while it is not past on ``today``, else next month's; moved
+    to the next TARGET2 business day, and never earlier than the earliest collection
+    date of a file handed to the bank ``today`` (:func:`earliest_collection_date`) nor
+    than ``not_before`` (e.g. the end of a pre-notification period), both business days.
+    Example: failed on 20 September 2027, payday the 25th (a Saturday) → Monday
+    27 September; failed on 28 December 2026 → 25 January 2027.
+    """
+    if isinstance(payday, bool) or not isinstance(payday, int) or not 1 <= payday <= 31:
+        raise SepaValidationError(
+            f"payday {payday!r} must be a day of the month (1 to 31)",
+            field="payday", value=payday,
+        )
+    today = _as_date(today)
+    month = today.replace(day=1)
+    pay = _day_of_month(month, payday)
+    if pay < today:
+        month = (month + datetime.timedelta(days=31)).replace(day=1)
+        pay = _day_of_month(month, payday)
+    earliest = earliest_collection_date(today, scheme, bank_cutoff_days=bank_lead_days)
+    if not_before is not None:
+        earliest = max(earliest, next_business_day(not_before))
+    return max(next_business_day(pay), earliest)
+
+
+def _day_of_month(month, day):
+    """Return day ``day`` of the month of ``month``, its last day when shorter."""
+    last = calendar.monthrange(month.year, month.month)[1]
+    return month.replace(day=min(day, last))
 
 
 def _interbank_days(scheme):

@@ -7,6 +7,11 @@ Each :class:`ReasonCode` says what the code means and how the addon reacts by de
   :func:`points_for` to turn it into a number for a given threshold.
 * ``retry_makes_sense``: putting the invoice into a next batch can succeed without the
   customer doing anything (insufficient funds, a technical error on the banks' side).
+* ``represent_automatically``: the debit failed for want of money (AM04 insufficient
+  funds, MS03 the bank's unspecified reason, in practice the same): a company that
+  re-presents failed debits automatically collects it again after payday. Only those:
+  re-presenting any other failure (a refusal, a refund, a closed account) without the
+  customer's word is what the schemes' rules and the customers resent.
 * ``needs_new_account``: collecting again cannot succeed until the customer gives a new
   account or a new mandate (account closed, wrong or blocked; no mandate; debtor deceased;
   refused by the debtor). Such a failed debit is never retried on the same account.
@@ -58,6 +63,7 @@ class ReasonCode:
     known: bool = True
     fault: str = "debtor"
     duplicate: bool = False
+    represent_automatically: bool = False
 
 
 #: Duplicates: the bank had the message, block or debit already (it went through); their
@@ -67,6 +73,8 @@ _DUPLICATES = frozenset({"AM05", "DUPL", "DU01", "DU02", "DU04"})
 _NEEDS_NEW_ACCOUNT = frozenset({"AC01", "AC04", "AC06", "MD01", "MD07", "MS02"})
 #: Codes saying the debtor's account is no longer valid (closed, or no account at all).
 _INVALIDATES_ACCOUNT = frozenset({"AC01", "AC04"})
+#: Codes of a debit that failed for want of money: re-presented after payday (policy).
+_REPRESENT = frozenset({"AM04", "MS03"})
 #: R-transaction kinds per code when not the default ``("reject", "return")``.
 _KINDS = {
     "AG02": ("reject",),
@@ -150,6 +158,7 @@ def _entry(code, category, points, retry, fault, label):
         kinds=_KINDS.get(code, ("reject", "return")),
         fault=fault,
         duplicate=code in _DUPLICATES,
+        represent_automatically=code in _REPRESENT,
     )
 
 

@@ -7,6 +7,7 @@ from . import test_security
 from . import test_security_matrix
 from . import test_mandate_report
 from . import test_tour
+from . import test_settings_tour
 from . import test_translation
 from . import test_mail_server
 from . import test_batch_cycle
@@ -16,6 +17,7 @@ from . import test_batch_posting
 from . import test_reconcile_setwise
 from . import test_batch_report
 from . import test_batch_tour
+from . import test_credit_tour
 from . import test_batch_screens
 from . import test_storno_reasons
 from . import test_storno_accounting

@@ -40,7 +40,7 @@ class TestCompanySettings(SepaCommon):
 
     def test_settings_page_shows_every_company_option(self):
         options = {fname for fname in self.company._fields if fname.startswith("sepa_")}
-        self.assertEqual(len(options), 22)  # with sepa_storno_mail (branch stornomail)
+        self.assertEqual(len(options), 26)
         arch = self.env["res.config.settings"].get_views([(False, "form")])[
             "views"]["form"]["arch"]
         # The settings fields have the names of the company's.

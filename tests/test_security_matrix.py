@@ -122,6 +122,11 @@ Failed debit releases   billing    A     A       A           A       A      A   
 Failed debit releases   manager    A     A       A           A       A      A       A
 Failed debit releases   portal     -     -       -           -       -      -       -
 Failed debit releases   A+B, A on  A     A       A           A       A      A       A
+Bank credits            internal   -     -       -           -       -      -       -
+Bank credits            billing    A     A       A           A       A      A       A
+Bank credits            manager    A     A       A           A       A      A       A
+Bank credits            portal     -     -       -           -       -      -       -
+Bank credits            A+B, A on  A     A       A           A       A      A       A
 ======================  =========  ====  ======  ==========  ======  =====  ======  ======
 """
 
@@ -133,7 +138,8 @@ TABLES = ("sepa_mandate", "sepa_batch", "sepa_batch_line", "sepa_batch_proposal"
           "sepa_batch_proposal_line", "res_partner_bank", "ir_attachment", "mail_message",
           "sepa_storno", "sepa_return_import", "sepa_return_import_line", "sepa_control",
           "sepa_control_line", "sepa_storno_register", "sepa_mandate_revoke",
-          "sepa_mandate_reactivate", "sepa_storno_release")
+          "sepa_mandate_reactivate", "sepa_storno_release", "sepa_bank_credit",
+          "account_bank_statement_line")
 
 
 
@@ -215,7 +221,7 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
         """The wizards of ``company`` opened by ``user`` (whatever their rights):
         a previewed return file import (its file kept as an attachment) with a line, a
         control with a line, a storno registration, a mandate revocation and
-        reactivation."""
+        reactivation, a failed debit release, a bank credit registration."""
         env = cls.env(user=user, su=True, context={"allowed_company_ids": company.ids})
         if company == cls.company_b:
             name, iban, journal, mandate = ("Geheime Klant B", IBAN_SECRET_B, cls.bank_journal_b,
@@ -250,6 +256,9 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
             "release": env["sepa.storno.release"].create({
                 "storno_ids": [Command.set(cls.stornos[company.id].ids)],
                 "note": "Matrix"}).with_env(cls.env),
+            "credit": env["sepa.bank.credit"].create({
+                "batch_id": cls.sent_batches[company.id].id,
+                "bank_reference": "Matrix"}).with_env(cls.env),
         }
 
     # ------------------------------------------------------------------
@@ -346,6 +355,10 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
                 "sepa.storno.release", "release", "note",
                 {"storno_ids": [Command.set(self.stornos[data["company"].id].ids)]},
                 {"note": "Matrix 2"}),
+            "Bank credits": lambda: wizard_row(
+                "sepa.bank.credit", "credit", "amount",
+                {"batch_id": self.sent_batches[data["company"].id].id},
+                {"bank_reference": "Matrix 2"}),
             "Mandates": lambda: (
                 "sepa.mandate", data["mandate"], "name",
                 {"partner_id": data["partner"].id,
@@ -458,6 +471,26 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
     # ------------------------------------------------------------------
     # tests
     # ------------------------------------------------------------------
+
+    def test_bank_credit_of_another_company_refused(self):
+        """Register Bank Credit on a sent batch of company B, by a user of A (also one
+        of both companies with only A active): refused, nothing written, nothing of B
+        named."""
+        batch_b = self.sent_batches[self.company_b.id]
+        for role in ("billing", "multi"):
+            env = self.env_of(role)
+            with self.assertRaises(AccessError) as refusal:
+                batch_b.with_env(env).action_open_bank_credit()
+            self.assertNoSecretOfB(str(refusal.exception))
+            wizard = env["sepa.bank.credit"].sudo().create({
+                "batch_id": batch_b.id, "amount": 40.0}).sudo(False)
+            before = self.fingerprint()
+            with self.assertRaisesRegex(UserError, "company you are not working in") as refusal:
+                wizard.action_confirm()
+            self.assertNoSecretOfB(str(refusal.exception))
+            self.env.invalidate_all()
+            self.assertEqual(self.fingerprint(), before)
+            self.assertEqual(batch_b.state, "sent")
 
     def test_readme_prints_the_matrix(self):
         readme = (Path(__file__).parents[1] / "README.rst").read_text(encoding="utf-8")

@@ -1,10 +1,11 @@
 """The e-mail telling a customer that a direct debit failed, as it arrives at the SMTP
 server (tools/smtp_sink.py, started by make test)."""
 
-from unittest.mock import patch
+from datetime import timedelta
 
 from odoo import fields
 from odoo.tests import new_test_user, tagged
+from odoo.tools import format_date
 
 from .common import SepaBatchCommon, SmtpCaseMixin
 
@@ -94,15 +95,20 @@ class TestStornoMail(SmtpCaseMixin, SepaBatchCommon):
                       "a new direct debit mandate", text)
 
     def test_planned_collection_date_is_named(self):
-        """A failed debit the addon will collect again by itself (re-presentation, a
-        hook until it exists) names the date instead of asking to pay."""
-        Service = type(self.env["sepa.storno.mail"])
-        with patch.object(Service, "_retry_dates", lambda self, stornos: dict.fromkeys(
-                stornos.ids, fields.Date.from_string("2025-04-25"))):
-            stornos = self.register(self.recurring)
+        """A failed debit the company's policy re-presents after payday names the
+        planned date instead of asking to pay; the date leaves the customer's
+        pre-notification period (counted from the e-mail) before it."""
+        self.company.write({"sepa_represent_auto": True, "sepa_notice_days": 14})
+        stornos = self.register(self.recurring)
+        planned = stornos.represent_date
+        self.assertTrue(planned)
+        self.assertEqual(stornos.release_state, "retry")
+        self.assertGreaterEqual(planned, fields.Date.context_today(stornos)
+                                + timedelta(days=14))
         [message] = self.send_mail_queue(self.mails_of(stornos))
         text = self.message_text(message)
-        self.assertIn("We will collect the amount again on or after *04/25/2025*", text)
+        self.assertIn("We will collect the amount again on or after "
+                      f"*{format_date(self.env, planned)}*", text)
         self.assertNotIn("Please pay this amount yourself", text)
 
     def test_billing_user_registers_and_the_customer_is_told(self):

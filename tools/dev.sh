@@ -4,8 +4,9 @@
 #   tools/dev.sh setup   Odoo source, system packages, .venv, PostgreSQL, odoo.conf
 #   tools/dev.sh test    setup + fresh test database + the whole test suite (the Odoo tests
 #                        with a local SMTP server: tools/smtp_sink.py)
-#   tools/dev.sh run     setup + demo database sepa_dd_demo (Dutch chart l10n_nl) + Odoo
-#                        on 127.0.0.1:8069
+#   tools/dev.sh run     setup + demo database $DEMO_DB (default sepa_dd_demo; Dutch chart
+#                        l10n_nl; OCA's camt import and reconciliation, requirements-oca.txt)
+#                        + Odoo on 127.0.0.1:$SEPA_HTTP_PORT (default 8069)
 #   tools/dev.sh db NAME create NAME afresh with the addon installed (no demo data)
 #   tools/dev.sh odoo-tests DB [TESTS...]  update the addon in DB, run those Odoo tests
 #   tools/dev.sh oca-tests DB [TESTS...]   same with OCA's bank modules (requirements-oca.txt)
@@ -199,11 +200,13 @@ stop_smtp() {
     fi
 }
 
-# --- OCA bank modules (integration tests only) ---------------------------------------
+# --- OCA bank modules (integration tests and the demo) -------------------------------
 # The 18.0 wheels of requirements-oca.txt, installed without dependencies into
-# .build/oca; their addons folder is put on the addons path of the OCA test database only
-# (command line), never in odoo.conf. Installed again only when the pins change.
+# .build/oca; their addons folder is put on the addons path of the OCA test database and
+# of the demo only (command line), never in odoo.conf. Installed again only when the pins
+# change. `ensure_oca demo`: the message for `make run`, which goes on without them.
 ensure_oca() {
+    local purpose=${1:-tests}
     local want have=""
     want=$(sha1sum "$ROOT/requirements-oca.txt" | cut -d' ' -f1)
     [ -f "$OCA_DIR/.requirements.sha1" ] && have=$(cat "$OCA_DIR/.requirements.sha1")
@@ -215,10 +218,18 @@ ensure_oca() {
             --no-deps --target "$OCA_DIR" \
             -r "$ROOT/requirements-oca.txt" 2> >(grep -v "is ignored" >&2); then
         rm -rf "$OCA_DIR"
-        printf '\033[31m[sepa] %s\033[0m\n' "Could not install the OCA wheels of \
+        if [ "$purpose" = demo ]; then
+            printf '\033[31m[sepa] %s\033[0m\n' "Could not install OCA's bank modules of \
+requirements-oca.txt (no network to PyPI?). The demo runs WITHOUT them: no camt.053
+       statement import and no reconciliation screen (README, \"Bank statements in Odoo
+       Community\"). Offline, point pip at a folder holding those wheels:
+       PIP_NO_INDEX=1 PIP_FIND_LINKS=/path/to/wheels make run (DEVELOPERS.md)." >&2
+        else
+            printf '\033[31m[sepa] %s\033[0m\n' "Could not install the OCA wheels of \
 requirements-oca.txt (no network to PyPI?). The OCA integration tests cannot run: this
        counts as a failure, not a skip. Offline, point pip at a folder holding those wheels:
        PIP_NO_INDEX=1 PIP_FIND_LINKS=/path/to/wheels make test (DEVELOPERS.md)." >&2
+        fi
         return 1
     fi
     echo "$want" > "$OCA_DIR/.requirements.sha1"
@@ -321,21 +332,34 @@ run_tests() {
 
 run_demo() {
     setup
-    local exists
+    # OCA's statement import (camt.053) and reconciliation screen, on the demo's addons
+    # path only (command line, as odoo_oca; never odoo.conf, never a dependency of the
+    # addon): installed into the demo database, a new one or an existing one (idempotent:
+    # -i skips installed modules). Offline, the demo runs without them.
+    local run=odoo modules=$ADDON exists
+    if ensure_oca demo; then
+        run=odoo_oca
+        modules=$ADDON,$OCA_MODULES
+    fi
     exists=$("$PY" "$ROOT/tools/pgdb.py" "$CONF" exists "$DEMO_DB")
     if [ "$exists" = yes ]; then
-        say "Upgrading $ADDON in $DEMO_DB"
-        odoo -d "$DEMO_DB" -u "$ADDON" --stop-after-init
+        if [ $run = odoo_oca ]; then
+            say "Upgrading $ADDON in $DEMO_DB, installing $OCA_MODULES where missing"
+            odoo_oca -d "$DEMO_DB" -u "$ADDON" -i "$OCA_MODULES" --stop-after-init
+        else
+            say "Upgrading $ADDON in $DEMO_DB"
+            odoo -d "$DEMO_DB" -u "$ADDON" --stop-after-init
+        fi
     else
         # The demo association keeps its books on the Dutch chart (Dutch VAT): l10n_nl
         # (Odoo Community) first, so that the addon's demo data finds it. The addon itself
         # does not depend on it.
         say "Creating the demo database $DEMO_DB (with demo data, Dutch chart l10n_nl)"
         odoo -d "$DEMO_DB" -i l10n_nl --stop-after-init
-        odoo -d "$DEMO_DB" -i "$ADDON" --stop-after-init
+        "$run" -d "$DEMO_DB" -i "$modules" --stop-after-init
     fi
     say "Odoo serves on http://127.0.0.1:${SEPA_HTTP_PORT:-8069}  (database $DEMO_DB, login admin / admin)"
-    odoo -d "$DEMO_DB" --db-filter="^$DEMO_DB\$" --max-cron-threads=1 --log-level=info
+    "$run" -d "$DEMO_DB" --db-filter="^$DEMO_DB\$" --max-cron-threads=1 --log-level=info
 }
 
 export_pot() {

@@ -6,3 +6,4 @@ from . import sepa_storno_register
 from . import sepa_return_import
 from . import sepa_control
 from . import sepa_storno_release
+from . import sepa_bank_credit

@@ -214,7 +214,7 @@ class SepaBatchProposal(models.TransientModel):
                    md.account_invalid, invalid.reason_code AS invalid_code,
                    invalid.date AS invalid_date,
                    open_line.batch_name, storno.storno_date, storno.storno_code,
-                   storno.release_state, storno.hold_note
+                   storno.release_state, storno.hold_note, storno.represent_date
               FROM account_move m
               JOIN res_partner p ON p.id = m.commercial_partner_id
          LEFT JOIN sepa_mandate md ON md.id = m.sepa_mandate_id
@@ -227,7 +227,7 @@ class SepaBatchProposal(models.TransientModel):
                     LIMIT 1) open_line ON TRUE
          LEFT JOIN LATERAL (
                    SELECT s.date AS storno_date, s.reason_code AS storno_code,
-                          s.release_state, s.hold_note
+                          s.release_state, s.hold_note, s.represent_date
                      FROM sepa_storno_invoice_rel r JOIN sepa_storno s ON s.id = r.storno_id
                     WHERE r.invoice_id = m.id AND s.state = 'done'
                     ORDER BY s.date DESC, s.id DESC
@@ -305,6 +305,9 @@ class SepaBatchProposal(models.TransientModel):
              lambda: env._("One-off mandate already used")),
             (row["mandate_id"] in params["pending_first"],
              lambda: env._("First debit of the mandate still pending in another batch")),
+            (row["represent_date"] and row["represent_date"] > self.instruction_date,
+             lambda: env._("Re-presentation planned on %(date)s",
+                           date=format_date(env, row["represent_date"]))),
         ]
         for failed, reason in checks:
             if failed:
@@ -344,6 +347,13 @@ class SepaBatchProposal(models.TransientModel):
         the earliest possible date is applied: the run's date, or its due date."""
         return self.one_collection_date if self.collect_on_one_date else due_date
 
+    def _represent_collection_dates(self, planned):
+        """Collection and latest delivery date of a failed debit re-presented on its
+        ``planned`` date (the storno's ``represent_date``): a proposal made before it
+        collects on that date, never earlier."""
+        return planned, latest_delivery_date(
+            planned, self.scheme, bank_lead_days=self.company_id.sepa_bank_lead_days)
+
     def _prepare_line_vals(self, row, params):
         reason = self._exclusion_reason(row, params) or self._notice_exclusion_reason(
             row, params)
@@ -362,6 +372,9 @@ class SepaBatchProposal(models.TransientModel):
         if not reason:
             collection, delivery = params["collection_dates"](
                 self._requested_date(row["due_date"]))
+            if row["represent_date"] and row["represent_date"] > collection:
+                # a re-presentation after payday: collected on its planned date
+                collection, delivery = self._represent_collection_dates(row["represent_date"])
             vals.update({
                 "sequence_type": self._sequence_type(row, params),
                 "collection_date": collection,

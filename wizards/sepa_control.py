@@ -17,6 +17,11 @@ reason: account closed, wrong or blocked, no mandate, debtor deceased, refused) 
 pre-filled Hold with a note; retrying it needs *Retry Anyway*, which is refused while the
 mandate still has the account that failed. A refund the customer asked for is retried
 with a warning on its line. A hold needs a note.
+
+Failed debits the company's re-presentation policy released (``released_by_policy``:
+retry with a planned re-presentation date, or held after the maximum) are listed too,
+pre-filled as the policy decided, with the planned date, until the control is processed
+or their invoices are collected again: the bookkeeper may still decide otherwise.
 """
 
 from collections import defaultdict
@@ -157,18 +162,35 @@ class SepaControl(models.TransientModel):
                     AND l.id > COALESCE(md.sequence_history_start, 0)) AS first_debit,
                    COALESCE(r.keeps_first, TRUE) AS keeps_first,
                    COALESCE(r.needs_new_account, FALSE) AS needs_new_account,
-                   s.reason_code, %(account_changed)s AS account_changed
+                   s.reason_code, %(account_changed)s AS account_changed,
+                   s.released_by_policy, s.release_state, s.hold_note AS policy_note,
+                   s.represent_date
               FROM sepa_storno s
               JOIN sepa_batch_line l ON l.id = s.batch_line_id
          LEFT JOIN sepa_mandate md ON md.id = s.mandate_id
          LEFT JOIN sepa_return_reason r ON r.id = s.reason_id
          LEFT JOIN res_partner p ON p.id = s.partner_id
              WHERE s.company_id = %(company)s
-               AND s.state = 'done' AND s.release_state = 'none'
+               AND s.state = 'done'
+               AND (s.release_state = 'none' OR %(by_policy)s)
                AND %(batches)s
           ORDER BY s.batch_id, p.name, s.id
             """, company=self.company_id.id, batches=batch_filter,
-            account_changed=self.env["sepa.storno"]._account_changed_sql("s")))
+            account_changed=self.env["sepa.storno"]._account_changed_sql("s"),
+            by_policy=self._by_policy_sql("s")))
+
+    @api.model
+    def _by_policy_sql(self, alias):
+        """SQL condition: the storno of table alias ``alias`` was released or held by the
+        re-presentation policy, not confirmed by a control yet, and its invoices are not
+        in a later debit (collected again: nothing left to decide)."""
+        s = SQL.identifier(alias)
+        return SQL(
+            """(%(s)s.released_by_policy AND NOT EXISTS (
+                   SELECT FROM sepa_storno_invoice_rel rel
+                     JOIN sepa_batch_line later ON later.invoice_id = rel.invoice_id
+                    WHERE rel.storno_id = %(s)s.id AND later.id > %(s)s.batch_line_id
+                      AND (later.is_open OR later.state != 'pending')))""", s=s)
 
     def _create_lines(self):
         """The lines, pre-filled, in one INSERT."""
@@ -203,7 +225,12 @@ class SepaControl(models.TransientModel):
             note = self._needs_new_account_note(row["reason_code"])
         else:
             note = False if active else self._inactive_note(row["mandate_state"])
+        if row["released_by_policy"] and row["release_state"] in ("retry", "hold"):
+            # as the re-presentation policy decided
+            retry = row["release_state"] == "retry"
+            note = False if retry else row["policy_note"]
         return {
+            "represent_date": (retry and row["represent_date"]) or False,
             "control_id": self.id,
             "storno_id": row["storno_id"],
             "batch_id": row["batch_id"],
@@ -254,7 +281,8 @@ class SepaControl(models.TransientModel):
                        AS needs_new_account,
                    %(account_changed)s AS account_changed, s.reason_code,
                    c.sequence_type, s.batch_id, s.mandate_id, s.state AS storno_state,
-                   s.release_state, md.state AS mandate_state, md.name AS mandate_name,
+                   s.release_state, s.released_by_policy, s.represent_date,
+                   md.state AS mandate_state, md.name AS mandate_name,
                    s.name AS storno_name,
                    (SELECT STRING_AGG(m.name, ', ' ORDER BY m.id)
                       FROM sepa_storno_invoice_rel r JOIN account_move m ON m.id = r.invoice_id
@@ -281,7 +309,8 @@ class SepaControl(models.TransientModel):
                      mandate=row["mandate_name"] or _("none"))
 
         for row in rows:
-            if row["storno_state"] != "done" or row["release_state"] != "none":
+            if row["storno_state"] != "done" or (
+                    row["release_state"] != "none" and not row["released_by_policy"]):
                 problems.append(_("%(debit)s: released or cancelled by another user "
                                   "meanwhile", debit=debit(row)))
             elif row["release"] == "retry" and row["mandate_state"] != "active":
@@ -328,10 +357,14 @@ class SepaControl(models.TransientModel):
         groups = defaultdict(list)
         for row in rows:
             note = row["hold_note"] if row["release"] != "retry" else False
-            groups[(row["release"], note or False)].append(row["storno_id"])
+            # a planned re-presentation stays while retried; any other choice drops it
+            planned = row["release"] == "retry" and row["represent_date"] or False
+            groups[(row["release"], note or False, planned)].append(row["storno_id"])
         Storno = self.env["sepa.storno"].with_context(tracking_disable=True)
-        for (release, note), ids in groups.items():
-            Storno.browse(ids).write({"release_state": release, "hold_note": note})
+        for (release, note, planned), ids in groups.items():
+            Storno.browse(ids).write({"release_state": release, "hold_note": note,
+                                      "represent_date": planned,
+                                      "released_by_policy": False})
 
     def _take_out_invoices(self, rows):
         """The invoices taken out of direct debit are on hold: paid another way."""
@@ -482,6 +515,11 @@ class SepaControlLine(models.TransientModel):
     hold_note = fields.Char(
         string="Note", help="Why the invoices are held or taken out of direct debit "
         "(required for a hold).")
+    represent_date = fields.Date(
+        string="Planned Re-presentation", readonly=True,
+        help="The date the company's re-presentation policy collects the invoices again "
+        "(first collection date on or after the payday), kept when you process the line "
+        "as Retry. Empty for a failed debit retried by you: the next proposal takes it.")
     needs_new_account = fields.Boolean(
         string="Needs a New Account or Mandate", readonly=True,
         help="The reason cannot succeed again on the same account (account closed, "

@@ -138,3 +138,12 @@ def test_codes_that_need_a_new_account_or_mandate():
     assert not any(CATALOGUE[code].retry_makes_sense for code in needing)
     assert not CATALOGUE["MD06"].needs_new_account  # a refund: warned, not refused
     assert not get_reason("ZZ99").needs_new_account
+
+
+def test_represented_automatically_only_for_want_of_money():
+    flagged = {code for code, entry in CATALOGUE.items() if entry.represent_automatically}
+    assert flagged == {"AM04", "MS03"}
+    assert not get_reason("ZZ99").represent_automatically
+    # every flagged code is the debtor's and can succeed again on the same account
+    assert all(CATALOGUE[code].fault == "debtor" and CATALOGUE[code].retry_makes_sense
+               and not CATALOGUE[code].needs_new_account for code in flagged)
