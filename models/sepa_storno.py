@@ -1231,7 +1231,8 @@ class SepaStorno(models.Model):
           the company's payday, and after the pre-notification period of the customer
           counted from today: the failed debit e-mail announces it) while its invoices
           were re-presented fewer times than the company's maximum within its period
-          (their earlier registered failed debits in that many days count);
+          (their earlier registered failed
+          debits in that many days count);
         - held, with a note saying so, once they were re-presented the maximum.
 
         Only what a retry without confirmation allows is released: a failed debit whose

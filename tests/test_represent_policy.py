@@ -27,6 +27,9 @@ class TestRepresentPolicy(ControlCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.company.sepa_represent_auto = True
+        # members agreed to a 5-day notice (the failed debit e-mail gives it): the
+        # re-presentation is on the payday (the default 14 days: test below)
+        cls.company.sepa_notice_days = 5
 
     # ------------------------------------------------------------------
     # helpers
@@ -94,6 +97,21 @@ class TestRepresentPolicy(ControlCommon):
     # ------------------------------------------------------------------
     # the two-month scenario
     # ------------------------------------------------------------------
+
+    def test_representation_leaves_the_notice_period(self):
+        """The failed debit e-mail is the notice of the re-presentation: with the
+        rulebook's 14 days, a debit failing 5 days before payday is re-presented 14
+        days after the e-mail; a customer's agreed shorter period wins."""
+        self.company.sepa_notice_days = 14
+        with freeze_time("2027-09-20"):
+            storno = self.fail(self.collect())
+            self.assertEqual(storno.represent_date, D(2027, 10, 4))  # a Monday
+        self.recurring_partner.sepa_notice_days = 3
+        with freeze_time("2027-09-20"):
+            line = self.proposal_line()
+            storno = self.fail(self.collect())
+            self.assertTrue(line)
+            self.assertEqual(storno.represent_date, D(2027, 9, 27))
 
     def test_two_months_fail_represent_fail_represent_fail_held(self):
         with freeze_time("2027-09-20"):
