@@ -111,8 +111,9 @@ class SepaPrenoteMail(models.AbstractModel):
         amount, date, account, mandate, creditor, invoices and who receives the e-mail
         (``recipient_id``: the debtor, else the contact of its first invoice, with an
         e-mail address; None when neither has one). One query."""
-        if not lines:
-            return []
+        if not lines or not lines.batch_id.company_id.filtered(
+                lambda company: company.sepa_notice_method in ("email", "both")):
+            return []  # notified on the invoice only: not even the query
         self.env.flush_all()
         langs = [code for code, _name in self.env["res.lang"].get_installed()]
         return self.env.execute_query_dict(SQL("""
