@@ -18,6 +18,7 @@ it compares with the figures of before).
 
 import argparse
 import io
+import os
 import resource
 import time
 from contextlib import contextmanager
@@ -112,6 +113,27 @@ def timed(label, timings):
     print(f"{label:<14} {timings[label]:8.2f} s   peak_rss={peak_rss_mb():.0f} MB", flush=True)
 
 
+@contextmanager
+def timed_notices():
+    """The time spent queueing the pre-notification e-mails (``sepa.prenote.mail.notify``)
+    inside the block, and how many were queued."""
+    from unittest.mock import patch
+    registry = odoo.modules.registry.Registry(odoo.tools.config["db_name"])
+    model = registry["sepa.prenote.mail"]
+    original = model.notify
+    figures = {"seconds": 0.0, "mails": 0}
+
+    def notify(self, lines):
+        start = time.perf_counter()
+        mails = original(self, lines)
+        figures["seconds"] += time.perf_counter() - start
+        figures["mails"] += len(mails)
+        return mails
+
+    with patch.object(model, "notify", notify):
+        yield figures
+
+
 def iban(number):
     """A valid Dutch IBAN for account ``number`` (bank code TEST is fine for schwifty?)."""
     account = f"{number:010d}"
@@ -129,6 +151,9 @@ def setup_company(env):
         company.currency_id = euro
     company.sepa_creditor_identifier = "NL69ZZZ123456780000"
     company.sepa_background_threshold = 10**9
+    # pre-notification by e-mail per debit (BENCH_NOTICE_MAIL=0: on the invoice only)
+    company.sepa_notice_method = "email" if os.environ.get("BENCH_NOTICE_MAIL", "1") != "0" \
+        else "invoice"
     journal = env["account.journal"].search(
         [("type", "=", "bank"), ("company_id", "=", company.id)], limit=1)
     if not journal.bank_account_id:
@@ -149,6 +174,10 @@ def create_data(env, n):
         env.invalidate_all()
         print(f"set-up: {n} invoices after cloning in SQL "
               f"({time.perf_counter() - started:.1f} s)", flush=True)
+    # every member has an e-mail address (the pre-notification goes to it)
+    env.cr.execute("""UPDATE res_partner SET email = 'member' || id || '@example.org'
+                       WHERE sepa_collect""")
+    env.invalidate_all()
     env.cr.execute("ANALYZE")
     check_data(env.cr, n)
     env.cr.commit()
@@ -364,9 +393,11 @@ def run_cycle(env, journal):
         wizard.action_propose()
         count = len(wizard.line_ids)
         env.cr.commit()
-    with timed("create batch", timings):
+    with timed("create batch", timings), timed_notices() as notices:
         batch = env["sepa.batch"].browse(wizard.action_create_batch()["res_id"])
         env.cr.commit()
+    print(f"  of which pre-notification e-mails queued: {notices['seconds']:.2f} s "
+          f"(e-mails={notices['mails']}, method={env.company.sepa_notice_method})", flush=True)
     with timed("generate file", timings):
         batch.action_generate()
         env.cr.commit()

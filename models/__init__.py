@@ -24,6 +24,8 @@ from . import sepa_batch_line
 from . import report_sepa_batch
 from . import sepa_storno
 from . import sepa_storno_mail
+from . import sepa_prenote_mail
+from . import mail_mail
 from . import sepa_storno_event
 from . import sepa_return_matcher
 from . import sepa_mandate_signing

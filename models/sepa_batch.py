@@ -181,6 +181,26 @@ class SepaBatch(models.Model):
         "was settled, do not lower it: the bank credited them and debits them back "
         "separately, as it does every bank charge. The bank may credit it in one line or "
         "one line per collection date (payment block).")
+    notice_sent_count = fields.Integer(
+        string="Pre-notified", compute="_compute_notice_counts",
+        help="Debits whose pre-notification e-mail was sent to the customer (merged "
+        "invoices count once).")
+    notice_queued_count = fields.Integer(
+        string="Pre-notifications Queued", compute="_compute_notice_counts",
+        help="Debits whose pre-notification e-mail waits in the mail queue.")
+    notice_failed_count = fields.Integer(
+        string="Pre-notifications Failed", compute="_compute_notice_counts",
+        help="Debits whose pre-notification e-mail the mail server refused: tell these "
+        "customers otherwise, or correct their address and send the e-mail again "
+        "(Settings > Technical > Emails).")
+    notice_no_email_count = fields.Integer(
+        string="No E-mail Address", compute="_compute_notice_counts",
+        help="Debits whose customer has no e-mail address: no pre-notification e-mail "
+        "was sent; tell them otherwise (the invoice by post).")
+    notice_missing_count = fields.Integer(
+        string="Not Pre-notified", compute="_compute_notice_counts",
+        help="Debits whose pre-notification e-mail failed or could not be sent (no e-mail "
+        "address).")
     user_id = fields.Many2one(
         "res.users", string="Responsible", default=lambda self: self.env.user,
         tracking=True, index="btree_not_null",
@@ -237,6 +257,22 @@ class SepaBatch(models.Model):
             batch.storno_count = counts[batch.id]
             batch.bank_credit_amount = batch.currency_id.round(
                 batch.amount_total - rejected[batch.id])
+
+    def _compute_notice_counts(self):
+        """Debits per pre-notification state, in one grouped read (merged invoices share
+        their debit's state and count once)."""
+        counts = defaultdict(int)
+        for batch, state, debits in self.env["sepa.batch.line"]._read_group(
+                [("batch_id", "in", self.ids), ("notice_state", "!=", False)],
+                ["batch_id", "notice_state"], ["end_to_end_id:count_distinct"]):
+            counts[batch.id, state] = debits
+        for batch in self:
+            batch.notice_sent_count = counts[batch.id, "sent"]
+            batch.notice_queued_count = counts[batch.id, "queued"]
+            batch.notice_failed_count = counts[batch.id, "failed"]
+            batch.notice_no_email_count = counts[batch.id, "no_email"]
+            batch.notice_missing_count = (counts[batch.id, "failed"]
+                                          + counts[batch.id, "no_email"])
 
     def _compute_demo_mode(self):
         self.demo_mode = self.env["sepa.sample.statement"]._demo_mode()
@@ -686,6 +722,19 @@ class SepaBatch(models.Model):
             "domain": [("batch_id", "=", self.id)],
             "context": {"search_default_registered": 1, "create": False},
             "name": _("Failed Debits of %(batch)s", batch=self.name),
+        })
+        return action
+
+    def action_open_notice_lines(self):
+        """Smart button: the debits of the batch whose customer was not pre-notified by
+        e-mail (failed, or no e-mail address)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sepa_direct_debit.action_sepa_batch_line_notice")
+        action.update({
+            "domain": [("batch_id", "=", self.id)],
+            "context": {"search_default_notice_missing": 1, "create": False},
+            "name": _("Pre-notifications of %(batch)s", batch=self.name),
         })
         return action
 

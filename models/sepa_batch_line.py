@@ -102,6 +102,22 @@ class SepaBatchLine(models.Model):
         help="The invoice is held by this batch: it is not draft-cancelled, settled or "
         "failed. The database refuses a second open line for the same invoice.",
     )
+    notice_state = fields.Selection(
+        [("queued", "Queued"), ("sent", "Notified"), ("failed", "Failed"),
+         ("no_email", "No E-mail Address")],
+        string="Pre-notification E-mail", readonly=True, copy=False, index=True,
+        help="The e-mail telling the customer of this debit before its collection (company "
+        "setting Send the Pre-notification: by e-mail or both): queued in the mail queue, "
+        "sent (notified), failed (the mail server refused it: see Settings > Technical > "
+        "Emails) or not sent because the customer has no e-mail address. Empty when the "
+        "company notifies on the invoice only.")
+    notified_date = fields.Date(
+        string="Pre-notified On", readonly=True, copy=False,
+        help="The day the pre-notification e-mail of this debit was sent to the customer.")
+    notice_mail_id = fields.Many2one(
+        "mail.mail", string="Pre-notification Mail", readonly=True, copy=False,
+        ondelete="set null", index="btree_not_null",
+        help="The queued e-mail of the pre-notification (deleted once sent).")
     failure_reason_id = fields.Many2one(
         "sepa.return.reason", string="Failure Reason", compute="_compute_failure_reason_id",
         help="Why the debit failed: the reason of its registered storno (invoices merged "

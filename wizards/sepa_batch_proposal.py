@@ -493,10 +493,17 @@ class SepaBatchProposal(models.TransientModel):
         """The pre-notification of a line collected on ``collection``: the day it reached
         the customer, the first collection date it allows, and whether that is later."""
         notice = params.get("notices", {}).get(row["invoice_id"])
-        if not notice or not notice[0]:
+        if not notice:
             return {}
-        earliest = earliest_collection_after_notice(notice[0], notice[1])
-        return {"notified_date": notice[0], "notice_earliest_date": earliest,
+        notified = notice[0]
+        if not notified:
+            # not notified yet: by e-mail per debit, the e-mail goes when the batch is
+            # created (sepa.prenote.mail), so the period counts from today
+            if self.company_id.sepa_notice_method not in ("email", "both") or not notice[2]:
+                return {}
+            notified = fields.Date.context_today(self)
+        earliest = earliest_collection_after_notice(notified, notice[1])
+        return {"notified_date": notified, "notice_earliest_date": earliest,
                 "notice_late": collection < earliest}
 
     def _notice_late_lines(self):
@@ -610,7 +617,8 @@ class SepaBatchProposal(models.TransientModel):
             "scheme": self.scheme,
         })
         batch._check_creditor()
-        batch._add_invoices(rows)
+        lines = batch._add_invoices(rows)
+        self.env["sepa.prenote.mail"].notify(lines)
         return self._open_batch(batch)
 
     def _open_batch(self, batch):
