@@ -6,7 +6,7 @@
     "license": "AGPL-3",
     "author": "sepa_direct_debit contributors",
     "development_status": "Alpha",
-    "depends": ["account", "base_iban", "mail"],
+    "depends": ["account", "base_iban", "base_import", "mail"],
     "external_dependencies": {"python": ["lxml", "python-stdnum", "schwifty", "sepaxml"]},
     "data": [
         "security/sepa_security.xml",
@@ -17,6 +17,7 @@
         "report/sepa_mandate_report.xml",
         "wizards/sepa_mandate_revoke_views.xml",
         "wizards/sepa_mandate_reactivate_views.xml",
+        "wizards/sepa_mandate_conversion_views.xml",
         "wizards/sepa_batch_proposal_views.xml",
         "wizards/sepa_batch_proposal_notice_views.xml",
         "wizards/sepa_storno_register_views.xml",

@@ -25,3 +25,5 @@ from . import report_sepa_batch
 from . import sepa_storno
 from . import sepa_storno_event
 from . import sepa_return_matcher
+from . import sepa_mandate_import
+from . import base_import_import
