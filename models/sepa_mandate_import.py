@@ -10,14 +10,22 @@ search and create) and hands the rows to the standard ``load``, which creates th
 mandates in one ``create``.
 """
 
+import logging
 from collections import defaultdict
+
+import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from odoo.addons.base_iban.models.res_partner_bank import pretty_iban
+
+from ..bulk import insert_records
 from ..sepa import SepaError
 from ..sepa.charset import check_identifier
 from ..sepa.ids import validate_bic, validate_iban
+
+_logger = logging.getLogger(__name__)
 
 #: The import columns, in the template's order after the mandate's own fields.
 IMPORT_COLUMNS = (
@@ -31,6 +39,16 @@ RESOLVED_COLUMNS = (
 )
 
 RESOLVED_NAMES = {column.split("/")[0] for column in RESOLVED_COLUMNS}
+#: The columns of the template: a file of these only is created in one ``create``.
+KNOWN_COLUMNS = {*IMPORT_COLUMNS, "name", "signature_date", "mandate_type", "scheme", "state"}
+
+
+class _ImportFailed(Exception):
+    """A file with errors: its answer, after what was made is rolled back."""
+
+    def __init__(self, result):
+        super().__init__()
+        self.result = result
 
 
 class SepaMandate(models.Model):
@@ -131,12 +149,75 @@ class SepaMandate(models.Model):
         limit = self.env.context.get("_import_limit")
         if limit:
             data = data[:limit]
+        # nothing of a failing file is kept: the bank accounts made before the mandates
+        # go as well (the standard load only rolls back its own work)
+        try:
+            with self.env.cr.savepoint():
+                result = self._sepa_import_load(fields, data)
+                if not result["ids"]:
+                    raise _ImportFailed(result)
+        except _ImportFailed as failed:
+            self.env.invalidate_all(flush=False)
+            self.pool.reset_changes()
+            result = failed.result
+        return result
+
+    @api.model
+    def _sepa_import_load(self, fields, data):
         rows = [dict(zip(fields, row, strict=False)) for row in data]
         messages, resolved = self._sepa_import_check(fields, rows)
         if not messages:
             messages, banks = self._sepa_import_bank_accounts(resolved)
         if messages:
             return {"ids": False, "messages": messages, "nextrow": 0}
+        for values in resolved:
+            values["partner_bank_id"] = banks[values["bank_key"]] if values["bank_key"] \
+                else False
+        ids = None
+        if set(fields) <= KNOWN_COLUMNS:
+            ids = self._sepa_import_create(resolved)
+        if ids is None:  # other columns, or a row the checks let through failed
+            result = self._sepa_import_standard_load(fields, data, resolved)
+        else:
+            result = {"ids": ids, "messages": [], "nextrow": len(data)}
+        if result["ids"]:
+            self.browse(result["ids"])._sepa_import_collect_customers()
+        return result
+
+    @api.model
+    def _sepa_import_create(self, resolved):
+        """The mandates of a file of the template's columns, in one ``create`` (the
+        standard ``load`` reads each customer and bank account back by id, two queries
+        a row). No "created" note in each one's chatter, nor the importing user as its
+        follower: 10,000 mandates are one import. ``None`` when it fails: the standard
+        ``load`` then names the rows."""
+        try:
+            with self.env.cr.savepoint():
+                mandates = self.with_context(
+                    mail_create_nolog=True, mail_create_nosubscribe=True,
+                ).create([{
+                    "partner_id": values["partner_id"],
+                    "partner_bank_id": values["partner_bank_id"],
+                    "name": values["name"] or "/",
+                    "signature_date": values["signature_date"] or False,
+                    "mandate_type": values["mandate_type"],
+                    "scheme": values["scheme"],
+                    "state": values["state"],
+                    "last_debit_date": values["last_debit_date"] or False,
+                    "sequence_type_override": values["collected"] and "recurring",
+                    "converted": values["collected"],
+                } for values in resolved])
+                mandates.flush_recordset()
+        except (UserError, psycopg2.Error) as exc:
+            _logger.info("Mandate import: one create failed (%s), row by row now", exc)
+            self.env.invalidate_all(flush=False)
+            return None
+        return mandates.ids
+
+    @api.model
+    def _sepa_import_standard_load(self, fields, data, resolved):
+        """The standard ``load`` on the rows with the import columns turned into the
+        mandate's fields."""
         kept = [index for index, name in enumerate(fields) if name not in IMPORT_COLUMNS
                 and name.split("/")[0] not in RESOLVED_NAMES]
         new_fields = [fields[index] for index in kept] + list(RESOLVED_COLUMNS)
@@ -145,7 +226,7 @@ class SepaMandate(models.Model):
                 values["mandate_type"],
                 values["scheme"],
                 str(values["partner_id"]),
-                str(banks[values["bank_key"]]) if values["bank_key"] else "",
+                str(values["partner_bank_id"] or ""),
                 values["state"],
                 values["last_debit_date"] or "",
                 "recurring" if values["collected"] else "",
@@ -153,10 +234,7 @@ class SepaMandate(models.Model):
             ]
             for row, values in zip(data, resolved, strict=True)
         ]
-        result = super().load(new_fields, new_data)
-        if result["ids"]:
-            self.browse(result["ids"])._sepa_import_collect_customers()
-        return result
+        return super().load(new_fields, new_data)
 
     # ------------------------------------------------------------------
     # BUSINESS
@@ -298,7 +376,7 @@ class SepaMandate(models.Model):
 
     @api.model
     def _sepa_import_check_reference(self, index, row, values, known):
-        reference = (row.get("name") or "").strip()
+        reference = values["name"] = (row.get("name") or "").strip()
         if not reference or reference == "/":
             return []
         try:
@@ -347,7 +425,7 @@ class SepaMandate(models.Model):
         if state == "active" and signature is False:
             errors.append(error(index, "signature_date", _(
                 "an active mandate needs its signature date")))
-        values.update({"state": state, "collected": collected,
+        values.update({"state": state, "collected": collected, "signature_date": signature,
                        "last_debit_date": last and fields.Date.to_string(last)})
         return errors
 
@@ -478,11 +556,17 @@ class SepaMandate(models.Model):
                 created = self.env["res.bank"].create([{"name": bic, "bic": bic}
                                                        for bic in new])
                 banks.update(zip(new, created.ids, strict=True))
-        created = Bank.create([{
+        # One INSERT instead of Odoo's create, which logs "Bank Account created" in each
+        # customer's chatter, one message at a time (three quarters of the time of an
+        # import of new accounts); what that create does besides is done here: the IBAN
+        # written as Odoo writes it, no outgoing payments to it until validated.
+        created = insert_records(Bank, [{
             "partner_id": key[0],
-            "acc_number": key[1],
+            "acc_number": pretty_iban(key[1]),
+            "sanitized_acc_number": key[1],
             "acc_holder_name": wanted[key]["holder"] or False,
             "bank_id": banks.get(wanted[key]["bic"], False),
+            "allow_out_payment": False,
         } for key in missing])
         found.update(zip(missing, created.ids, strict=True))
         return [], found

@@ -232,6 +232,7 @@ class TestMandateImport(SepaBatchCommon):
             {"name": "Klant B", "ref": "B001", "company_id": other.id})
         self.env["res.partner"].create(
             {"name": "Klant A", "ref": "A001", "company_id": self.company.id})
+        self.env.flush_all()  # before the Test button's savepoint, as in real life
         env = self.env(context=dict(self.env.context,
                                     allowed_company_ids=[other.id, self.company.id]))
         result = self.run_import(self.csv(
@@ -240,6 +241,7 @@ class TestMandateImport(SepaBatchCommon):
         ), True, env)
         # a customer of another company is unknown here
         self.assertEqual(set(self.errors(result)), {("Row 3", "import_customer")})
+        self.env.invalidate_all()  # the Test button's request ends with its rollback
         result = self.run_import(self.csv(
             f"B001,,{IBAN_NEW_2},,LID-0001,2020-01-01,,,,{self.date(months=1)},yes",
         ), False, env)
