@@ -15,7 +15,7 @@ from collections import defaultdict
 
 import psycopg2
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 
 from odoo.addons.base_iban.models.res_partner_bank import pretty_iban
@@ -274,13 +274,19 @@ class SepaMandate(models.Model):
         raw = (raw or "").strip()
         if not raw:
             return default
+        return self._sepa_import_options(fname).get(raw.lower())
+
+    @api.model
+    @tools.ormcache("fname", "self.env.lang")
+    def _sepa_import_options(self, fname):
+        """``{value or label in lower case: value}`` of selection ``fname``."""
         field = self._fields[fname]
         options = {}
         for value, label in field._description_selection(self.env) + list(
                 field.get_description(self.with_context(lang="en_US").env)["selection"]):
             options[value.lower()] = value
             options[str(label).lower()] = value
-        return options.get(raw.lower())
+        return options
 
     @api.model
     def _sepa_import_date(self, raw):
