@@ -196,6 +196,27 @@ class TestMandateImport(SepaBatchCommon):
         rows = sorted(message["record"] for message in result["messages"])
         self.assertEqual(rows, [1, 2, 3, 4, 5, 6, 7])
 
+    def test_other_columns_go_through_the_standard_load(self):
+        """A column the template has not (here the external id): Odoo's own load
+        creates the mandates from the checked rows, with the same result."""
+        data = self.csv(*self.good_rows()[:2]).decode().splitlines()
+        data = "\n".join(line + ("," + ("id" if not i else f"legacy.mandate_{i}"))
+                         for i, line in enumerate(data)).encode()
+        result = self.wizard(data).execute_import(
+            [*COLUMNS, "id"], [*HEADER.split(","), "id"], dict(OPTIONS), dryrun=False)
+        self.assertEqual(result["messages"], [])
+        collected, signed = self.Mandate.browse(result["ids"])
+        self.assertEqual(self.env.ref("legacy.mandate_1"), collected)
+        self.assertRecordValues(collected | signed, [
+            {"name": "LID-0001", "state": "active", "converted": True,
+             "sequence_type": "recurring",
+             "last_debit_date": self.today - relativedelta(months=2)},
+            {"name": "LID-0002", "state": "active", "converted": False,
+             "sequence_type": "first", "last_debit_date": False},
+        ])
+        self.assertEqual(collected.partner_bank_id.sanitized_acc_number, IBAN_NEW)
+        self.assertEqual(signed.partner_bank_id, self.known_bank)
+
     def test_import_columns_are_for_the_import_only(self):
         mandate = self.mandate_first
         self.assertEqual(mandate.import_iban, self.debtor_bank.acc_number)
