@@ -30,6 +30,9 @@ MESSAGES = {
         "Mandate expired: no debit since %(date)s, more than %(months)s months ago."),
     "mandate_closed_unsigned": _lt(
         "Closed unsigned: the customer switched to one mandate per invoice."),
+    "mandate_closed_replaced": _lt(
+        "Closed unsigned: replaced by mandate %(mandate)s, taken over from the previous "
+        "package."),
     "mandate_revoked_score": _lt(
         "Mandate revoked automatically: its storno score %(score)s reached the threshold "
         "of %(threshold)s points. Stornos: %(stornos)s"),

@@ -181,7 +181,9 @@ class SepaMandate(models.Model):
         else:
             result = {"ids": ids, "messages": [], "nextrow": len(data)}
         if result["ids"]:
-            self.browse(result["ids"])._sepa_import_collect_customers()
+            imported = self.browse(result["ids"])
+            imported._sepa_close_replaced_drafts()
+            imported._sepa_import_collect_customers()
         return result
 
     @api.model
@@ -239,6 +241,27 @@ class SepaMandate(models.Model):
     # ------------------------------------------------------------------
     # BUSINESS
     # ------------------------------------------------------------------
+
+    def _sepa_close_replaced_drafts(self):
+        """These active recurring mandates were taken over (imported or converted): the
+        mandates to sign their customers got when marked "Collect by Direct Debit" are
+        closed, each with a note naming the mandate that replaces it (one search, one
+        write, one batch of notes)."""
+        taken_over = self.filtered(
+            lambda m: m.state == "active" and m.mandate_type == "recurring")
+        if not taken_over:
+            return
+        drafts = self.search([
+            ("partner_id", "in", taken_over.partner_id.ids), ("id", "not in", self.ids),
+            ("mandate_type", "=", "recurring"), ("state", "=", "draft")])
+        if not drafts:
+            return
+        by_partner = {mandate.partner_id.id: mandate for mandate in taken_over}
+        drafts.write({"state": "closed"})
+        self.env["mail.message"]._sepa_log(drafts, {draft.id: [("mandate_closed_replaced", {
+            "mandate": {"link": ["sepa.mandate", by_partner[draft.partner_id.id].id,
+                                 by_partner[draft.partner_id.id].name]}})]
+            for draft in drafts})
 
     def _sepa_import_collect_customers(self):
         """Customers of imported active or to-sign recurring mandates are collected by

@@ -100,6 +100,9 @@ class TestMandateImport(SepaBatchCommon):
     # importing ----------------------------------------------------------
 
     def test_import_collected_before_active_rcur_account_matched_or_created(self):
+        self.by_ref.sepa_collect = True  # marked before: it got a mandate to sign
+        placeholder = self.by_ref.sepa_mandate_ids
+        self.assertEqual(placeholder.state, "draft")
         before = self.counts()
         data = self.csv(*self.good_rows())
         test = self.run_import(data, dryrun=True)  # the Test button
@@ -137,7 +140,11 @@ class TestMandateImport(SepaBatchCommon):
         self.assertTrue(self.by_ref.sepa_collect)
         self.assertTrue(self.by_name.sepa_collect)
         self.assertFalse(self.by_vat.sepa_collect)  # a one-off mandate to sign
-        self.assertEqual(self.by_ref.sepa_mandate_ids, collected)
+        self.assertEqual(self.by_name.sepa_mandate_ids, signed, "no extra mandate to sign")
+        # the mandate to sign the collected one replaces is closed, with a note
+        self.assertEqual(placeholder.state, "closed")
+        self.assertIn(f"data-oe-id=\"{collected.id}\">LID-0001</a>, taken over",
+                      placeholder.message_ids[0].body)
         # the first debit under the collected mandate in the next batch is RCUR
         invoice = self.invoice(self.by_ref, 25.0)
         invoice_2 = self.invoice(self.by_name, 30.0)
@@ -310,6 +317,7 @@ class TestMandateConversion(SepaBatchCommon):
              "sequence_type": "recurring", "partner_bank_id": self.p_bare.bank_ids.id},
         ])
         self.assertEqual(draft.state, "closed", "the mandate to sign it replaces")
+        self.assertIn("replaced by mandate", draft.message_ids[0].body)
         # its first debit in the next batch is RCUR
         invoice = self.invoice(self.p_paid, 12.5)
         wizard = self.propose(invoice_ids=[Command.set(invoice.ids)])

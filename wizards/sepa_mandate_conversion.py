@@ -206,15 +206,13 @@ class SepaMandateConversion(models.TransientModel):
     # ------------------------------------------------------------------
 
     def action_convert(self):
-        """Create the mandates in one go (one create); the converted customers' mandates
-        to sign that the converted ones replace are closed."""
+        """Create the mandates in one go (one create); the mandates to sign of the
+        converted customers are closed, with a note naming their replacement."""
         self.ensure_one()
         plan = self._plan()
         if not plan["convert"] and not plan["sign"]:
             raise UserError(_("There is nothing to convert:\n%(preview)s",
                               preview=self.preview))
-        converted = self.env["res.partner"].union(*(row[0] for row in plan["convert"]))
-        converted._sepa_close_unsigned_recurring_mandates()
         company = self.company_id.id
         mandates = self.env["sepa.mandate"].create([{
             "partner_id": partner.id,
@@ -234,6 +232,7 @@ class SepaMandateConversion(models.TransientModel):
             "mandate_type": "recurring",
             "company_id": company,
         } for partner, bank, reference in plan["sign"]])
+        mandates._sepa_close_replaced_drafts()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "sepa_direct_debit.action_sepa_mandate")
         action["domain"] = [("id", "in", mandates.ids)]
