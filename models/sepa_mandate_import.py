@@ -179,7 +179,10 @@ class SepaMandate(models.Model):
         if ids is None:  # other columns, or a row the checks let through failed
             result = self._sepa_import_standard_load(fields, data, resolved)
         else:
-            result = {"ids": ids, "messages": [], "nextrow": len(data)}
+            # as the standard load: the next row when a batch limit cut the file
+            limit = self.env.context.get("_import_limit")
+            result = {"ids": ids, "messages": [],
+                      "nextrow": len(data) if limit and len(data) >= limit else 0}
         if result["ids"]:
             imported = self.browse(result["ids"])
             imported._sepa_close_replaced_drafts()

@@ -224,6 +224,23 @@ class TestMandateImport(SepaBatchCommon):
         self.assertEqual(collected.partner_bank_id.sanitized_acc_number, IBAN_NEW)
         self.assertEqual(signed.partner_bank_id, self.known_bank)
 
+    def test_batches_of_the_import_dialog(self):
+        """The dialog's batch limit: the next row to import, and rows named as the file
+        numbers them in a later batch."""
+        rows = self.good_rows()
+        wizard = self.wizard(self.csv(rows[0], rows[1], rows[2].replace("NL123456782B01",
+                                                                        "Nobody")))
+        first = wizard.execute_import(COLUMNS, HEADER.split(","), dict(OPTIONS, limit=2),
+                                      dryrun=False)
+        self.assertEqual((first["messages"], len(first["ids"]), first["nextrow"]),
+                         ([], 2, 2))
+        second = wizard.execute_import(COLUMNS, HEADER.split(","),
+                                       dict(OPTIONS, limit=2, skip=2), dryrun=False)
+        self.assertFalse(second["ids"])
+        self.assertEqual(set(self.errors(second)), {("Row 4", "import_customer")})
+        whole = self.run_import(self.csv(rows[2]), dryrun=False)
+        self.assertEqual((len(whole["ids"]), whole["nextrow"]), (1, 0))
+
     def test_import_columns_are_for_the_import_only(self):
         mandate = self.mandate_first
         self.assertEqual(mandate.import_iban, self.debtor_bank.acc_number)
