@@ -24,6 +24,7 @@
         "wizards/sepa_storno_release_views.xml",
         "wizards/sepa_bank_credit_views.xml",
         "views/sepa_mandate_views.xml",
+        "views/sepa_mandate_import_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/account_journal_views.xml",
