@@ -8,6 +8,7 @@ from dateutil.relativedelta import relativedelta
 from lxml import etree
 
 from odoo import Command, fields
+from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 from odoo.tools.misc import file_open
 
@@ -368,3 +369,24 @@ class TestMandateConversion(SepaBatchCommon):
         # converted customers are no longer candidates: nothing left to do
         again = self.convert(collected_before="payment")
         self.assertEqual((again.convert_count, again.sign_count), (0, 0))
+
+    def test_billing_user_converts_in_the_current_company_only(self):
+        other = self.setup_other_company(name="Tweede Vereniging")["company"]
+        foreign = self.env["res.partner"].create({
+            "name": "Lid Elders", "company_id": other.id, "sepa_collect": True})
+        billing = new_test_user(self.env, login="sepa_convert_billing",
+                                groups="account.group_account_invoice",
+                                company_id=self.company.id,
+                                company_ids=[Command.set([self.company.id, other.id])])
+        env = self.env(user=billing, context={"allowed_company_ids": [self.company.id]})
+        wizard = env["sepa.mandate.conversion"].create({
+            "collected_before": "date",
+            "last_collection_date": fields.Date.today() - relativedelta(days=10)})
+        self.assertIn(self.p_bare, wizard.partner_ids)
+        self.assertNotIn(foreign, wizard.partner_ids)
+        mandates = self.Mandate.search(wizard.action_convert()["domain"])
+        self.assertEqual(set(mandates.mapped("company_id.id")), {self.company.id})
+        self.assertEqual(mandates.create_uid, billing)
+        # a user working in the other company does not see this conversion
+        with self.assertRaises(AccessError):
+            wizard.with_context(allowed_company_ids=[other.id]).read(["preview"])
