@@ -3,7 +3,7 @@ SHELL := /bin/bash
 N ?= 10000
 R ?= 1000 5000
 
-.PHONY: test test-oca run setup lint bench-sepa bench-batch bench-stornos bench-storno-report pot clean
+.PHONY: test test-oca run setup lint bench-sepa bench-batch bench-stornos bench-storno-report bench-import pot clean
 
 test:
 	@tools/dev.sh test
@@ -35,6 +35,10 @@ bench-stornos:
 # the storno analysis on N debits (default 100000), in a fresh database
 bench-storno-report:
 	@tools/dev.sh bench-storno-report $(N)
+
+# N existing mandates imported through the import (default 10000), in a fresh database
+bench-import:
+	@tools/dev.sh bench-import $(N)
 
 pot:
 	@tools/dev.sh pot

@@ -33,3 +33,5 @@ from . import sepa_mandate_sign_mail
 from . import sepa_mandate_portal
 from . import sepa_sample_statement
 from . import sepa_overview
+from . import sepa_mandate_import
+from . import base_import_import

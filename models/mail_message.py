@@ -34,6 +34,9 @@ MESSAGES = {
         "Signed online by %(name)s from %(ip)s, account %(iban)s: the mandate is active. "
         "The evidence (time, IP address, browser, signed text and its SHA-256, signature) "
         "is on the mandate and its printed form."),
+    "mandate_closed_replaced": _lt(
+        "Closed unsigned: replaced by mandate %(mandate)s, taken over from the previous "
+        "package."),
     "mandate_revoked_score": _lt(
         "Mandate revoked automatically: its storno score %(score)s reached the threshold "
         "of %(threshold)s points. Stornos: %(stornos)s"),

@@ -454,6 +454,15 @@ bench_stornos() {
     done
 }
 
+# N existing mandates imported as the import dialog does (Test, then import), in a fresh
+# database: make bench-import N=10000
+bench_import() {
+    setup
+    local db=${BENCH_DB:-sepa_dd_bench}
+    create_db "$db"
+    "$PY" "$ROOT/bench/mandate_import.py" -c "$CONF" -d "$db" -n "${1:-10000}"
+}
+
 bench_storno_report() {
     setup
     local db=${BENCH_DB:-sepa_dd_bench}
@@ -471,7 +480,8 @@ case "${1:-}" in
     bench-batch) bench_batch "${2:-10000}" "${3:-}" ;;
     bench-stornos) shift; bench_stornos "${@:-1000 5000}" ;;
     bench-storno-report) bench_storno_report "${2:-100000}" ;;
+    bench-import) bench_import "${2:-10000}" ;;
     odoo-tests) shift; odoo_tests "$@" ;;
     oca-tests) shift; oca_tests "${@:?database name}" ;;
-    *) die "usage: tools/dev.sh setup|test|run|db NAME|pot|bench-batch N|bench-stornos [R...]|bench-storno-report [N]|odoo-tests DB [TESTS]|oca-tests DB [TESTS]|test-oca" ;;
+    *) die "usage: tools/dev.sh setup|test|run|db NAME|pot|bench-batch N|bench-stornos [R...]|bench-storno-report [N]|bench-import [N]|odoo-tests DB [TESTS]|oca-tests DB [TESTS]|test-oca" ;;
 esac

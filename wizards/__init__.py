@@ -7,3 +7,4 @@ from . import sepa_return_import
 from . import sepa_control
 from . import sepa_storno_release
 from . import sepa_bank_credit
+from . import sepa_mandate_conversion
