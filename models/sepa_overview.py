@@ -200,8 +200,9 @@ class SepaOverview(models.TransientModel):
         top = max(rates, default=0.0) or 1.0
         bars = []
         for (month, debits, stornos), rate in zip(rows, rates, strict=True):
+            shown = "%.1f" % rate
             label = _("%(rate)s %% (%(stornos)s of %(debits)s debits)",
-                      rate=f"{rate:.1f}", stornos=stornos, debits=debits)
+                      rate=shown, stornos=stornos, debits=debits)
             bars.append(Markup(
                 '<tr><td class="pe-2 text-nowrap">%s</td>'
                 '<td class="w-100"><div class="bg-danger" style="height: 1em; width: %s%%;">'
