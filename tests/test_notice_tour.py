@@ -53,11 +53,12 @@ class TestNoticeTour(SmtpCaseMixin, SepaTourCase):
         by the policy; MD06: to decide); and an open invoice still to collect."""
         journal = self.setup_creditor("Tour Notice Bank", "TNBK")
         company = self.env.company
-        company.write({"email": "members@eendracht-club.example",
+        company.write({"name": "Tennisclub De Eendracht",
+                       "email": "ledenadministratie@eendracht-club.example",
                        "sepa_notice_method": "both", "sepa_represent_auto": True})
-        notified, _mandate = self.customer("Tour Notified Debtor", IBAN_A,
-                                           email="notified@debtor.example")
-        silent, _mandate = self.customer("Tour Silent Debtor", IBAN_B)
+        notified, _mandate = self.customer("Jan de Vries", IBAN_A,
+                                           email="jan@devries.example")
+        silent, _mandate = self.customer("Piet Zonder Mail", IBAN_B)
         invoices = {"notified": self.invoice(notified, 40.0), "silent": self.invoice(silent, 25.0)}
         proposal = self.env["sepa.batch.proposal"].create({"journal_id": journal.id})
         proposal.action_propose()
@@ -66,7 +67,7 @@ class TestNoticeTour(SmtpCaseMixin, SepaTourCase):
                          invoices["notified"] | invoices["silent"])
         arrived = self.send_mail_queue(self.mails_of(batch.line_ids.invoice_id))
         self.assertEqual([message["X-Envelope-To"] for message in arrived],
-                         ["notified@debtor.example"])
+                         ["jan@devries.example"])
         batch.action_generate()
         batch.action_send()
         lines = {key: batch.line_ids.filtered(lambda line, i=invoice: line.invoice_id == i)
@@ -79,9 +80,9 @@ class TestNoticeTour(SmtpCaseMixin, SepaTourCase):
         failed_mails = self.mails_of(stornos.invoice_ids)
         arrived = self.send_mail_queue(failed_mails)
         self.assertEqual([message["X-Envelope-To"] for message in arrived],
-                         ["notified@debtor.example"])
-        portal_partner, _mandate = self.customer("Tour Portal Debtor", IBAN_C,
-                                                 email="portal@debtor.example")
+                         ["jan@devries.example"])
+        portal_partner, _mandate = self.customer("Anna Jansen", IBAN_C,
+                                                 email="anna@jansen.example")
         open_invoice = self.invoice(portal_partner, 55.0)
         self.assertTrue(open_invoice.sepa_notice_text)
         return batch, stornos, open_invoice

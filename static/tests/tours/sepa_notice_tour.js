@@ -46,11 +46,11 @@ registry.category("web_tour.tours").add("sepa_notice_tour", {
         },
         {
             content: "The customer without e-mail address is listed",
-            trigger: '.o_list_view .o_data_row:contains("Tour Silent Debtor"):contains("No E-mail Address")',
+            trigger: '.o_list_view .o_data_row:contains("Piet Zonder Mail"):contains("No E-mail Address")',
         },
         {
             content: "Only that customer",
-            trigger: '.o_list_view:not(:has(.o_data_row:contains("Tour Notified Debtor")))',
+            trigger: '.o_list_view:not(:has(.o_data_row:contains("Jan de Vries")))',
         },
         {
             content: "Back to the batch",
@@ -68,15 +68,15 @@ registry.category("web_tour.tours").add("sepa_notice_tour", {
         },
         {
             content: "The debit failed for lack of funds is retried on its planned date",
-            trigger: `${controlRow("Tour Notified Debtor")}:contains("AM04") td[name="release"]:contains("Retry")`,
+            trigger: `${controlRow("Jan de Vries")}:contains("AM04") td[name="release"]:contains("Retry")`,
         },
         {
             content: "Its planned re-presentation date is shown",
-            trigger: `${controlRow("Tour Notified Debtor")} td[name="represent_date"]:contains("/")`,
+            trigger: `${controlRow("Jan de Vries")} td[name="represent_date"]:contains("/")`,
         },
         {
             content: "The refunded debit has no planned re-presentation",
-            trigger: `${controlRow("Tour Silent Debtor")}:contains("MD06") td[name="represent_date"]:not(:contains("/"))`,
+            trigger: `${controlRow("Piet Zonder Mail")}:contains("MD06") td[name="represent_date"]:not(:contains("/"))`,
         },
         {
             content: "Close the control without processing",
@@ -99,7 +99,7 @@ registry.category("web_tour.tours").add("sepa_notice_tour", {
         },
         {
             content: "Open the invoice still to collect",
-            trigger: '.o_list_view .o_data_row:contains("Tour Portal Debtor") td[name="invoice_partner_display_name"]',
+            trigger: '.o_list_view .o_data_row:contains("Anna Jansen") td[name="invoice_partner_display_name"]',
             run: "click",
         },
         {
