@@ -48,3 +48,4 @@ from . import test_represent_policy
 from . import test_sample_statement
 from . import test_storno_statement_sum
 from . import test_upgrade_setup
+from . import test_notice_tour
