@@ -5,6 +5,7 @@ proposal takes it, and screens that cut off or hid what the bookkeeper needs."""
 from lxml import etree
 
 from odoo.tests import tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .test_storno_control import ControlCommon
 
@@ -48,3 +49,62 @@ class TestUiReview(ControlCommon):
             {"acc_number": NEW_IBAN, "partner_id": mandate.partner_id.id})
         self.assertFalse(mandate.account_invalid)
         self.assertEqual(next_invoice.sepa_state, "to_collect")
+
+    # ------------------------------------------------------------------
+    # screens
+    # ------------------------------------------------------------------
+
+    def test_proposal_dialog_is_wide(self):
+        """The proposal's columns (invoice, mandate, sequence type, dates) were cut off in
+        the default dialog: it opens extra-large, also when it reopens itself."""
+        action = self.env.ref("sepa_direct_debit.action_sepa_batch_proposal")
+        self.assertEqual(safe_eval(action.context), {"dialog_size": "extra-large"})
+        wizard = self.env["sepa.batch.proposal"].create({})
+        self.assertEqual(wizard.action_propose()["context"]["dialog_size"], "extra-large")
+
+    def test_control_shows_the_columns_its_lines_need(self):
+        """A control of recurring debits that failed for a reason that can succeed again
+        has no sequence type or Retry Anyway column (they took the room of the note and
+        the warning); a failed first debit or an AC04 brings them."""
+        arch = self.arch("sepa.control", view="sepa_direct_debit.view_sepa_control_form")
+        columns = {field.get("name"): field.get("column_invisible")
+                   for field in arch.xpath("//field[@name='line_ids']/list/field")}
+        self.assertEqual(columns["sequence_type"], "not parent.has_first_debit")
+        self.assertEqual(columns["sequence_note"], "not parent.has_first_debit")
+        self.assertEqual(columns["retry_anyway"], "not parent.has_new_account_reason")
+        batch = self.send_batch()
+        self.register(self.line_of(batch, self.inv_recurring), code="AM04", kind="return")
+        control = self.open_control(batch)
+        self.assertRecordValues(control, [{"has_first_debit": False,
+                                           "has_new_account_reason": False}])
+        self.register(self.line_of(batch, self.inv_first_1), code="AC04", kind="return")
+        control = self.open_control(batch)
+        self.assertRecordValues(control, [{"has_first_debit": True,
+                                           "has_new_account_reason": True}])
+
+    def test_screens_the_review_found_cut_or_unclear(self):
+        # settings: the pre-notification fields beside their labels
+        arch = self.arch("res.config.settings")
+        for name in ("sepa_notice_method", "sepa_notice_check", "sepa_notice_check_from"):
+            field = arch.xpath(f"//setting[@id='sepa_notice_setting']//field[@name='{name}']")
+            self.assertEqual(field[0].getparent().get("class"), "col-lg-7", name)
+        # the mandate form: the "account no longer valid" alert below the title, where
+        # the ribbon does not cover its end
+        arch = self.arch("sepa.mandate", view="sepa_direct_debit.view_sepa_mandate_form")
+        sheet = arch.xpath("//sheet")[0]
+        children = list(sheet)
+        alert = arch.xpath("//div[@name='account_invalid_alert']")[0]
+        title = arch.xpath("//div[hasclass('oe_title')]")[0]
+        self.assertGreater(children.index(alert), children.index(title))
+        # the failed debits list: room for the customer, reference and invoices
+        arch = self.arch("sepa.storno", "list", "sepa_direct_debit.view_sepa_storno_list")
+        optional = {field.get("name"): field.get("optional") for field in arch.iter("field")}
+        self.assertEqual([optional["mandate_id"], optional["batch_id"], optional["state"]],
+                         ["hide"] * 3)
+        # the batch form: no empty Accounting group before the batch is sent
+        arch = self.arch("sepa.batch", view="sepa_direct_debit.view_sepa_batch_form")
+        group = arch.xpath("//group[@name='accounting']")[0]
+        self.assertIn("not move_id", group.get("invisible") or "")
+        # the customer: an agreed period of 0 days is the company's
+        arch = self.arch("res.partner", view="sepa_direct_debit.view_partner_form_sepa")
+        self.assertTrue(arch.xpath("//span[@invisible='sepa_notice_days']"))
