@@ -440,6 +440,19 @@ class AccountMove(models.Model):
     # PUBLIC ACTIONS
     # ------------------------------------------------------------------
 
+    def button_draft(self):
+        """The entry of a direct debit batch is undone by the batch's Cancel only: reset
+        to draft by hand (the button shows to billing users too) it would take the
+        payments off the invoices while the batch stays sent or settled."""
+        batches = self.sudo().sepa_batch_id.filtered(
+            lambda batch: batch.state not in ("cancel", "rejected"))
+        if batches:
+            raise UserError(_(
+                "%(batches)s: this entry is the direct debit batch's; resetting it would "
+                "take the payments off its invoices. Use Cancel on the batch (possible "
+                "until the bank credited it).", batches=", ".join(batches.mapped("name"))))
+        return super().button_draft()
+
     def _sepa_action_open_form(self):
         """The form of this entry: the smart button of a batch or a storno."""
         self.ensure_one()
