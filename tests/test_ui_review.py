@@ -4,6 +4,7 @@ proposal takes it, and screens that cut off or hid what the bookkeeper needs."""
 
 from lxml import etree
 
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools.safe_eval import safe_eval
 
@@ -108,3 +109,33 @@ class TestUiReview(ControlCommon):
         # the customer: an agreed period of 0 days is the company's
         arch = self.arch("res.partner", view="sepa_direct_debit.view_partner_form_sepa")
         self.assertTrue(arch.xpath("//span[@invisible='sepa_notice_days']"))
+
+    def test_texts_a_billing_user_can_follow(self):
+        """What the screens tell a bookkeeper with the billing rights only: Mark as Sent
+        says the invoices show In Payment (not paid) until the bank credits; the sample
+        statement and Match Bank Statements name the way without a statement import
+        (Register Bank Credit, Import Return File)."""
+        arch = self.arch("sepa.batch", view="sepa_direct_debit.view_sepa_batch_form")
+        [send] = arch.xpath("//button[@name='action_send']")
+        self.assertIn("In Payment", send.get("confirm"))
+        [sample] = arch.xpath("//button[@name='action_download_sample_statement']")
+        self.assertIn("Register Bank Credit", sample.get("help"))
+        self.assertIn("Import Return File", sample.get("help"))
+        batch = self.send_batch()
+        with self.assertRaisesRegex(UserError, r"No bank statement line matches these "
+                                    r"batches yet.*Register Bank Credit.*Import Return File"):
+            batch.action_match_statements()
+
+    def test_batch_entry_is_not_reset_to_draft_by_hand(self):
+        """The batch's journal entry shows Reset to Draft to a billing user: resetting it
+        would take the payments off the invoices behind the batch's back (still Sent or
+        Settled). It is refused, pointing at Cancel on the batch; the entry stays posted."""
+        batch = self.send_batch()
+        move = batch.move_id
+        with self.assertRaisesRegex(UserError, rf"{batch.name}.*Cancel on the batch"):
+            move.button_draft()
+        self.assertEqual(move.state, "posted")
+        self.assertEqual(batch.state, "sent")
+        # the batch's own Cancel still undoes it
+        batch.action_cancel()
+        self.assertEqual(batch.state, "cancel")
