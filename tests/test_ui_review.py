@@ -73,6 +73,10 @@ class TestUiReview(ControlCommon):
         self.assertEqual(columns["sequence_type"], "not parent.has_first_debit")
         self.assertEqual(columns["sequence_note"], "not parent.has_first_debit")
         self.assertEqual(columns["retry_anyway"], "not parent.has_new_account_reason")
+        # the mandate and its score on demand: the note and the warning need the room
+        optional = {field.get("name"): field.get("optional")
+                    for field in arch.xpath("//field[@name='line_ids']/list/field")}
+        self.assertEqual([optional["mandate_id"], optional["storno_score"]], ["hide", "hide"])
         batch = self.send_batch()
         self.register(self.line_of(batch, self.inv_recurring), code="AM04", kind="return")
         control = self.open_control(batch)
