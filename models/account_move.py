@@ -62,6 +62,7 @@ class AccountMove(models.Model):
             ("mandate_draft", "Mandate to sign"),
             ("mandate_revoked", "Mandate revoked"),
             ("mandate_expired", "Mandate expired"),
+            ("account_invalid", "Account no longer valid"),
             ("not_euro", "Not in euro"),
         ],
         string="Direct Debit Status",
@@ -70,7 +71,8 @@ class AccountMove(models.Model):
         index="btree_not_null",
         help="Where the invoice stands in the direct debit cycle. \"To collect\": a "
         "proposal of its mandate's scheme takes it; otherwise the status says why not "
-        "(no mandate, mandate to sign, revoked or expired, not in euro).",
+        "(no mandate, mandate to sign, revoked or expired, the mandate's account no longer "
+        "valid, not in euro).",
     )
     sepa_last_storno_id = fields.Many2one(
         "sepa.storno", string="Failed Debit", compute="_compute_sepa_last_storno_id",
@@ -212,7 +214,8 @@ class AccountMove(models.Model):
                 move.sepa_mandate_id = recurring.get((partner.id, move.company_id.id), False)
 
     @api.depends("move_type", "state", "payment_state", "sepa_mandate_id", "sepa_hold",
-                 "currency_id", "sepa_mandate_id.state", "commercial_partner_id.sepa_collect",
+                 "currency_id", "sepa_mandate_id.state", "sepa_mandate_id.account_invalid",
+                 "commercial_partner_id.sepa_collect",
                  "sepa_batch_line_ids.state", "sepa_batch_line_ids.is_open",
                  "sepa_storno_ids.release_state", "sepa_storno_ids.state")
     def _compute_sepa_state(self):
@@ -299,6 +302,10 @@ class AccountMove(models.Model):
         # What keeps a proposal from taking it, in the proposal's order of checks.
         if self.currency_id.name != "EUR":
             return "not_euro"
+        # A mandate whose account a failed debit said is closed or wrong (AC04, AC01) is
+        # not proposed until its IBAN changes.
+        if self.sepa_mandate_id.state == "active" and self.sepa_mandate_id.account_invalid:
+            return "account_invalid"
         # A closed mandate is never the invoice's: "No mandate" then.
         return {
             "active": "to_collect",
@@ -434,6 +441,19 @@ class AccountMove(models.Model):
     # ------------------------------------------------------------------
     # PUBLIC ACTIONS
     # ------------------------------------------------------------------
+
+    def button_draft(self):
+        """The entry of a direct debit batch is undone by the batch's Cancel only: reset
+        to draft by hand (the button shows to billing users too) it would take the
+        payments off the invoices while the batch stays sent or settled."""
+        batches = self.sudo().sepa_batch_id.filtered(
+            lambda batch: batch.state not in ("cancel", "rejected"))
+        if batches:
+            raise UserError(_(
+                "%(batches)s: this entry is the direct debit batch's; resetting it would "
+                "take the payments off its invoices. Use Cancel on the batch (possible "
+                "until the bank credited it).", batches=", ".join(batches.mapped("name"))))
+        return super().button_draft()
 
     def _sepa_action_open_form(self):
         """The form of this entry: the smart button of a batch or a storno."""

@@ -1055,7 +1055,9 @@ class SepaBatch(models.Model):
             raise UserError(_("No bank statement line matches these batches yet: a credit "
                               "must mention the batch reference or a payment information id "
                               "and have the same amount; a debit (storno) must mention the "
-                              "end-to-end id of one of their debits."))
+                              "end-to-end id of one of their debits. Without a bank "
+                              "statement import: enter the bank's credit with Register Bank "
+                              "Credit and the failed debits with Import Return File."))
         return True
 
     # ------------------------------------------------------------------

@@ -563,7 +563,8 @@ class SepaBatchProposal(models.TransientModel):
         the instruction date covers their due dates (at most one year ahead)."""
         if not self._default_journal():  # let the user pick the bank journal first
             return dict(self._reopen(), res_id=False,
-                        context={"default_invoice_ids": invoices.ids})
+                        context={**self._reopen()["context"],
+                                 "default_invoice_ids": invoices.ids})
         today = fields.Date.context_today(self)
         due = [d for d in invoices.mapped(lambda m: m.invoice_date_due or m.invoice_date) if d]
         wizard = self.create({
@@ -581,6 +582,8 @@ class SepaBatchProposal(models.TransientModel):
             "view_mode": "form",
             "target": "new",
             "name": _("Direct Debit Proposal"),
+            # wide enough for the invoice, mandate and date columns
+            "context": {"dialog_size": "extra-large"},
         }
 
     # ------------------------------------------------------------------

@@ -73,6 +73,12 @@ class SepaControl(models.TransientModel):
         help="Failed debits whose invoices are paid another way.")
     processed = fields.Boolean(
         readonly=True, help="The choices were applied: the control is done.")
+    has_first_debit = fields.Boolean(
+        string="Has a Failed First Debit", compute="_compute_line_kinds",
+        help="A line is a failed first debit: the list shows the sequence type columns.")
+    has_new_account_reason = fields.Boolean(
+        string="Has a Reason Needing a New Account", compute="_compute_line_kinds",
+        help="A line's reason needs a new account or mandate: the list shows Retry Anyway.")
 
     # ------------------------------------------------------------------
     # COMPUTE
@@ -94,6 +100,25 @@ class SepaControl(models.TransientModel):
             control.hold_count = counts[control.id, "hold"]
             control.out_count = counts[control.id, "out"]
             control.line_count = control.retry_count + control.hold_count + control.out_count
+
+    @api.depends("line_ids.first_debit", "line_ids.needs_new_account")
+    def _compute_line_kinds(self):
+        """Which optional columns the lines need (a dialog of many lines is narrow)."""
+        saved = all(isinstance(id_, int) for id_ in self._ids)
+        kinds = {}
+        if saved:  # one grouped query for thousands of lines
+            kinds = {control.id: (first, new_account)
+                     for control, first, new_account in self.env["sepa.control.line"]._read_group(
+                         [("control_id", "in", self.ids)], ["control_id"],
+                         ["first_debit:bool_or", "needs_new_account:bool_or"])}
+        for control in self:
+            if saved:
+                first, new_account = kinds.get(control.id, (False, False))
+            else:  # a form being edited: in memory
+                first = any(control.line_ids.mapped("first_debit"))
+                new_account = any(control.line_ids.mapped("needs_new_account"))
+            control.has_first_debit = first
+            control.has_new_account_reason = new_account
 
     # ------------------------------------------------------------------
     # PUBLIC ACTIONS

@@ -8,6 +8,9 @@ get too.
   accounts: the new ones serve the batches and stornos booked from now on.
 - Every batch not sent yet (draft or generated) gets its reminder: an activity for its
   responsible on its "Deliver to the Bank By" date.
+- An open invoice "To collect" whose mandate is flagged *Account No Longer Valid* (an
+  AC04/AC01 failed debit) says so (its new status *Account no longer valid*): no batch
+  takes it until the customer's new IBAN is entered.
 """
 from odoo import SUPERUSER_ID, api
 
@@ -19,3 +22,8 @@ def migrate(cr, version):
     env["res.company"].search([])._sepa_setup_direct_debit()
     env["sepa.batch"].search([("state", "in", ("draft", "generated"))]) \
         ._sync_delivery_reminders()
+    Move = env["account.move"]
+    invoices = Move.search([("sepa_state", "=", "to_collect"),
+                            ("sepa_mandate_id.account_invalid", "=", True)])
+    env.add_to_compute(Move._fields["sepa_state"], invoices)
+    invoices.flush_recordset(["sepa_state"])
