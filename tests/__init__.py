@@ -39,10 +39,12 @@ from . import test_whole_file_reject
 from . import test_failure_screens
 from . import test_storno_mail
 from . import test_mandate_signing
+from . import test_mandate_signing_used_tour
 from . import test_pre_notification_mail
 from . import test_bank_credit
 from . import test_dd_overview
 from . import test_portal_direct_debits
+from . import test_portal_picture
 from . import test_pre_notification
 from . import test_represent_policy
 from . import test_sample_statement
