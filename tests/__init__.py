@@ -44,7 +44,6 @@ from . import test_pre_notification_mail
 from . import test_bank_credit
 from . import test_dd_overview
 from . import test_portal_direct_debits
-from . import test_portal_picture
 from . import test_pre_notification
 from . import test_represent_policy
 from . import test_sample_statement
