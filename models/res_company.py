@@ -130,7 +130,7 @@ class ResCompany(models.Model):
         "date, the invoice's payment link, or a request for a new account or mandate). "
         "Template: Direct Debit: Failed Debit (to the Customer).")
     sepa_sign_auto_send = fields.Boolean(
-        string="Send New Mandates for Signature",
+        string="Send New Mandates for Signature", default=True,
         help="The mandates to sign that the addon creates itself (a customer set to be "
         "collected by direct debit, a one-off mandate per invoice) are e-mailed at once to "
         "the customer with the personal link to sign online. Off: send them with the "

@@ -223,9 +223,11 @@ class TestMandateSigning(SmtpCaseMixin, SepaCommon, SepaTourCase):
         self.assertEqual(mandate_b.partner_bank_id.partner_id, partner_b)
 
     def test_auto_send_for_new_customers_is_a_setting(self):
+        self.assertTrue(self.env["res.company"].create({"name": "New"}).sepa_sign_auto_send)
+        self.company.sepa_sign_auto_send = False
         partner = self.env["res.partner"].create({"name": "Nieuw Lid", "email": "lid@x.example"})
         partner.sepa_collect = True
-        self.assertFalse(partner.sepa_mandate_ids.sign_sent_date)  # off by default
+        self.assertFalse(partner.sepa_mandate_ids.sign_sent_date)  # switched off: not sent
         self.company.sepa_sign_auto_send = True
         partner = self.env["res.partner"].create({"name": "Ander Lid", "email": "ander@x.example"})
         partner.sepa_collect = True

@@ -51,3 +51,11 @@ class TestUpgradeSetup(SepaBatchCommon):
         self.assertRecordValues(reminder, [{
             "user_id": draft.user_id.id, "date_deadline": draft.latest_delivery_date}])
         self.assertFalse(self.reminders(sent), "a sent batch needs no reminder")
+
+    def test_companies_of_before_keep_printing_mandates(self):
+        """Send New Mandates for Signature is on for new companies, off after the
+        upgrade for the companies that used the addon before."""
+        company = self.env.ref("base.main_company").sudo()
+        self.assertTrue(company.sepa_sign_auto_send)
+        self.migrate()
+        self.assertFalse(company.sepa_sign_auto_send)

@@ -11,6 +11,9 @@ get too.
 - An open invoice "To collect" whose mandate is flagged *Account No Longer Valid* (an
   AC04/AC01 failed debit) says so (its new status *Account no longer valid*): no batch
   takes it until the customer's new IBAN is entered.
+- Companies that used the addon before keep printing mandate forms: *Send New Mandates
+  for Signature* (on for new companies) is switched off for them; they switch it on in
+  the settings when they want it.
 """
 from odoo import SUPERUSER_ID, api
 
@@ -20,6 +23,7 @@ def migrate(cr, version):
         return
     env = api.Environment(cr, SUPERUSER_ID, {})
     env["res.company"].search([])._sepa_setup_direct_debit()
+    cr.execute("UPDATE res_company SET sepa_sign_auto_send = FALSE")
     env["sepa.batch"].search([("state", "in", ("draft", "generated"))]) \
         ._sync_delivery_reminders()
     Move = env["account.move"]
