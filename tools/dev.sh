@@ -268,7 +268,7 @@ prepare_oca_db() {
 pytest_oca() {
     local db=$1 junit=$2; shift 2
     "$PY" -m pytest -q -p no:cacheprovider --rootdir="$ADDONS_DIR/$ADDON" \
-        --odoo-database="$db" --odoo-config="$CONF" --odoo-http \
+        --odoo-database="$db" --odoo-config="${RUN_CONF:-$CONF}" --odoo-http \
         --odoo-addons-path="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$ADDONS_DIR,$OCA_ADDONS" \
         ${junit:+--junitxml="$junit"} -rs "$@"
 }
@@ -294,6 +294,41 @@ test_oca() {
     run_oca_tests
 }
 
+# The Odoo tests of `make test` run in two shards at once (the machine has two cores):
+# the test files alternately, each shard on its own copy of the fresh test database, with
+# its own HTTP port (Chromium tours) and its own SMTP server. The second shard then runs the
+# OCA tests. Each shard prints into its log, shown when it ends.
+shard_files() {
+    local shard=$1 index=0 file
+    for file in "$ADDONS_DIR/$ADDON"/tests/test_*.py; do
+        [ $((index % 2)) -eq "$shard" ] && printf '%s\n' "$file"
+        index=$((index + 1))
+    done
+}
+
+# A copy of the fresh $TEST_DB (database and filestore) for shard 2: DB NAME.
+clone_test_db() {
+    local db=$1
+    dropdb_if_exists "$db"
+    "$PY" "$ROOT/tools/pgdb.py" "$CONF" clone "$db" "$TEST_DB" || return 1
+    if [ -d "$BUILD/data/filestore/$TEST_DB" ]; then
+        cp -a "$BUILD/data/filestore/$TEST_DB" "$BUILD/data/filestore/$db" || return 1
+    fi
+}
+
+# Shard SHARD (0 or 1) of the Odoo tests against DB with config file CONF_FILE.
+run_shard() {
+    local shard=$1 db=$2 conf=$3 status=0 files
+    mapfile -t files < <(shard_files "$shard")
+    start_smtp "$db"
+    "$PY" -m pytest -q -p no:cacheprovider --rootdir="$ADDONS_DIR/$ADDON" \
+        --odoo-database="$db" --odoo-config="$conf" --odoo-http \
+        --junitxml="$BUILD/odoo-tests-$shard.xml" -rs "${files[@]}" || status=1
+    "$PY" "$ROOT/tools/no_skips.py" "$BUILD/odoo-tests-$shard.xml" || status=1
+    stop_smtp
+    return $status
+}
+
 run_tests() {
     local start=$SECONDS setup_time tests_start status=0
     setup
@@ -302,29 +337,41 @@ run_tests() {
     say "Lint (ruff)"
     "$VENV/bin/ruff" check "$ROOT" || status=1
     "$PY" "$ROOT/tools/check_translations.py" || status=1
-    say "SEPA toolkit tests (no database)"
-    (cd "$ROOT" && "$PY" -m pytest -q -p no:odoo -p no:cacheprovider tests/sepa) || status=1
-    say "Creating the test database $TEST_DB"
+    say "SEPA toolkit tests (no database), while the test database is created"
+    (cd "$ROOT" && "$PY" -m pytest -q -p no:odoo -p no:cacheprovider tests/sepa) \
+        > "$BUILD/toolkit-tests.log" 2>&1 &
+    local toolkit=$!
     local db_start=$SECONDS
     create_db "$TEST_DB"
-    say "Database ready in $((SECONDS - db_start)) s"
-    local oca_ready=yes
+    say "Database $TEST_DB ready in $((SECONDS - db_start)) s"
+    wait $toolkit || status=1
+    cat "$BUILD/toolkit-tests.log"
+    local oca_ready=yes shard_db=${TEST_DB}_2 shard_conf=$BUILD/odoo-shard2.conf
     prepare_oca_db || oca_ready=no
-    say "Odoo tests (pytest-odoo, --odoo-http)"
-    start_smtp "$TEST_DB"
-    # Run through the addons-path symlink: pytest-odoo derives the module name
-    # (odoo.addons.sepa_direct_debit) from the folder name.
-    "$PY" -m pytest -q -p no:cacheprovider --rootdir="$ADDONS_DIR/$ADDON" \
-        --odoo-database="$TEST_DB" --odoo-config="$CONF" --odoo-http \
-        --ignore="$ADDONS_DIR/$ADDON/tests/sepa" --ignore="$ADDONS_DIR/$ADDON/tests/oca" \
-        --junitxml="$BUILD/odoo-tests.xml" -rs "$ADDONS_DIR/$ADDON/tests" || status=1
-    "$PY" "$ROOT/tools/no_skips.py" "$BUILD/odoo-tests.xml" || status=1
-    if [ $oca_ready = yes ]; then
-        run_oca_tests || status=1
-    else
-        printf '\033[31m[sepa] %s\033[0m\n' "OCA integration tests NOT run (see above): failure" >&2
-        status=1
-    fi
+    clone_test_db "$shard_db" || status=1
+    sed "s/^http_port = .*/http_port = $((${SEPA_HTTP_PORT:-8069} + 1))/" "$CONF" > "$shard_conf"
+    say "Odoo tests (pytest-odoo, --odoo-http) in two shards at once; then the OCA tests"
+    rm -f "$BUILD"/odoo-tests-*.xml
+    (run_shard 0 "$TEST_DB" "$CONF") > "$BUILD/odoo-tests-0.log" 2>&1 &
+    local first=$!
+    (
+        shard=0
+        run_shard 1 "$shard_db" "$shard_conf" || shard=1
+        if [ $oca_ready = yes ]; then
+            RUN_CONF=$shard_conf run_oca_tests || shard=1
+        else
+            printf '\033[31m[sepa] %s\033[0m\n' "OCA integration tests NOT run (see above): failure" >&2
+            shard=1
+        fi
+        exit $shard
+    ) > "$BUILD/odoo-tests-1.log" 2>&1 &
+    local second=$!
+    wait $first || status=1
+    say "Shard 1 of the Odoo tests:"
+    cat "$BUILD/odoo-tests-0.log"
+    wait $second || status=1
+    say "Shard 2 of the Odoo tests, then the OCA tests:"
+    cat "$BUILD/odoo-tests-1.log"
     say "Timings: set-up $setup_time s, tests $((SECONDS - tests_start)) s"
     [ $status -eq 0 ] && say "All tests passed" || say "TESTS FAILED"
     return $status
