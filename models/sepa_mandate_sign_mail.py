@@ -125,27 +125,15 @@ class SepaMandateSignMail(models.AbstractModel):
     @api.model
     def _render(self, template, company_id, lang):
         """The template rendered once for ``company_id`` and ``lang``, with markers for
-        the values of each e-mail: ``{"subject", "body_html", "common"}``."""
-        context = {f"sepa_{name}": f"__SEPA_{name}__" for name in VALUES}
-        template = template.with_context(lang=lang, **context)
-        rendered = {
-            field: template._render_field(field, [company_id])[company_id]
-            for field in ("subject", "body_html", "email_from", "reply_to")
-        }
-        company = self.env["res.company"].browse(company_id)
-        return {
-            "subject": rendered["subject"],
-            "body_html": rendered["body_html"],
-            "common": {
-                "email_from": rendered["email_from"] or company.email_formatted,
-                "reply_to": rendered["reply_to"] or False,
-                "author_id": company.partner_id.id,
-                "auto_delete": template.auto_delete,
-                "mail_server_id": template.mail_server_id.id,
-                "is_notification": True,  # the chatter keeps it after the mail is deleted
-                "message_type": "email_outgoing",
-            },
-        }
+        the values of each e-mail (``sepa.storno.mail._render``, with this e-mail's
+        markers): ``{"subject", "body_html", "common"}``."""
+        rendered = self.env["sepa.storno.mail"]._render(template.with_context(
+            **{f"sepa_{name}": f"__SEPA_{name}__" for name in VALUES}), company_id, lang, None)
+        rendered["common"].update({
+            "is_notification": True,  # the chatter keeps it after the mail is deleted
+            "message_type": "email_outgoing",
+        })
+        return rendered
 
     @api.model
     def _record_sent(self, rows):
