@@ -103,6 +103,7 @@ def run_import(env, data, profile=None):
         wizard.action_preview()
         env.cr.commit()
     counts = (wizard.match_count, wizard.unmatched_count, wizard.registered_count)
+    mails_before = env["mail.mail"].search_count([("state", "=", "outgoing")])
     with timed("apply", timings), counted(env, profiler):
         action = wizard.action_apply()
         env.cr.commit()
@@ -110,8 +111,8 @@ def run_import(env, data, profile=None):
         profiler.dump_stats(profile)
         queries.report()
     stornos = env["sepa.storno"].search_count(action["domain"] + [("state", "=", "done")])
-    mails = env["mail.mail"].search_count([("state", "=", "outgoing")])
-    print(f"e-mails queued={mails}", flush=True)
+    mails = env["mail.mail"].search_count([("state", "=", "outgoing")]) - mails_before
+    print(f"failed debit e-mails queued={mails}", flush=True)
     print(f"matched={counts[0]} unmatched={counts[1]} skipped={counts[2]} "
           f"stornos_done={stornos}", flush=True)
     if stornos != counts[0]:

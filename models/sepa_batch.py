@@ -169,6 +169,12 @@ class SepaBatch(models.Model):
         search="_search_storno_release_count",
         help="Failed debits of this batch whose invoices are neither retried nor held "
         "yet: decide in the Control after Reconciliation.")
+    storno_control_count = fields.Integer(
+        string="Failed Debits to Control", compute="_compute_storno_control_count",
+        search="_search_storno_control_count",
+        help="Failed debits of this batch the Control after Reconciliation lists: those "
+        "to release, and those the re-presentation policy released or held that are "
+        "neither confirmed nor collected again.")
     storno_count = fields.Integer(
         string="Failed Debits", compute="_compute_storno_figures",
         help="Registered failed debits (stornos) of this batch: rejected by the bank, "
@@ -242,6 +248,32 @@ class SepaBatch(models.Model):
              ("release_state", "=", "none")], ["batch_id"], ["__count"]))
         for batch in self:
             batch.storno_release_count = counts.get(batch, 0)
+
+    def _storno_control_counts(self, batch_ids=None):
+        """``{batch id: failed debits the control lists}`` in one SQL read (all batches
+        when ``batch_ids`` is None)."""
+        for model in ("sepa.storno", "sepa.batch.line"):
+            self.env[model].flush_model()
+        control = self.env["sepa.control"]
+        return dict(self.env.execute_query(SQL(
+            """SELECT s.batch_id, COUNT(*) FROM sepa_storno s
+                WHERE s.state = 'done' AND s.batch_id IS NOT NULL AND %s
+                  AND (s.release_state = 'none' OR %s)
+             GROUP BY s.batch_id""",
+            SQL("s.batch_id = ANY(%s)", batch_ids) if batch_ids is not None else SQL("TRUE"),
+            control._by_policy_sql("s"))))
+
+    def _compute_storno_control_count(self):
+        counts = self._storno_control_counts(self.ids)
+        for batch in self:
+            batch.storno_control_count = counts.get(batch.id, 0)
+
+    def _search_storno_control_count(self, operator, value):
+        """Batches with (``> 0``, ``!= 0``) or without failed debits to control."""
+        if operator not in (">", "!=", "=") or value not in (0, False):
+            raise UserError(_("Search the failed debits to control with > 0 or = 0."))
+        ids = list(self._storno_control_counts())
+        return [("id", "in" if operator in (">", "!=") else "not in", ids)]
 
     def _compute_storno_figures(self):
         """Failed debits and the bank's expected credit, in one grouped read."""

@@ -281,6 +281,23 @@ class TestRepresentPolicy(ControlCommon):
         # confirmed: not shown again
         self.assertFalse(self.control_line(self.open_control(), self.inv_recurring))
 
+    def test_batch_button_counts_the_policys_decisions(self):
+        """A batch whose failed debits the policy decided still offers the control: its
+        button counts them until they are confirmed or collected again."""
+        with freeze_time("2027-09-20"):
+            line = self.collect()
+            batch = line.batch_id
+            self.fail(line)
+            self.assertEqual(batch.storno_release_count, 0)  # none undecided
+            self.assertEqual(batch.storno_control_count, 1)
+            self.assertEqual(self.env["sepa.batch"].search(
+                [("storno_control_count", ">", 0)]), batch)
+            self.open_control().action_process()
+            batch.invalidate_recordset(["storno_control_count"])
+            self.assertEqual(batch.storno_control_count, 0)
+            self.assertFalse(self.env["sepa.batch"].search(
+                [("storno_control_count", ">", 0), ("id", "=", batch.id)]))
+
     def test_control_override_hold(self):
         with freeze_time("2027-09-20"):
             storno = self.fail(self.collect())
