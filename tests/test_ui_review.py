@@ -144,6 +144,32 @@ class TestUiReview(ControlCommon):
         batch.action_cancel()
         self.assertEqual(batch.state, "cancel")
 
+    def reverse_by_hand(self, move):
+        """Odoo's Reverse Entry dialog on ``move``, confirmed."""
+        wizard = self.env["account.move.reversal"].with_context(
+            active_model="account.move", active_ids=move.ids).create({
+                "journal_id": move.journal_id.id, "date": move.date})
+        return wizard.reverse_moves()
+
+    def test_batch_and_storno_entries_are_not_reversed_by_hand(self):
+        """Odoo's Reverse Entry on the batch's entry or a failed debit's entry would undo
+        the accounting behind the batch's or storno's back (still Sent, still Registered):
+        refused, pointing at their own Cancel; nothing is reversed."""
+        batch = self.send_batch()
+        with self.assertRaisesRegex(UserError, rf"{batch.name}.*Cancel on the batch"):
+            self.reverse_by_hand(batch.move_id)
+        storno = self.register(self.line_of(batch, self.inv_recurring), code="AM04",
+                               kind="reject")
+        with self.assertRaisesRegex(UserError, r"Cancel Storno on the failed debit"):
+            self.reverse_by_hand(storno.move_id)
+        self.assertFalse(self.env["account.move"].search_count(
+            [("reversed_entry_id", "in", (batch.move_id | storno.move_id).ids)]))
+        # their own Cancel still reverses them
+        storno.action_cancel()
+        self.assertEqual(storno.state, "cancelled")
+        batch.action_cancel()
+        self.assertEqual(batch.state, "cancel")
+
     def test_upgrade_says_account_no_longer_valid(self):
         """Invoices stored "To collect" before the status existed (18.0.1.5.0) say
         "Account no longer valid" after the update when their mandate is flagged."""

@@ -8,3 +8,4 @@ from . import sepa_control
 from . import sepa_storno_release
 from . import sepa_bank_credit
 from . import sepa_mandate_conversion
+from . import account_move_reversal
