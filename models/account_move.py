@@ -455,6 +455,12 @@ class AccountMove(models.Model):
                 "until the bank credited it).", batches=", ".join(batches.mapped("name"))))
         return super().button_draft()
 
+    def _sepa_debited_by_us(self):
+        """The invoice is collected by direct debit (to collect, in a batch, collected):
+        its printout asks for no payment by transfer."""
+        self.ensure_one()
+        return self.sepa_state in ("to_collect", "in_batch", "collected")
+
     def _sepa_action_open_form(self):
         """The form of this entry: the smart button of a batch or a storno."""
         self.ensure_one()

@@ -104,6 +104,18 @@ class TestPreNotification(SepaBatchCommon):
             f"rekening {MASKED_B} (machtiging MDT-RCUR, incassant-ID {CREDITOR_ID}).", text)
         self.assertNotIn("March", text)
 
+    def test_no_payment_request_on_an_invoice_collected_by_direct_debit(self):
+        """Odoo asks the customer to pay "on this account" with a payment communication
+        (and a QR code to pay): on an invoice the addon debits, that invites a second
+        payment. It says so only where the customer pays himself."""
+        invoice = self.notice_invoice()
+        self.assertEqual(invoice.sepa_state, "to_collect")
+        self.assertNotIn("Payment Communication", self.html_text(invoice))
+        other = self.env["res.partner"].create({"name": "Pays by transfer"})
+        transfer = self.invoice(other, 40.0)
+        self.assertEqual(transfer.sepa_state, "none")
+        self.assertIn("Payment Communication", self.html_text(transfer))
+
     def test_notice_not_before_the_notice_period(self):
         # due 5 days after the invoice date: announced 14 days after it
         invoice = self.notice_invoice(due=date(2027, 3, 6))
