@@ -131,7 +131,9 @@ class SepaMandateConversion(models.TransientModel):
         ``ready`` (customers with a mandate to sign) and ``skipped`` ``{reason:
         partners}``."""
         self.ensure_one()
-        partners = self.partner_ids.filtered_domain(self._candidate_domain())
+        # _origin: in the dialog the wizard is not saved yet and its customers are new
+        # records (NewId), which match neither ``partners.ids`` nor a search's results
+        partners = self.partner_ids._origin.filtered_domain(self._candidate_domain())
         Partner = self.env["res.partner"]
         skipped = {_("no valid IBAN"): Partner, _("no reference"): Partner,
                    _("reference already used"): Partner,
