@@ -325,6 +325,8 @@ class TestMandateConversion(SepaBatchCommon):
         self.assertIn("1 customers skipped, no valid IBAN: Lid Nieuw", wizard.preview)
         draft = self.p_paid.sepa_mandate_ids
         action = wizard.action_convert()
+        # the title the web client shows (it prefers display_name to name)
+        self.assertEqual(action["display_name"], "Converted Mandates")
         mandates = self.Mandate.search(action["domain"])
         self.assertRecordValues(mandates.sorted(lambda m: m.partner_id != self.p_paid), [
             {"partner_id": self.p_paid.id, "state": "active", "converted": True,

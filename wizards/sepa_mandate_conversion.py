@@ -238,5 +238,6 @@ class SepaMandateConversion(models.TransientModel):
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "sepa_direct_debit.action_sepa_mandate")
         action["domain"] = [("id", "in", mandates.ids)]
-        action["name"] = _("Converted Mandates")
+        # the web client shows display_name (the action's own name) before name
+        action["name"] = action["display_name"] = _("Converted Mandates")
         return action

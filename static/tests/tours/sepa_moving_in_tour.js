@@ -150,7 +150,11 @@ registry.category("web_tour.tours").add("sepa_moving_in_tour", {
             run: "click",
         },
         {
-            content: "The converted mandate is shown",
+            content: "The converted mandates are shown under their own title",
+            trigger: '.o_control_panel .o_breadcrumb:contains("Converted Mandates")',
+        },
+        {
+            content: "The converted mandate",
             trigger: '.o_list_view .o_data_row:contains("TOUR-MV-003")',
         },
     ],
