@@ -232,8 +232,9 @@ class ResPartner(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "sepa_direct_debit.action_sepa_storno")
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
-        action["name"] = _("Failed Debits of %(partner)s",
-                           partner=self.commercial_partner_id.name)
+        # the web client shows display_name (the action's own name) before name
+        action["name"] = action["display_name"] = _(
+            "Failed Debits of %(partner)s", partner=self.commercial_partner_id.name)
         return action
 
     def action_sepa_create_invoice_mandates(self):

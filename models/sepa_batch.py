@@ -743,6 +743,7 @@ class SepaBatch(models.Model):
             "context": {"default_move_type": "out_invoice", "create": False},
             "name": _("Invoices of %(batch)s", batch=self.name),
         })
+        action["display_name"] = action["name"]  # the title the web client shows
         return action
 
     def action_open_stornos(self):
@@ -755,6 +756,7 @@ class SepaBatch(models.Model):
             "context": {"search_default_registered": 1, "create": False},
             "name": _("Failed Debits of %(batch)s", batch=self.name),
         })
+        action["display_name"] = action["name"]  # the title the web client shows
         return action
 
     def action_open_notice_lines(self):
@@ -768,6 +770,7 @@ class SepaBatch(models.Model):
             "context": {"search_default_notice_missing": 1, "create": False},
             "name": _("Pre-notifications of %(batch)s", batch=self.name),
         })
+        action["display_name"] = action["name"]  # the title the web client shows
         return action
 
     def action_open_move(self):

@@ -786,6 +786,7 @@ class SepaMandate(models.Model):
             "context": {"default_move_type": "out_invoice", "create": False},
             "name": _("Invoices of %(mandate)s", mandate=self.name),
         })
+        action["display_name"] = action["name"]  # the title the web client shows
         return action
 
     def action_open_batches(self):
@@ -797,6 +798,7 @@ class SepaMandate(models.Model):
             "domain": [("line_ids.mandate_id", "=", self.id)],
             "name": _("Batches of %(mandate)s", mandate=self.name),
         })
+        action["display_name"] = action["name"]  # the title the web client shows
         return action
 
     def action_open_stornos(self):
@@ -808,6 +810,7 @@ class SepaMandate(models.Model):
             "domain": [("mandate_id", "=", self.id)],
             "name": _("Failed Debits of %(mandate)s", mandate=self.name),
         })
+        action["display_name"] = action["name"]  # the title the web client shows
         return action
 
     def _open_wizard(self, model, title):

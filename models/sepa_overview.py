@@ -273,7 +273,9 @@ class SepaOverview(models.TransientModel):
     def _list_action(self, xml_id, name, domain, **values):
         """``xml_id``'s window action on exactly ``domain`` (its default filters off)."""
         action = self.env["ir.actions.act_window"]._for_xml_id(xml_id)
-        action.update({"name": name, "domain": domain, "context": {}, "target": "current"})
+        # display_name: the title the web client shows (before name)
+        action.update({"name": name, "display_name": name, "domain": domain, "context": {},
+                       "target": "current"})
         action.pop("path", None)
         action.update(values)
         return action

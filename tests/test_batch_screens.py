@@ -238,3 +238,11 @@ class TestBatchScreens(SepaBatchCommon):
         self.assertEqual(Move.search(mandate.action_open_invoices()["domain"]), self.inv_first)
         self.assertEqual(self.env["sepa.batch"].search(mandate.action_open_batches()["domain"]),
                          batch)
+        # each list opens under its own title: the web client shows display_name
+        self.assertEqual([action["display_name"] for action in (
+            batch.action_open_invoices(), batch.action_open_stornos(),
+            batch.action_open_notice_lines(), mandate.action_open_invoices(),
+            mandate.action_open_batches(), mandate.action_open_stornos())], [
+            f"Invoices of {batch.name}", f"Failed Debits of {batch.name}",
+            f"Pre-notifications of {batch.name}", f"Invoices of {mandate.name}",
+            f"Batches of {mandate.name}", f"Failed Debits of {mandate.name}"])

@@ -175,6 +175,9 @@ class TestDirectDebitOverview(StornoCommon):
             "batch_generated_amount": 40.0,
         }])
         self.assertFalse(self.listed(overview.action_open_stornos()))
+        # the list opens under its own title: the web client shows display_name
+        self.assertEqual(overview.action_open_batches_to_generate()["display_name"],
+                         "Batches to Generate")
 
     def test_query_count_independent_of_the_records(self):
         def count_queries():

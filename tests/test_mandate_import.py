@@ -9,7 +9,7 @@ from lxml import etree
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import Form, new_test_user, tagged
 from odoo.tools.misc import file_open
 
 from .common import IBAN_C, SepaBatchCommon
@@ -325,6 +325,8 @@ class TestMandateConversion(SepaBatchCommon):
         self.assertIn("1 customers skipped, no valid IBAN: Lid Nieuw", wizard.preview)
         draft = self.p_paid.sepa_mandate_ids
         action = wizard.action_convert()
+        # the title the web client shows (it prefers display_name to name)
+        self.assertEqual(action["display_name"], "Converted Mandates")
         mandates = self.Mandate.search(action["domain"])
         self.assertRecordValues(mandates.sorted(lambda m: m.partner_id != self.p_paid), [
             {"partner_id": self.p_paid.id, "state": "active", "converted": True,
@@ -340,6 +342,34 @@ class TestMandateConversion(SepaBatchCommon):
         invoice = self.invoice(self.p_paid, 12.5)
         wizard = self.propose(invoice_ids=[Command.set(invoice.ids)])
         self.assertEqual(wizard.line_ids.sequence_type, "RCUR")
+
+    def test_preview_in_the_dialog_counts_what_creating_does(self):
+        """The dialog's preview is computed on an unsaved wizard (the customers are new
+        records there): it counts what Create Mandates then does."""
+        last = fields.Date.today() - relativedelta(months=1)
+        form = Form(self.env["sepa.mandate.conversion"].with_context(
+            active_model="res.partner", active_ids=self.members.ids))
+        form.last_collection_date = last
+        self.assertEqual(form.preview.splitlines(), [
+            "2 customers get an active converted mandate (next debit Recurring).",
+            "0 customers get a mandate to sign.",
+            "0 customers already have a mandate to sign: nothing to do.",
+            "1 customers skipped, no valid IBAN: Lid Nieuw",
+        ])
+        form.collected_before = "none"
+        self.assertEqual(form.preview.splitlines()[:3], [
+            "0 customers get an active converted mandate (next debit Recurring).",
+            "1 customers get a mandate to sign.",
+            "2 customers already have a mandate to sign: nothing to do.",
+        ])
+        form.collected_before = "date"
+        form.reference_source = "customer"
+        form.reference_prefix = "LID-"
+        self.assertIn("2 customers get an active converted mandate", form.preview)
+        wizard = form.save()
+        mandates = self.Mandate.search(wizard.action_convert()["domain"])
+        self.assertEqual(sorted(mandates.mapped("name")), ["LID-1001", "LID-1003"])
+        self.assertEqual(set(mandates.mapped("state")), {"active"})
 
     def test_collected_when_a_payment_was_received_references_kept(self):
         paid_on = fields.Date.today() - relativedelta(days=40)

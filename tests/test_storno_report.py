@@ -143,6 +143,9 @@ class TestStornoReport(StornoCommon):
         action = self.recurring_partner.action_view_sepa_stornos()
         stornos = self.env["sepa.storno"].search(action["domain"] + [("state", "=", "done")])
         self.assertEqual(stornos, self.returned)
+        # the title the web client shows (it prefers display_name to name)
+        self.assertEqual(action["display_name"],
+                         f"Failed Debits of {self.recurring_partner.name}")
         action = self.mandate_first.action_open_stornos()
         self.assertEqual(self.env["sepa.storno"].search(action["domain"]), self.rejected)
 

@@ -131,7 +131,9 @@ class SepaMandateConversion(models.TransientModel):
         ``ready`` (customers with a mandate to sign) and ``skipped`` ``{reason:
         partners}``."""
         self.ensure_one()
-        partners = self.partner_ids.filtered_domain(self._candidate_domain())
+        # _origin: in the dialog the wizard is not saved yet and its customers are new
+        # records (NewId), which match neither ``partners.ids`` nor a search's results
+        partners = self.partner_ids._origin.filtered_domain(self._candidate_domain())
         Partner = self.env["res.partner"]
         skipped = {_("no valid IBAN"): Partner, _("no reference"): Partner,
                    _("reference already used"): Partner,
@@ -236,5 +238,6 @@ class SepaMandateConversion(models.TransientModel):
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "sepa_direct_debit.action_sepa_mandate")
         action["domain"] = [("id", "in", mandates.ids)]
-        action["name"] = _("Converted Mandates")
+        # the web client shows display_name (the action's own name) before name
+        action["name"] = action["display_name"] = _("Converted Mandates")
         return action
