@@ -322,7 +322,7 @@ class TestMandateConversion(SepaBatchCommon):
         wizard = self.convert(collected_before="date", last_collection_date=last)
         self.assertEqual(wizard.partner_ids, self.members)
         self.assertEqual((wizard.convert_count, wizard.sign_count), (2, 0))
-        self.assertIn("1 customers skipped, no valid IBAN: Lid Nieuw", wizard.preview)
+        self.assertIn("Customers skipped, no valid IBAN: 1 (Lid Nieuw)", wizard.preview)
         draft = self.p_paid.sepa_mandate_ids
         action = wizard.action_convert()
         # the title the web client shows (it prefers display_name to name)
@@ -351,21 +351,22 @@ class TestMandateConversion(SepaBatchCommon):
             active_model="res.partner", active_ids=self.members.ids))
         form.last_collection_date = last
         self.assertEqual(form.preview.splitlines(), [
-            "2 customers get an active converted mandate (next debit Recurring).",
-            "0 customers get a mandate to sign.",
-            "0 customers already have a mandate to sign: nothing to do.",
-            "1 customers skipped, no valid IBAN: Lid Nieuw",
+            "Customers getting an active converted mandate (next debit Recurring): 2",
+            "Customers getting a mandate to sign: 0",
+            "Customers with a mandate to sign already (nothing to do): 0",
+            "Customers skipped, no valid IBAN: 1 (Lid Nieuw)",
         ])
         form.collected_before = "none"
         self.assertEqual(form.preview.splitlines()[:3], [
-            "0 customers get an active converted mandate (next debit Recurring).",
-            "1 customers get a mandate to sign.",
-            "2 customers already have a mandate to sign: nothing to do.",
+            "Customers getting an active converted mandate (next debit Recurring): 0",
+            "Customers getting a mandate to sign: 1",
+            "Customers with a mandate to sign already (nothing to do): 2",
         ])
         form.collected_before = "date"
         form.reference_source = "customer"
         form.reference_prefix = "LID-"
-        self.assertIn("2 customers get an active converted mandate", form.preview)
+        self.assertIn("Customers getting an active converted mandate (next debit "
+                      "Recurring): 2", form.preview)
         wizard = form.save()
         mandates = self.Mandate.search(wizard.action_convert()["domain"])
         self.assertEqual(sorted(mandates.mapped("name")), ["LID-1001", "LID-1003"])
@@ -385,7 +386,7 @@ class TestMandateConversion(SepaBatchCommon):
         wizard = self.convert(collected_before="payment", reference_source="customer",
                               reference_prefix="LID-")
         self.assertEqual((wizard.convert_count, wizard.sign_count), (1, 1))
-        self.assertIn("1 customers already have a mandate to sign", wizard.preview)
+        self.assertIn("Customers with a mandate to sign already (nothing to do): 1", wizard.preview)
         action = wizard.action_convert()
         mandates = self.Mandate.search(action["domain"], order="name")
         self.assertRecordValues(mandates, [

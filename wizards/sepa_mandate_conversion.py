@@ -70,15 +70,15 @@ class SepaMandateConversion(models.TransientModel):
             wizard.convert_count = len(plan["convert"])
             wizard.sign_count = len(plan["sign"])
             lines = [
-                _("%(count)s customers get an active converted mandate (next debit "
-                  "Recurring).", count=len(plan["convert"])),
-                _("%(count)s customers get a mandate to sign.", count=len(plan["sign"])),
-                _("%(count)s customers already have a mandate to sign: nothing to do.",
+                _("Customers getting an active converted mandate (next debit "
+                  "Recurring): %(count)s", count=len(plan["convert"])),
+                _("Customers getting a mandate to sign: %(count)s", count=len(plan["sign"])),
+                _("Customers with a mandate to sign already (nothing to do): %(count)s",
                   count=len(plan["ready"])),
             ]
             for reason, partners in plan["skipped"].items():
                 if partners:
-                    lines.append(_("%(count)s customers skipped, %(reason)s: %(names)s",
+                    lines.append(_("Customers skipped, %(reason)s: %(count)s (%(names)s)",
                                    count=len(partners), reason=reason,
                                    names=", ".join(partners[:10].mapped("display_name"))
                                    + (", ..." if len(partners) > 10 else "")))

@@ -142,7 +142,7 @@ registry.category("web_tour.tours").add("sepa_moving_in_tour", {
         },
         {
             content: "The preview counts one converted mandate",
-            trigger: '.modal .o_field_widget[name="preview"]:contains("1 customers get an active converted mandate")',
+            trigger: '.modal .o_field_widget[name="preview"]:contains("Customers getting an active converted mandate (next debit Recurring): 1")',
         },
         {
             content: "Create the mandates",
