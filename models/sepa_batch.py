@@ -70,7 +70,6 @@ class SepaBatch(models.Model):
         check_company=True,
         ondelete="restrict",
         tracking=True,
-        default=lambda self: self.env["sepa.mandate"]._default_creditor(),
         domain="[('company_id', '=', company_id)]",
         help="The creditor identifier the batch collects for: only mandates of this "
         "creditor; the file carries its name and identifier.",
@@ -329,6 +328,10 @@ class SepaBatch(models.Model):
                 company = self.env["res.company"].browse(vals.get("company_id"))
                 vals["name"] = self.env["ir.sequence"].with_company(
                     company or self.env.company).next_by_code("sepa.batch")
+            if "creditor_id" not in vals:
+                vals["creditor_id"] = self.env["sepa.creditor"]._default_for_company(
+                    self.env["res.company"].browse(vals.get("company_id"))
+                    or self.env.company).id
             if not vals.get("pain_version") and vals.get("journal_id"):
                 journal = self.env["account.journal"].browse(vals["journal_id"])
                 vals["pain_version"] = journal._sepa_pain_version()

@@ -48,7 +48,7 @@ class SepaBatchProposal(models.TransientModel):
         string="Creditor",
         check_company=True,
         domain="[('company_id', '=', company_id)]",
-        default=lambda self: self.env["sepa.mandate"]._default_creditor(),
+        compute="_compute_creditor_id", store=True, readonly=False, precompute=True,
         help="Only mandates of this creditor identifier are collected; the batch and its "
         "file are the creditor's (default: the company's first).",
     )
@@ -126,6 +126,13 @@ class SepaBatchProposal(models.TransientModel):
     # ------------------------------------------------------------------
     # COMPUTE / CONSTRAINT
     # ------------------------------------------------------------------
+
+    @api.depends("company_id")
+    def _compute_creditor_id(self):
+        Creditor = self.env["sepa.creditor"]
+        for wizard in self:
+            if wizard.creditor_id.company_id != wizard.company_id:
+                wizard.creditor_id = Creditor._default_for_company(wizard.company_id)
 
     @api.depends("company_id")
     def _compute_creditor_count(self):
