@@ -502,12 +502,14 @@ class SepaBatch(models.Model):
 
     def _check_mandate_creditors(self):
         """Refuse a batch with a debit under a mandate of another creditor (a mandate
-        moved after the batch was made): one query, the error names the mandates."""
+        moved after the batch was made): one query, the error names the mandates (of
+        the batch's company only: another company's is refused without naming it, see
+        ``_prepare_debits``)."""
         self.env["sepa.batch.line"].flush_model(["batch_id", "mandate_id"])
         self.env["sepa.mandate"].flush_model(["creditor_id", "name"])
         rows = self.env.execute_query(SQL(
             """SELECT DISTINCT md.name FROM sepa_batch_line l
-                 JOIN sepa_mandate md ON md.id = l.mandate_id
+                 JOIN sepa_mandate md ON md.id = l.mandate_id AND md.company_id = l.company_id
                 WHERE l.batch_id = %s AND md.creditor_id IS DISTINCT FROM %s
              ORDER BY md.name LIMIT 20""", self.id, self.creditor_id.id))
         if rows:
