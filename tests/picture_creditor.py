@@ -40,6 +40,8 @@ class TestCreditorPicture(CreditorCommon, HttpCase):
         cls.user = new_test_user(cls.env, login="sepa_picture_admin",
                                  groups="account.group_account_manager,base.group_user",
                                  company_id=cls.company.id, name="Marloes Bakker")
+        cls.create_debtor("Sanne Visser", "NL44RABO0123456789", name="KAMP-0001",
+                          creditor_id=cls.creditor_2.id)
         cls.mandate_recurring.last_debit_date = "2025-11-03"
         cls.mandate_recurring.creditor_id = cls.creditor_1  # an amendment pending
 
@@ -53,7 +55,7 @@ class TestCreditorPicture(CreditorCommon, HttpCase):
             self.cr.clear()
             browser.navigate_to(self.base_url() + url_path, wait_stop=True)
             self.assertTrue(browser._wait_ready(ready), "the page did not show: " + ready)
-            width, height = (int(v) for v in self.browser_size.split("x"))
+            width, height = (int(v) for v in self.browser_size.replace("x", ",").split(","))
             browser._websocket_request("Emulation.setDeviceMetricsOverride", params={
                 "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
             shot = browser._websocket_request(
@@ -85,4 +87,5 @@ class TestCreditorPicture(CreditorCommon, HttpCase):
                  " .o_field_widget[name=creditor_id] input')")
         url = ("/odoo/action-sepa_direct_debit.action_sepa_mandate/"
                f"{self.mandate_recurring.id}")
+        self.browser_size = "1280x760"
         self.save(self.capture(url, ready), "creditor-mandate.png")

@@ -124,7 +124,7 @@ class TestCreditors(CreditorCommon):
         # the creditor's journal is the proposal's default
         wizard = self.env["sepa.batch.proposal"].new({"creditor_id": self.creditor_2.id})
         other.bank_account_id = self.bank_journal.bank_account_id.copy(
-            {"acc_number": "NL62INGB0001111111"})
+            {"acc_number": "NL36INGB0007654321"})
         wizard._onchange_creditor_id()
         self.assertEqual(wizard.journal_id, other)
 
