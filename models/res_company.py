@@ -324,22 +324,29 @@ class ResCompany(models.Model):
                           "company_id": company.id}
                          for company in self
                          if company.sepa_creditor_identifier and company.id not in have])
+        self._sepa_adopt_without_creditor()
+
+    def _sepa_adopt_without_creditor(self):
+        """The mandates and batches of these companies without creditor (made while the
+        company had none) belong to its first creditor: one UPDATE each."""
         self.env.flush_all()
         for table in ("sepa_mandate", "sepa_batch"):
             self.env.cr.execute(SQL(
                 """UPDATE %(table)s t SET creditor_id = first.id
                      FROM (SELECT DISTINCT ON (company_id) id, company_id
                              FROM sepa_creditor
-                            WHERE company_id = ANY(%(companies)s)
-                         ORDER BY company_id, active DESC, sequence, id) first
+                            WHERE company_id = ANY(%(companies)s) AND active
+                         ORDER BY company_id, sequence, id) first
                     WHERE t.company_id = first.company_id AND t.creditor_id IS NULL""",
                 table=SQL.identifier(table), companies=self.ids))
         self.env["sepa.mandate"].invalidate_model(["creditor_id"])
         self.env["sepa.batch"].invalidate_model(["creditor_id"])
 
     def _sepa_sync_company_identifier(self):
-        """The company's identifier is its first active creditor's (none: empty)."""
+        """The company's identifier is its first active creditor's (none: empty); its
+        mandates and batches without creditor get that creditor."""
         Creditor = self.env["sepa.creditor"].sudo()
+        self.sudo()._sepa_adopt_without_creditor()
         for company in self.sudo():
             identifier = Creditor.search(
                 [("company_id", "=", company.id)], limit=1).identifier or False

@@ -75,6 +75,13 @@ class TestCreditors(CreditorCommon):
         creditor = self.Creditor.search([("company_id", "=", company.id)])
         self.assertRecordValues(creditor, [{
             "name": "Stichting Nieuw", "identifier": CREDITOR_ID_3}])
+        # a mandate made while a company has no identifier gets its first creditor
+        later = self.env["res.company"].create({"name": "Stichting Later"})
+        mandate = self.create_mandate(company_id=later.id)
+        self.assertFalse(mandate.creditor_id)
+        later.sepa_creditor_identifier = CREDITOR_ID_2
+        self.assertEqual(mandate.creditor_id.identifier, CREDITOR_ID_2)
+        self.assertEqual(mandate.creditor_id.company_id, later)
         # cleared: the creditor is archived, the company has no identifier
         company.sepa_creditor_identifier = False
         self.assertFalse(creditor.active)
