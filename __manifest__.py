@@ -1,7 +1,7 @@
 {
     "name": "SEPA Direct Debit",
     "summary": "Collect open customer invoices by SEPA Direct Debit and handle stornos",
-    "version": "18.0.1.5.0",
+    "version": "18.0.1.6.0",
     "category": "Accounting/Accounting",
     "license": "AGPL-3",
     "author": "sepa_direct_debit contributors",
@@ -31,6 +31,7 @@
         "views/sepa_mandate_sign_views.xml",
         "views/sepa_mandate_import_views.xml",
         "views/res_partner_views.xml",
+        "views/sepa_creditor_views.xml",
         "views/res_config_settings_views.xml",
         "views/account_journal_views.xml",
         "views/account_journal_dashboard_views.xml",

@@ -40,7 +40,7 @@ class SepaMandateSignPortal(CustomerPortal):
         values = {
             "mandate": mandate,
             "company": mandate.company_id,
-            "creditor": mandate.company_id.name,
+            "creditor": mandate._sepa_creditor_name(),
             "o": mandate,
             "link_valid": valid,
             "epc_template": f"sepa_direct_debit.report_sepa_mandate_authorisation_{lang}",

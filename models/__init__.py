@@ -10,6 +10,7 @@ from . import res_partner
 from . import res_partner_security
 from . import res_partner_bank
 from . import sepa_return_reason
+from . import sepa_creditor
 from . import sepa_mandate
 from . import account_move
 from . import account_move_send

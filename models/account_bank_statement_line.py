@@ -184,8 +184,7 @@ class AccountBankStatementLine(models.Model):
             candidates[row["journal_id"]].append(row)
         if not candidates:
             return Storno
-        creditor_ids = {company.id: company.sepa_creditor_identifier
-                        for company in self.company_id}
+        creditor_ids = self.company_id._sepa_creditor_identifiers()
         pairs, notes, taken = [], {}, set()
         for line in self.sorted(lambda line: (line.date, line.id)):
             bank_debit = bank_debits[line.id]

@@ -116,7 +116,8 @@ class AccountMove(models.Model):
     @api.depends("sepa_state", "amount_residual", "invoice_date", "invoice_date_due",
                  "sepa_mandate_id.name", "sepa_mandate_id.partner_bank_id",
                  "company_id.sepa_notice_method", "company_id.sepa_notice_days",
-                 "company_id.sepa_creditor_identifier",
+                 "company_id.sepa_creditor_identifier", "sepa_mandate_id.creditor_id.name",
+                 "sepa_mandate_id.creditor_id.identifier",
                  "commercial_partner_id.sepa_notice_days")
     @api.depends_context("lang")
     def _compute_sepa_notice(self):
@@ -129,14 +130,25 @@ class AccountMove(models.Model):
                 continue
             move.sepa_notice_date = row["date"]
             move.sepa_notice_iban = mask_iban(row["iban"])
+            values = {
+                "amount": format_amount(env, row["amount"], env["res.currency"].browse(
+                    row["currency_id"])),
+                "account": mask_iban(row["iban"]),
+                "date": format_date(env, row["date"], date_format="long"),
+                "mandate": row["mandate"], "creditor": row["creditor"],
+                "name": row["creditor_name"],
+            }
+            if row["creditor_name"] and row["creditor_name"] != row["company_name"]:
+                # a creditor of another name than the invoice's sender: named
+                move.sepa_notice_text = env._(
+                    "The amount of %(amount)s will be debited from your account %(account)s "
+                    "on or after %(date)s by %(name)s (mandate %(mandate)s, creditor "
+                    "identifier %(creditor)s).", **values)
+                continue
             move.sepa_notice_text = env._(
                 "The amount of %(amount)s will be debited from your account %(account)s on "
                 "or after %(date)s (mandate %(mandate)s, creditor identifier %(creditor)s).",
-                amount=format_amount(env, row["amount"], env["res.currency"].browse(
-                    row["currency_id"])),
-                account=mask_iban(row["iban"]),
-                date=format_date(env, row["date"], date_format="long"),
-                mandate=row["mandate"], creditor=row["creditor"])
+                **values)
 
     def _sepa_notice_rows(self):
         """``{invoice id: {date, amount, currency_id, iban, mandate, creditor}}`` of the
@@ -149,7 +161,9 @@ class AccountMove(models.Model):
         self.flush_model(["move_type", "state", "sepa_state", "amount_residual",
                           "invoice_date", "invoice_date_due", "sepa_mandate_id", "company_id",
                           "commercial_partner_id", "currency_id"])
-        self.env["sepa.mandate"].flush_model(["state", "name", "partner_bank_id"])
+        self.env["sepa.mandate"].flush_model(["state", "name", "partner_bank_id",
+                                              "creditor_id"])
+        self.env["sepa.creditor"].flush_model(["name", "identifier"])
         self.env["res.partner.bank"].flush_model(["acc_number"])
         self.env["res.partner"].flush_model(["sepa_notice_days"])
         self.env["res.company"].flush_model(["sepa_notice_method", "sepa_notice_days",
@@ -158,7 +172,8 @@ class AccountMove(models.Model):
             """SELECT m.id, m.invoice_date, COALESCE(m.invoice_date_due, m.invoice_date)
                       AS due_date, m.amount_residual AS amount, m.currency_id, m.company_id,
                       md.name AS mandate, bank.acc_number AS iban,
-                      c.sepa_creditor_identifier AS creditor,
+                      COALESCE(cr.identifier, c.sepa_creditor_identifier) AS creditor,
+                      cr.name AS creditor_name, c.name AS company_name,
                       COALESCE(NULLIF(p.sepa_notice_days, 0), c.sepa_notice_days)
                       AS notice_days
                  FROM account_move m
@@ -166,10 +181,12 @@ class AccountMove(models.Model):
                  JOIN res_partner_bank bank ON bank.id = md.partner_bank_id
                  JOIN res_company c ON c.id = m.company_id
                  JOIN res_partner p ON p.id = m.commercial_partner_id
+            LEFT JOIN sepa_creditor cr ON cr.id = md.creditor_id
                 WHERE m.id = ANY(%s) AND m.move_type = 'out_invoice' AND m.state = 'posted'
                   AND m.sepa_state = 'to_collect' AND m.amount_residual > 0
                   AND c.sepa_notice_method IN ('invoice', 'both')
-                  AND c.sepa_creditor_identifier IS NOT NULL""", ids))
+                  AND COALESCE(cr.identifier, c.sepa_creditor_identifier) IS NOT NULL""",
+            ids))
         companies = self.env["res.company"].browse({row["company_id"] for row in rows})
         days = {company.id: company.sepa_collection_day for company in companies}
         result = {}

@@ -1,5 +1,6 @@
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
 from ..constants import DEFAULT_PAIN_VERSION, PAIN_VERSIONS
 from ..sepa import SepaError
@@ -29,7 +30,9 @@ class ResCompany(models.Model):
     sepa_creditor_identifier = fields.Char(
         string="SEPA Creditor Identifier",
         help="Creditor identifier (incassant ID) given by your bank or national authority, "
-        "e.g. NL08ZZZ502057730000. Printed on mandates and sent in every direct debit file.",
+        "e.g. NL08ZZZ502057730000. Printed on mandates and sent in every direct debit file. "
+        "The identifier of the company's first creditor (Creditor Identifiers): setting it "
+        "changes that creditor's identifier, or makes the company's first creditor.",
     )
     sepa_oneoff_reuse_after_storno = fields.Boolean(
         string="Reuse One-off Mandate After Storno",
@@ -275,16 +278,81 @@ class ResCompany(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             self._normalize_creditor_identifier(vals)
-        return super().create(vals_list)
+        companies = super().create(vals_list)
+        companies.filtered("sepa_creditor_identifier")._sepa_sync_first_creditor()
+        return companies
 
     def write(self, vals):
         self._normalize_creditor_identifier(vals)
         result = super().write(vals)
+        if "sepa_creditor_identifier" in vals and not self.env.context.get(
+                "sepa_creditor_sync"):
+            self._sepa_sync_first_creditor()
         if vals.get("sepa_notice_check"):
             # the invoices sent from now on carry the notice: check those
             self.filtered(lambda company: not company.sepa_notice_check_from).write({
                 "sepa_notice_check_from": fields.Date.context_today(self)})
         return result
+
+    def _sepa_sync_first_creditor(self):
+        """The company's identifier was set: it becomes the identifier of its first
+        creditor (made when it has none); cleared, the first creditor is archived."""
+        Creditor = self.env["sepa.creditor"].sudo().with_context(sepa_creditor_sync=True)
+        new = []
+        for company in self:
+            first = Creditor.search([("company_id", "=", company.id)], limit=1)
+            identifier = company.sepa_creditor_identifier
+            if first and identifier:
+                if first.identifier != identifier:
+                    first.write({"identifier": identifier})
+            elif first:
+                first.active = False
+            elif identifier:
+                new.append({"name": company.name, "identifier": identifier,
+                            "company_id": company.id})
+        Creditor.create(new)
+        self._sepa_sync_company_identifier()
+
+    def _sepa_migrate_creditors(self):
+        """Upgrade to several creditors: each of these companies with an identifier and
+        no creditor yet gets one with it, and its mandates and batches without creditor
+        belong to its first creditor (one UPDATE each)."""
+        Creditor = self.env["sepa.creditor"].sudo().with_context(
+            sepa_creditor_sync=True, active_test=False)
+        have = set(Creditor.search([("company_id", "in", self.ids)]).company_id.ids)
+        Creditor.create([{"name": company.name, "identifier": company.sepa_creditor_identifier,
+                          "company_id": company.id}
+                         for company in self
+                         if company.sepa_creditor_identifier and company.id not in have])
+        self._sepa_adopt_without_creditor()
+
+    def _sepa_adopt_without_creditor(self):
+        """The mandates and batches of these companies without creditor (made while the
+        company had none) belong to its first creditor: one UPDATE each."""
+        self.env.flush_all()
+        for table in ("sepa_mandate", "sepa_batch"):
+            self.env.cr.execute(SQL(
+                """UPDATE %(table)s t SET creditor_id = first.id
+                     FROM (SELECT DISTINCT ON (company_id) id, company_id
+                             FROM sepa_creditor
+                            WHERE company_id = ANY(%(companies)s) AND active
+                         ORDER BY company_id, sequence, id) first
+                    WHERE t.company_id = first.company_id AND t.creditor_id IS NULL""",
+                table=SQL.identifier(table), companies=self.ids))
+        self.env["sepa.mandate"].invalidate_model(["creditor_id"])
+        self.env["sepa.batch"].invalidate_model(["creditor_id"])
+
+    def _sepa_sync_company_identifier(self):
+        """The company's identifier is its first active creditor's (none: empty); its
+        mandates and batches without creditor get that creditor."""
+        Creditor = self.env["sepa.creditor"].sudo()
+        self.sudo()._sepa_adopt_without_creditor()
+        for company in self.sudo():
+            identifier = Creditor.search(
+                [("company_id", "=", company.id)], limit=1).identifier or False
+            if (company.sepa_creditor_identifier or False) != identifier:
+                company.with_context(sepa_creditor_sync=True).write(
+                    {"sepa_creditor_identifier": identifier})
 
     @api.model
     def _normalize_creditor_identifier(self, vals):
@@ -488,6 +556,21 @@ class ResCompany(models.Model):
                     taxes=", ".join(foreign.mapped("name")),
                     country=self.account_fiscal_country_id.name))
         return warnings
+
+    def _sepa_creditor_identifiers(self):
+        """``{company id: (identifier, ...)}``: every creditor identifier of these
+        companies (archived creditors too, then the company's own field): a return
+        naming any of them is one of ours. One query."""
+        result = {company.id: [] for company in self}
+        creditors = self.env["sepa.creditor"].sudo().with_context(active_test=False)
+        for row in creditors.search_read([("company_id", "in", self.ids)],
+                                         ["company_id", "identifier"]):
+            result[row["company_id"][0]].append(row["identifier"])
+        for company in self:
+            if company.sepa_creditor_identifier and \
+                    company.sepa_creditor_identifier not in result[company.id]:
+                result[company.id].append(company.sepa_creditor_identifier)
+        return {company_id: tuple(ids) for company_id, ids in result.items()}
 
     def _sepa_check_creditor_identifier(self):
         """Raise a clear error for companies that cannot collect without an identifier."""

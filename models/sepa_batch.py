@@ -63,9 +63,20 @@ class SepaBatch(models.Model):
     creditor_iban = fields.Char(
         related="journal_id.bank_account_id.acc_number", string="Creditor IBAN",
         help="IBAN the debits are credited to.")
+    creditor_id = fields.Many2one(
+        "sepa.creditor",
+        string="Creditor",
+        index=True,
+        check_company=True,
+        ondelete="restrict",
+        tracking=True,
+        domain="[('company_id', '=', company_id)]",
+        help="The creditor identifier the batch collects for: only mandates of this "
+        "creditor; the file carries its name and identifier.",
+    )
     creditor_identifier = fields.Char(
-        related="company_id.sepa_creditor_identifier", string="Creditor Identifier",
-        help="SEPA creditor identifier of the company.")
+        related="creditor_id.identifier", string="Creditor Identifier",
+        help="SEPA creditor identifier of the batch's creditor.")
     pain_version = fields.Selection(
         PAIN_VERSIONS,
         string="pain.008 Version",
@@ -333,6 +344,11 @@ class SepaBatch(models.Model):
                 batch.collection_date, batch.scheme,
                 bank_lead_days=batch.company_id.sepa_bank_lead_days)
 
+    @api.constrains("creditor_id", "journal_id")
+    def _check_creditor_journal(self):
+        for batch in self.filtered("creditor_id"):
+            batch.creditor_id._check_journal(batch.journal_id)
+
     # ------------------------------------------------------------------
     # LOW-LEVEL (CRUD)
     # ------------------------------------------------------------------
@@ -344,6 +360,10 @@ class SepaBatch(models.Model):
                 company = self.env["res.company"].browse(vals.get("company_id"))
                 vals["name"] = self.env["ir.sequence"].with_company(
                     company or self.env.company).next_by_code("sepa.batch")
+            if "creditor_id" not in vals:
+                vals["creditor_id"] = self.env["sepa.creditor"]._default_for_company(
+                    self.env["res.company"].browse(vals.get("company_id"))
+                    or self.env.company).id
             if not vals.get("pain_version") and vals.get("journal_id"):
                 journal = self.env["account.journal"].browse(vals["journal_id"])
                 vals["pain_version"] = journal._sepa_pain_version()
@@ -503,18 +523,43 @@ class SepaBatch(models.Model):
     def _check_creditor(self):
         self.ensure_one()
         self.company_id._sepa_check_creditor_identifier()
+        if not self.creditor_id:
+            raise UserError(_("Batch %(batch)s has no creditor: choose the creditor "
+                              "identifier it collects for.", batch=self.name))
+        self.creditor_id._check_journal(self.journal_id)
+        self._check_mandate_creditors()
         if not self.journal_id.bank_account_id.acc_number:
             raise UserError(_("Bank journal %(journal)s has no bank account (IBAN): set it "
                               "on the journal before collecting.", journal=self.journal_id.name))
+
+    def _check_mandate_creditors(self):
+        """Refuse a batch with a debit under a mandate of another creditor (a mandate
+        moved after the batch was made): one query, the error names the mandates (of
+        the batch's company only: another company's is refused without naming it, see
+        ``_prepare_debits``)."""
+        self.env["sepa.batch.line"].flush_model(["batch_id", "mandate_id"])
+        self.env["sepa.mandate"].flush_model(["creditor_id", "name"])
+        rows = self.env.execute_query(SQL(
+            """SELECT DISTINCT md.name FROM sepa_batch_line l
+                 JOIN sepa_mandate md ON md.id = l.mandate_id AND md.company_id = l.company_id
+                WHERE l.batch_id = %s AND md.creditor_id IS DISTINCT FROM %s
+             ORDER BY md.name LIMIT 20""", self.id, self.creditor_id.id))
+        if rows:
+            raise UserError(_(
+                "Batch %(batch)s collects for creditor %(creditor)s, but these mandates "
+                "belong to another creditor now: %(mandates)s. Cancel the batch and "
+                "propose again for each creditor.", batch=self.name,
+                creditor=self.creditor_id.display_name,
+                mandates=", ".join(row[0] for row in rows)))
 
     def _prepare_creditor(self):
         company = self.company_id
         partner = company.partner_id
         return Creditor(
-            name=company.name,
+            name=self.creditor_id.name or company.name,
             iban=normalize_iban(self.journal_id.bank_account_id.acc_number),
             bic=self.journal_id.bank_account_id.bank_id.bic or None,
-            creditor_id=company.sepa_creditor_identifier,
+            creditor_id=self.creditor_id.identifier,
             address=_address(partner.country_id.code, partner.street, partner.zip,
                              partner.city),
         )
@@ -545,7 +590,8 @@ class SepaBatch(models.Model):
             """SELECT DISTINCT ON (l.end_to_end_id)
                       l.end_to_end_id, md.name, md.signature_date, p.name, bank.acc_number,
                       md.debtor_bic, country.code, p.street, p.zip, p.city, l.remittance,
-                      l.original_iban, l.original_reference
+                      l.original_iban, l.original_reference,
+                      l.original_creditor_identifier, l.original_creditor_name
                  FROM unnest(%s::int[]) WITH ORDINALITY AS s(id, seq)
                  JOIN sepa_batch_line l ON l.id = s.id
                  JOIN sepa_mandate md ON md.id = l.mandate_id AND md.company_id = l.company_id
@@ -567,8 +613,8 @@ class SepaBatch(models.Model):
             amounts[e2e] += Decimal(amount)
         debits = {}
         for (e2e, reference, signed, name, iban, bic, country, street, postcode, town,
-             remittance, original_iban, original_reference) in self._debtor_rows(
-                [line[0] for line in lines]):
+             remittance, original_iban, original_reference, original_creditor,
+             original_creditor_name) in self._debtor_rows([line[0] for line in lines]):
             iban = normalize_iban(iban or "")
             debits[e2e] = Debit(
                 end_to_end_id=e2e,
@@ -580,9 +626,11 @@ class SepaBatch(models.Model):
                 debtor_bic=bic or None,
                 debtor_address=_address(country, street, postcode, town),
                 remittance=remittance or None,
-                amendment=Amendment.for_change(original_iban, original_reference, iban,
-                                               new_bic=bic)
-                if original_iban or original_reference else None,
+                amendment=Amendment.for_change(
+                    original_iban, original_reference, iban, new_bic=bic,
+                    original_creditor_id=original_creditor,
+                    original_creditor_name=original_creditor_name)
+                if original_iban or original_reference or original_creditor else None,
             )
         missing = [e2e for e2e in amounts if e2e not in debits]
         if missing:
@@ -643,17 +691,29 @@ class SepaBatch(models.Model):
         values differ from their mandate's.
         """
         self.env["sepa.mandate"].flush_model(
-            ["original_iban", "original_reference", "name", "partner_bank_id"])
+            ["original_iban", "original_reference", "name", "partner_bank_id",
+             "original_creditor_identifier", "original_creditor_name", "creditor_id"])
         self.env["res.partner.bank"].flush_model(["sanitized_acc_number"])
-        fnames = ["original_iban", "original_reference", "amended_iban", "amended_reference"]
+        self.env["sepa.creditor"].flush_model(["identifier"])
+        fnames = ["original_iban", "original_reference", "amended_iban", "amended_reference",
+                  "original_creditor_identifier", "original_creditor_name",
+                  "amended_creditor_identifier"]
         self.env["sepa.batch.line"].flush_model([*fnames, "mandate_id", "batch_id"])
         changed = self.env.execute_query(SQL(
             """UPDATE sepa_batch_line l
                   SET original_iban = md.iban, original_reference = md.reference,
                       amended_iban = md.new_iban, amended_reference = md.new_reference,
+                      original_creditor_identifier = md.creditor,
+                      original_creditor_name = md.creditor_name,
+                      amended_creditor_identifier = md.new_creditor,
                       write_uid = %(uid)s, write_date = %(now)s
                  FROM (SELECT m.id, NULLIF(m.original_iban, '') AS iban,
                               NULLIF(m.original_reference, '') AS reference,
+                              NULLIF(m.original_creditor_identifier, '') AS creditor,
+                              CASE WHEN NULLIF(m.original_creditor_identifier, '') IS NOT NULL
+                                   THEN m.original_creditor_name END AS creditor_name,
+                              CASE WHEN NULLIF(m.original_creditor_identifier, '') IS NOT NULL
+                                   THEN cr.identifier END AS new_creditor,
                               CASE WHEN NULLIF(m.original_iban, '') IS NOT NULL
                                      OR NULLIF(m.original_reference, '') IS NOT NULL
                                    THEN bank.sanitized_acc_number END AS new_iban,
@@ -661,12 +721,16 @@ class SepaBatch(models.Model):
                                      OR NULLIF(m.original_reference, '') IS NOT NULL
                                    THEN m.name END AS new_reference
                          FROM sepa_mandate m
+                    LEFT JOIN sepa_creditor cr ON cr.id = m.creditor_id
                     LEFT JOIN res_partner_bank bank ON bank.id = m.partner_bank_id) md
                 WHERE md.id = l.mandate_id AND l.batch_id IN %(batches)s
                   AND (l.original_iban IS DISTINCT FROM md.iban
                        OR l.original_reference IS DISTINCT FROM md.reference
                        OR l.amended_iban IS DISTINCT FROM md.new_iban
-                       OR l.amended_reference IS DISTINCT FROM md.new_reference)
+                       OR l.amended_reference IS DISTINCT FROM md.new_reference
+                       OR l.original_creditor_identifier IS DISTINCT FROM md.creditor
+                       OR l.original_creditor_name IS DISTINCT FROM md.creditor_name
+                       OR l.amended_creditor_identifier IS DISTINCT FROM md.new_creditor)
             RETURNING l.id""",
             uid=self.env.uid, now=self.env.cr.now(), batches=tuple(self.ids)))
         self.env["sepa.batch.line"].browse(row[0] for row in changed)._updated_in_sql(fnames)
@@ -952,30 +1016,57 @@ class SepaBatch(models.Model):
         """
         self.env["sepa.batch.line"].flush_model()
         self.env["sepa.mandate"].flush_model(
-            ["original_iban", "original_reference", "name", "partner_bank_id"])
+            ["original_iban", "original_reference", "name", "partner_bank_id",
+             "original_creditor_identifier", "creditor_id"])
         self.env["res.partner.bank"].flush_model(["sanitized_acc_number"])
+        self.env["sepa.creditor"].flush_model(["identifier"])
         rows = self.env.execute_query(SQL(
             """SELECT DISTINCT md.id,
                       l.original_iban = md.original_iban,
                       NULLIF(l.amended_iban, bank.sanitized_acc_number),
                       l.original_reference = md.original_reference,
-                      NULLIF(l.amended_reference, md.name)
+                      NULLIF(l.amended_reference, md.name),
+                      l.original_creditor_identifier = md.original_creditor_identifier,
+                      NULLIF(l.amended_creditor_identifier, cr.identifier)
                  FROM sepa_batch_line l
                  JOIN sepa_mandate md ON md.id = l.mandate_id
+            LEFT JOIN sepa_creditor cr ON cr.id = md.creditor_id
             LEFT JOIN res_partner_bank bank ON bank.id = md.partner_bank_id
                 WHERE %s
                   AND (l.original_iban = md.original_iban
-                       OR l.original_reference = md.original_reference)""",
+                       OR l.original_reference = md.original_reference
+                       OR l.original_creditor_identifier = md.original_creditor_identifier)""",
             SQL("l.id = ANY(%s)", line_ids) if line_ids is not None
             else SQL("l.batch_id = ANY(%s) AND l.state = 'pending'", self.ids)))
         updates = defaultdict(list)  # {(field, new value): mandate ids}
-        for mandate_id, iban_reported, next_iban, reference_reported, next_reference in rows:
+        creditor_names = {}
+        for (mandate_id, iban_reported, next_iban, reference_reported, next_reference,
+             creditor_reported, next_creditor) in rows:
             if iban_reported:
                 updates[("original_iban", next_iban or False)].append(mandate_id)
             if reference_reported:
                 updates[("original_reference", next_reference or False)].append(mandate_id)
+            if creditor_reported:
+                # the identifier the settled file carried is what the bank knows now
+                updates[("original_creditor_identifier", next_creditor or False)].append(
+                    mandate_id)
+                creditor_names[next_creditor] = True
+        names = self._creditor_names(creditor_names)
         for (fname, value), mandate_ids in sorted(updates.items(), key=str):
-            self.env["sepa.mandate"].browse(sorted(set(mandate_ids))).write({fname: value})
+            vals = {fname: value}
+            if fname == "original_creditor_identifier":
+                vals["original_creditor_name"] = names.get(value, False)
+            self.env["sepa.mandate"].browse(sorted(set(mandate_ids))).write(vals)
+
+    def _creditor_names(self, identifiers):
+        """``{identifier: creditor name}`` of the creditors with these identifiers (the
+        name to report with an identifier the bank knows; the oldest creditor's)."""
+        identifiers = [identifier for identifier in identifiers if identifier]
+        if not identifiers:
+            return {}
+        creditors = self.env["sepa.creditor"].sudo().with_context(active_test=False).search(
+            [("identifier", "in", identifiers)], order="id desc")
+        return {creditor.identifier: creditor.name for creditor in creditors}
 
     # ------------------------------------------------------------------
     # BUSINESS: mandate checks

@@ -90,6 +90,21 @@ class SepaBatchLine(models.Model):
         "carried. Once the debit is settled the bank knows it; a later change is "
         "reported next.",
     )
+    original_creditor_identifier = fields.Char(
+        string="Amended From Creditor Identifier",
+        help="Original creditor identifier reported as amendment when the file was "
+        "generated (the mandate moved to another creditor identifier).",
+    )
+    original_creditor_name = fields.Char(
+        string="Amended From Creditor Name",
+        help="The creditor name reported with the original creditor identifier.",
+    )
+    amended_creditor_identifier = fields.Char(
+        string="Amended To Creditor Identifier",
+        help="For a debit that reported a creditor amendment: the creditor identifier its "
+        "file carried. Once the debit is settled the bank knows it; a later change is "
+        "reported next.",
+    )
     state = fields.Selection(
         [("pending", "Pending"), ("collected", "Collected"), ("failed", "Failed")],
         default="pending",

@@ -133,6 +133,22 @@ class SepaMandate(models.Model):
         default=lambda self: self.env.company,
         help="Company (creditor) the mandate was given to.",
     )
+    creditor_id = fields.Many2one(
+        "sepa.creditor",
+        string="Creditor",
+        index=True,
+        tracking=True,
+        check_company=True,
+        ondelete="restrict",
+        default=lambda self: self._default_creditor(),
+        domain="[('company_id', '=', company_id)]",
+        help="The creditor identifier the mandate was given to (default: the company's "
+        "first). Changing it on a used mandate is reported to the debtor's bank as an "
+        "amendment with the next debit.",
+    )
+    creditor_identifier = fields.Char(
+        string="Creditor Identifier", related="creditor_id.identifier",
+        help="The creditor identifier (incassant ID) of the mandate's creditor.")
     invoice_id = fields.Many2one(
         "account.move",
         string="Invoice",
@@ -178,11 +194,27 @@ class SepaMandate(models.Model):
         help="Amendment: the mandate reference before it changed. The next debit reports "
         "it to the bank; it is cleared after that debit succeeded.",
     )
+    original_creditor_identifier = fields.Char(
+        string="Original Creditor Identifier",
+        copy=False,
+        readonly=True,
+        help="Amendment: the creditor identifier of the mandate before its creditor (or "
+        "the creditor's identifier) changed. The next debit reports it to the bank; it is "
+        "cleared after that debit succeeded.",
+    )
+    original_creditor_name = fields.Char(
+        string="Original Creditor Name",
+        copy=False,
+        readonly=True,
+        help="Amendment: the creditor's name that went with the original creditor "
+        "identifier.",
+    )
     is_amended = fields.Boolean(
         string="Amendment Pending",
         compute="_compute_is_amended",
         store=True,
-        help="The next debit carries amendment information (changed IBAN or reference).",
+        help="The next debit carries amendment information (changed IBAN, reference or "
+        "creditor identifier).",
     )
     invoice_count = fields.Integer(
         string="Invoices", compute="_compute_link_counts",
@@ -233,10 +265,17 @@ class SepaMandate(models.Model):
                 bank.acc_number and bic_from_iban(bank.acc_number)
             ) or False
 
-    @api.depends("original_iban", "original_reference")
+    @api.depends("original_iban", "original_reference", "original_creditor_identifier")
     def _compute_is_amended(self):
         for mandate in self:
-            mandate.is_amended = bool(mandate.original_iban or mandate.original_reference)
+            mandate.is_amended = bool(mandate.original_iban or mandate.original_reference
+                                      or mandate.original_creditor_identifier)
+
+    @api.model
+    def _default_creditor(self):
+        company = self.env["res.company"].browse(
+            self.env.context.get("default_company_id")) or self.env.company
+        return self.env["sepa.creditor"]._default_for_company(company)
 
     @api.depends("invalid_account_storno_id.state")
     def _compute_account_invalid(self):
@@ -451,7 +490,14 @@ class SepaMandate(models.Model):
             [vals["partner_id"] for vals in vals_list if vals.get("partner_id")]
         )
         commercial = {partner.id: partner.commercial_partner_id.id for partner in partners}
+        creditors = {}  # company id: its first creditor
         for vals in vals_list:
+            if not vals.get("creditor_id") and "default_creditor_id" not in self.env.context:
+                company_id = vals.get("company_id") or self.env.company.id
+                if company_id not in creditors:
+                    creditors[company_id] = self.env["sepa.creditor"]._default_for_company(
+                        self.env["res.company"].browse(company_id)).id
+                vals["creditor_id"] = creditors[company_id]
             if vals.get("partner_id"):
                 vals["partner_id"] = commercial[vals["partner_id"]]
             if vals.get("name", "/") == "/":
@@ -467,6 +513,8 @@ class SepaMandate(models.Model):
             vals["partner_id"] = partner.commercial_partner_id.id
         if "partner_bank_id" in vals or "name" in vals:
             self._record_amendment(vals)
+        if vals.get("creditor_id"):
+            self._record_creditor_change(vals["creditor_id"])
         if "partner_bank_id" in vals and "invalid_account_storno_id" not in vals:
             new_iban = self.env["res.partner.bank"].browse(vals["partner_bank_id"]).acc_number
             self._clear_invalid_account({m.id: m.debtor_iban for m in self}, new_iban)
@@ -503,6 +551,40 @@ class SepaMandate(models.Model):
                     "original_reference", mandate.name, vals["name"]))
             if amendment:
                 super(SepaMandate, mandate).write(amendment)
+
+    def _sepa_creditor_name(self):
+        """The name the mandate names as creditor: its creditor's, else the company's."""
+        self.ensure_one()
+        return self.creditor_id.name or self.company_id.name
+
+    def _sepa_creditor_identifier(self):
+        """The mandate's creditor identifier: its creditor's, else the company's."""
+        self.ensure_one()
+        return self.creditor_id.identifier or self.company_id.sepa_creditor_identifier
+
+    @api.model
+    def _creditor_amendment_domain(self, creditor):
+        """The mandates of ``creditor`` whose identifier the debtors' banks know: active
+        and used (a debit was collected)."""
+        return [("creditor_id", "=", creditor.id), ("state", "=", "active"),
+                ("last_debit_date", "!=", False)]
+
+    def _record_creditor_change(self, creditor_id):
+        """These mandates move to creditor ``creditor_id``: the used ones report the
+        identifier their debtors' banks know (the first change since the last successful
+        debit) with the next debit; back to it cancels the amendment. One write per
+        case."""
+        new = self.env["sepa.creditor"].browse(creditor_id)
+        used = self.filtered(lambda m: m.state == "active" and m.last_debit_date
+                             and m.creditor_id and m.creditor_id != new)
+        back = used.filtered(lambda m: m.original_creditor_identifier == new.identifier)
+        super(SepaMandate, back).write({"original_creditor_identifier": False,
+                                        "original_creditor_name": False})
+        for creditor, mandates in (used - back).filtered(
+                lambda m: not m.original_creditor_identifier).grouped("creditor_id").items():
+            super(SepaMandate, mandates).write({
+                "original_creditor_identifier": creditor.identifier,
+                "original_creditor_name": creditor.name})
 
     def _amended_value(self, field, current, new, compact=False):
         def norm(value):

@@ -141,7 +141,7 @@ class SepaMandate(models.Model):
         plain text: the signing page and the printed form render the same template."""
         self.ensure_one()
         html = self.env["ir.qweb"]._render(AUTHORISATION_TEMPLATES[lang], {
-            "o": self, "creditor": self.company_id.name})
+            "o": self, "creditor": self._sepa_creditor_name()})
         paragraphs = html2plaintext(html).split("\n\n")
         return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
 
@@ -161,9 +161,9 @@ class SepaMandate(models.Model):
             mandate.mandate_type]
         lines = [
             env._("SEPA Direct Debit Mandate"),
-            env._("Creditor: %(value)s", value=company.name),
+            env._("Creditor: %(value)s", value=mandate._sepa_creditor_name()),
             env._("Creditor address: %(value)s", value=address),
-            env._("Creditor identifier: %(value)s", value=company.sepa_creditor_identifier),
+            env._("Creditor identifier: %(value)s", value=mandate._sepa_creditor_identifier()),
             env._("Mandate reference: %(value)s", value=mandate.name),
             env._("Type of payment: %(value)s", value=mandate_type),
             env._("Scheme: %(value)s", value=mandate.scheme),

@@ -140,7 +140,8 @@ class SepaPrenoteMail(models.AbstractModel):
             )
             SELECT a.*, b.company_id, b.currency_id, r.name AS customer,
                    md.name AS mandate, bank.acc_number AS iban,
-                   c.sepa_creditor_identifier AS creditor,
+                   COALESCE(cr.identifier, c.sepa_creditor_identifier) AS creditor,
+                   cr.name AS creditor_name, c.name AS company_name,
                    CASE WHEN r.lang = ANY(%(langs)s) THEN r.lang
                         WHEN cp.lang = ANY(%(langs)s) THEN cp.lang
                         ELSE 'en_US' END AS lang
@@ -149,6 +150,7 @@ class SepaPrenoteMail(models.AbstractModel):
               JOIN res_company c ON c.id = b.company_id
               JOIN res_partner cp ON cp.id = c.partner_id
               JOIN sepa_mandate md ON md.id = a.mandate_id
+              LEFT JOIN sepa_creditor cr ON cr.id = md.creditor_id
               LEFT JOIN res_partner_bank bank ON bank.id = md.partner_bank_id
               LEFT JOIN res_partner r ON r.id = a.recipient_id
              WHERE c.sepa_notice_method IN ('email', 'both')
@@ -177,7 +179,10 @@ class SepaPrenoteMail(models.AbstractModel):
             "date": formatted[row["date"]],
             "account": mask_iban(row["iban"]),
             "mandate": row["mandate"],
-            "creditor": row["creditor"] or "",
+            # the creditor's name only where it is not the sender's (the company's)
+            "creditor": "%s (%s)" % (row["creditor"], row["creditor_name"])
+            if row["creditor"] and row["creditor_name"]
+            and row["creditor_name"] != row["company_name"] else row["creditor"] or "",
             "invoices": ", ".join(row["invoice_names"]),
             "links": links,
         }

@@ -123,10 +123,13 @@ class SepaReturnMatcher(models.AbstractModel):
 
     @api.model
     def _rules(self, companies):
-        """``{company id: (creditor identifier, maximum bank charge, company)}``; the
-        charge in the company's currency (see ``_DebitIndex.max_charge``)."""
-        return {company.id: (company.sepa_creditor_identifier,
-                             company.sepa_storno_max_charge, company)
+        """``{company id: (creditor identifiers, maximum bank charge, company)}``: the
+        identifiers of all the company's creditors (archived ones too: their returns
+        still come), the charge in the company's currency (see
+        ``_DebitIndex.max_charge``)."""
+        identifiers = companies._sepa_creditor_identifiers()
+        return {company.id: (identifiers[company.id], company.sepa_storno_max_charge,
+                             company)
                 for company in companies}
 
     @api.model
@@ -273,7 +276,7 @@ class _DebitIndex:
             return None
         values = {"e2e": debit["end_to_end_id"], "amount": amount, "debit": debit["amount"],
                   "charge": excess, "max": max_charge, "creditor": record.creditor_id,
-                  "ours": creditor_id}
+                  "ours": ", ".join(creditor_id)}
         if reason == OTHER_CREDITOR:
             return self.env._(
                 "Creditor identifier %(creditor)s is not ours (%(ours)s): another creditor's "
@@ -356,7 +359,7 @@ class _DebitIndex:
             "debited": money(bank_debit.amount), "amount": money(total),
             "charge": money(excess or 0), "max": money(limit, company.currency_id),
             "code": bank_debit.code or "-",
-            "creditor": ", ".join(bank_debit.creditor_ids), "ours": creditor_id,
+            "creditor": ", ".join(bank_debit.creditor_ids), "ours": ", ".join(creditor_id),
         })]
         return Answer(debits, reason=reason, charge=excess, note=note)
 

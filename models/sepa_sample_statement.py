@@ -70,8 +70,9 @@ class SepaSampleStatement(models.AbstractModel):
             statement_id=f"STMT-{batch.name}",
             created=fields.Datetime.now(),
             iban=iban,
-            creditor_name=batch.company_id.name,
-            creditor_id=batch.company_id.sepa_creditor_identifier or None,
+            creditor_name=batch.creditor_id.name or batch.company_id.name,
+            creditor_id=batch.creditor_identifier or batch.company_id.sepa_creditor_identifier
+            or None,
             currency=batch.currency_id.name,
             opening_balance=self._opening_balance(journal),
             entries=entries,

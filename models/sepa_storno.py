@@ -863,12 +863,14 @@ class SepaStorno(models.Model):
             return
         Mandate = self.env["sepa.mandate"]
         points = self._score_points_of(rows)
+        own_points = self._creditor_points_of(rows)
         scores = {mandate_id: row["score"] for mandate_id, row in Mandate._storno_score_rows(
             list({row["mandate_id"] for row in rows})).items()}
         events, by_mandate, by_points = [], defaultdict(list), defaultdict(list)
         for row in rows:
             mandate_id = row["mandate_id"]
-            added = points[row["company_id"], row["reason_id"]]
+            added = own_points.get((row["creditor_id"], row["reason_id"]),
+                                   points[row["company_id"], row["reason_id"]])
             scores[mandate_id] += added
             by_mandate[mandate_id].append(row["id"])
             events.append({
@@ -890,13 +892,30 @@ class SepaStorno(models.Model):
         their mandate's state and company: one query."""
         self.flush_recordset(["mandate_id", "company_id", "reason_id", "reason_code", "kind",
                               "date", "batch_id", "points"])
-        self.env["sepa.mandate"].flush_model(["state", "company_id"])
+        self.env["sepa.mandate"].flush_model(["state", "company_id", "creditor_id"])
         return self.env.execute_query_dict(SQL(
             """SELECT s.id, s.mandate_id, s.company_id, s.reason_id, s.reason_code, s.kind,
                       s.date, s.batch_id, s.points,
-                      md.state AS mandate_state, md.company_id AS mandate_company_id
+                      md.state AS mandate_state, md.company_id AS mandate_company_id,
+                      md.creditor_id
                  FROM sepa_storno s JOIN sepa_mandate md ON md.id = s.mandate_id
                 WHERE s.id = ANY(%s) ORDER BY s.date, s.id""", self.ids))
+
+    @api.model
+    def _creditor_points_of(self, rows):
+        """``{(creditor id, reason id): points}`` where a creditor's own threshold makes
+        the points of a revoke-at-once reason (a debtor's failure) its threshold instead
+        of the company's (see ``sepa.creditor._storno_points_threshold``)."""
+        creditors = self.env["sepa.creditor"].browse(
+            {row["creditor_id"] for row in rows if row["creditor_id"]}).filtered(
+            "storno_threshold")
+        if not creditors:
+            return {}
+        at_once = self.env["sepa.return.reason"].browse(
+            {row["reason_id"] for row in rows if row["reason_id"]}).filtered(
+            lambda reason: reason.revoke_at_once and reason.fault == "debtor")
+        return {(creditor.id, reason.id): creditor._storno_points_threshold()
+                for creditor in creditors for reason in at_once}
 
     @api.model
     def _score_points_of(self, rows):
@@ -920,29 +939,40 @@ class SepaStorno(models.Model):
                     Company.browse(company_id)).items()}
 
     def _revoke_at_threshold(self, scores, by_mandate, rows):
-        """Revoke the active mandates whose score reached their company's threshold
-        (automatic revocation on): one chatter message each naming its stornos.
-        ``by_mandate``: ``{mandate id: [storno id, ...]}``; ``rows``: ``_score_rows``."""
+        """Revoke the active mandates whose score reached their threshold (their
+        creditor's rule, else their company's; automatic revocation on): one chatter
+        message each naming its stornos. ``by_mandate``: ``{mandate id: [storno id,
+        ...]}``; ``rows``: ``_score_rows``."""
         mandate_rows = {row["mandate_id"]: row for row in rows}
         companies = self.env["res.company"].browse(
             {row["mandate_company_id"] for row in rows})
         threshold = {company.id: company.sepa_storno_threshold
                      if company.sepa_storno_auto_revoke else 0 for company in companies}
+        creditors = self.env["sepa.creditor"].browse(
+            {row["creditor_id"] for row in rows if row["creditor_id"]})
+        of_creditor = {creditor.id: creditor._storno_threshold() for creditor in creditors}
+
+        def threshold_of(row):
+            if row["creditor_id"]:
+                return of_creditor[row["creditor_id"]]
+            return threshold[row["mandate_company_id"]]
+
+        limits = {mandate_id: threshold_of(row) for mandate_id, row in mandate_rows.items()}
         revoke = self.env["sepa.mandate"].browse(
             mandate_id for mandate_id, row in mandate_rows.items()
             if row["mandate_state"] in ("draft", "active")
-            and scores[mandate_id] >= threshold[row["mandate_company_id"]] > 0)
+            and scores[mandate_id] >= limits[mandate_id] > 0)
         events, notes = [], {}
         for mandate in revoke:
             stornos = mandate._scored_stornos() | self.browse(by_mandate[mandate.id])
             names = ", ".join(f"{s.name} ({format_date(self.env, s.date)})" for s in stornos)
             reason = _("Storno score %(score)s reached the threshold %(threshold)s: %(stornos)s",
                        score=scores[mandate.id],
-                       threshold=mandate.company_id.sepa_storno_threshold, stornos=names)
+                       threshold=limits[mandate.id], stornos=names)
             mandate._revoke(max(stornos.mapped("date")), reason[:250])
             notes[mandate.id] = [("mandate_revoked_score", {
                 "score": scores[mandate.id],
-                "threshold": mandate.company_id.sepa_storno_threshold,
+                "threshold": limits[mandate.id],
                 "stornos": {"dated": [[s.name, fields.Date.to_string(s.date)]
                                       for s in stornos]}})]
             events.append({"mandate_id": mandate.id, "storno_id": stornos[-1:].id,

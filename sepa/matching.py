@@ -205,7 +205,8 @@ def judge_return(debit_amount, amount=None, *, charges=None, creditor_ids=(),
     * ``category``: the camt category of its bank transaction code (None: no code); only a
       storno, or a code that is no ISO code, may be a return;
     * ``creditor_ids``: the creditor identifiers the bank gives for it; when it gives any,
-      one must be ours (``our_creditor_id``, compared by :func:`same_creditor`);
+      one must be ours (``our_creditor_id``: one identifier or several, a company
+      collecting under more than one; compared by :func:`same_creditor`);
     * ``amount``: what the bank took (Decimal); at least the debits, and at most the
       debits plus ``max_charge`` (None: no limit) or plus the ``charges`` the bank states.
 
@@ -217,8 +218,12 @@ def judge_return(debit_amount, amount=None, *, charges=None, creditor_ids=(),
     """
     if category == DD_OTHER or category not in MAY_BE_RETURN and not registered:
         return NOT_A_RETURN, None
-    if creditor_ids and our_creditor_id and not any(
-            same_creditor(creditor_id, our_creditor_id) for creditor_id in creditor_ids):
+    ours = (our_creditor_id,) if isinstance(our_creditor_id, str) else (
+        tuple(our_creditor_id or ()))
+    ours = tuple(creditor_id for creditor_id in ours if creditor_id)
+    if creditor_ids and ours and not any(
+            same_creditor(creditor_id, our_id)
+            for creditor_id in creditor_ids for our_id in ours):
         return OTHER_CREDITOR, None
     if amount is None or registered:
         return None, None

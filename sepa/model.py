@@ -97,26 +97,31 @@ class Amendment:
 
     @classmethod
     def for_change(cls, original_iban, original_reference, new_iban, original_bic=None,
-                   new_bic=None):
+                   new_bic=None, original_creditor_id=None, original_creditor_name=None):
         """The amendment to report for a mandate whose account is now ``new_iban``.
 
         ``original_iban`` / ``original_reference``: the account and mandate reference the
         bank knows from the previous collection, None (or empty) when unchanged. A new
         account at the same bank is reported as the original account (``OrgnlDbtrAcct``),
         one at another bank as SMNDA: the banks are compared by :func:`sepa.ids.same_bank`
-        (country and bank code of the IBANs, else the BICs). Returns None when nothing
-        changed.
+        (country and bank code of the IBANs, else the BICs). ``original_creditor_id`` /
+        ``original_creditor_name``: the creditor identifier (and its creditor's name) the
+        bank knows, when the mandate moved to another creditor identifier. Returns None
+        when nothing changed.
         """
         original_iban = normalize_iban(original_iban) if original_iban else None
         new_iban = normalize_iban(new_iban) if new_iban else None
         if original_iban == new_iban:
             original_iban = None
-        if not original_iban and not original_reference:
+        if not original_iban and not original_reference and not original_creditor_id:
             return None
         smnda = bool(original_iban) and not same_bank(original_iban, new_iban,
                                                       original_bic, new_bic)
         return cls(
             original_mandate_id=original_reference or None,
+            original_creditor_id=original_creditor_id or None,
+            original_creditor_name=(original_creditor_name or None)
+            if original_creditor_id else None,
             original_debtor_iban=None if smnda else original_iban,
             smnda=smnda,
         )

@@ -51,3 +51,4 @@ from . import test_storno_statement_sum
 from . import test_upgrade_setup
 from . import test_notice_tour
 from . import test_moving_in_tour
+from . import test_creditor

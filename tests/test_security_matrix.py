@@ -32,6 +32,11 @@ Mandates                billing    A     A       A           A       A      -   
 Mandates                manager    A     A       A           A       A      A       A
 Mandates                portal     -     -       -           -       -      -       -
 Mandates                A+B, A on  A     A       A           A       A      -       A
+Creditor identifiers    internal   -     -       -           -       -      -       -
+Creditor identifiers    billing    A     A       A           -       -      -       A
+Creditor identifiers    manager    A     A       A           A       A      A       A
+Creditor identifiers    portal     -     -       -           -       -      -       -
+Creditor identifiers    A+B, A on  A     A       A           -       -      -       A
 Batches                 internal   -     -       -           -       -      -       -
 Batches                 billing    A     A       A           A       A      -       A
 Batches                 manager    A     A       A           A       A      A       A
@@ -172,6 +177,11 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
         cls.draft_mandate_b = cls.Mandate.create({
             "partner_id": cls.debtor_b.id, "partner_bank_id": cls.bank_b.id,
             "company_id": cls.company_b.id, "signature_date": "2025-01-15"})
+        # an unused creditor per company, to delete
+        cls.spare_creditors = {company.id: cls.env["sepa.creditor"].create({
+            "name": "Spare", "identifier": identifier, "company_id": company.id,
+            "sequence": 99}) for company, identifier in (
+                (cls.company_a, "NL93ZZZ111111110000"), (cls.company_b, "NL67ZZZ222222220000"))}
         cls.message_a = cls.batch_a.message_post(body="Delivered to the bank by hand")
         cls.message_b = cls.batch_b.message_post(body="Delivered to the bank by hand")
         cls.stornos = {company.id: cls.env["sepa.storno"].sudo().with_company(
@@ -365,6 +375,11 @@ class TestSecurityMatrix(SepaTwoCompaniesCommon):
                  "partner_bank_id": data["mandate"].partner_bank_id.id,
                  "company_id": data["company"].id, "signature_date": "2025-01-15"},
                 {"revocation_reason": "Matrix"}, data["draft_mandate"]),
+            "Creditor identifiers": lambda: (
+                "sepa.creditor", data["mandate"].creditor_id, "identifier",
+                {"name": "Matrix", "identifier": "NL15ZZZ444444440000",
+                 "company_id": data["company"].id},
+                {"name": "Matrix"}, self.spare_creditors[data["company"].id]),
             "Batches": lambda: (
                 "sepa.batch", data["draft_batch"], "name",
                 {"company_id": data["company"].id, "journal_id": data["journal"].id},

@@ -43,6 +43,18 @@ class SepaBatchProposal(models.TransientModel):
         default=lambda self: self._default_journal(),
         help="Creditor bank account the money is collected on.",
     )
+    creditor_id = fields.Many2one(
+        "sepa.creditor",
+        string="Creditor",
+        check_company=True,
+        domain="[('company_id', '=', company_id)]",
+        compute="_compute_creditor_id", store=True, readonly=False, precompute=True,
+        help="Only mandates of this creditor identifier are collected; the batch and its "
+        "file are the creditor's (default: the company's first).",
+    )
+    creditor_count = fields.Integer(
+        compute="_compute_creditor_count",
+        help="Active creditor identifiers of the company (the choice shows from two).")
     scheme = fields.Selection(
         SCHEMES,
         required=True, default="CORE", help="Only mandates of this scheme are collected.")
@@ -97,15 +109,38 @@ class SepaBatchProposal(models.TransientModel):
 
     @api.model
     def _default_journal(self):
+        creditor = self.env["sepa.mandate"]._default_creditor()
         return self.env["account.journal"].search([
             ("type", "=", "bank"),
             ("company_id", "=", self.env.company.id),
             ("bank_account_id", "!=", False),
+            *([("id", "in", creditor.journal_ids.ids)] if creditor.journal_ids else []),
         ], limit=1)
+
+    @api.onchange("creditor_id")
+    def _onchange_creditor_id(self):
+        journals = self.creditor_id.journal_ids.filtered("bank_account_id")
+        if journals and self.journal_id not in journals:
+            self.journal_id = journals[:1]
 
     # ------------------------------------------------------------------
     # COMPUTE / CONSTRAINT
     # ------------------------------------------------------------------
+
+    @api.depends("company_id")
+    def _compute_creditor_id(self):
+        Creditor = self.env["sepa.creditor"]
+        for wizard in self:
+            if wizard.creditor_id.company_id != wizard.company_id:
+                wizard.creditor_id = Creditor._default_for_company(wizard.company_id)
+
+    @api.depends("company_id")
+    def _compute_creditor_count(self):
+        counts = dict(self.env["sepa.creditor"]._read_group(
+            [("company_id", "in", self.company_id.ids)], groupby=["company_id"],
+            aggregates=["__count"]))
+        for wizard in self:
+            wizard.creditor_count = counts.get(wizard.company_id, 0)
 
     @api.depends("company_id", "scheme")
     def _compute_one_collection_date(self):
@@ -239,10 +274,12 @@ class SepaBatchProposal(models.TransientModel):
                AND m.amount_residual > 0
                AND p.sepa_collect
                AND COALESCE(m.invoice_date_due, m.invoice_date) <= %(date)s
+               AND (md.id IS NULL OR md.creditor_id = %(creditor)s)
                AND %(filters)s
           ORDER BY p.name, due_date, m.id
             """,
             company=self.company_id.id,
+            creditor=self.creditor_id.id,
             date=self.instruction_date,
             # FRST or RCUR from the mandate's override or debit history, in this query
             sequence_type=self.env["sepa.mandate"]._sequence_type_sql("md"),
@@ -383,9 +420,15 @@ class SepaBatchProposal(models.TransientModel):
             })
         return vals
 
+    def _check_creditor(self):
+        self.company_id._sepa_check_creditor_identifier()
+        if not self.creditor_id:
+            raise UserError(_("Choose the creditor identifier to collect for."))
+        self.creditor_id._check_journal(self.journal_id)
+
     def action_propose(self):
         self.ensure_one()
-        self.company_id._sepa_check_creditor_identifier()
+        self._check_creditor()
         params = self._check_params()
         (self.line_ids | self.excluded_line_ids).unlink()
         rows = self._candidate_rows()
@@ -608,7 +651,7 @@ class SepaBatchProposal(models.TransientModel):
 
     def action_create_batch(self):
         self.ensure_one()
-        self.company_id._sepa_check_creditor_identifier()
+        self._check_creditor()
         self._check_delivery_dates()
         self._check_notice_dates()
         rows = self._selected_rows()
@@ -617,6 +660,7 @@ class SepaBatchProposal(models.TransientModel):
         batch = self.env["sepa.batch"].create({
             "company_id": self.company_id.id,
             "journal_id": self.journal_id.id,
+            "creditor_id": self.creditor_id.id,
             "scheme": self.scheme,
         })
         batch._check_creditor()

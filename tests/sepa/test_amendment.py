@@ -73,6 +73,15 @@ def test_reference_change_with_and_without_account_change():
         original_mandate_id="OLD-1", original_debtor_iban=NL_ABNA_1)
 
 
+def test_creditor_change_reports_the_original_creditor_scheme_id():
+    assert Amendment.for_change(None, None, NL_ABNA_1, original_creditor_id="NL69ZZZ123456780000",
+                                original_creditor_name="Oude Vereniging") == Amendment(
+        original_creditor_id="NL69ZZZ123456780000", original_creditor_name="Oude Vereniging")
+    # with a new reference as well; a name without identifier is not reported
+    assert Amendment.for_change(None, "OLD-1", NL_ABNA_1, original_creditor_name="X") == \
+        Amendment(original_mandate_id="OLD-1")
+
+
 def test_nothing_changed_is_no_amendment():
     assert Amendment.for_change(None, None, NL_ABNA_1) is None
     assert Amendment.for_change("", "", NL_ABNA_1) is None

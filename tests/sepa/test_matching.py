@@ -125,6 +125,11 @@ D = Decimal
     ({"amount": D("25.00"), "creditor_ids": (FEDERATION, OURS), "our_creditor_id": OURS},
      (None, D("0.00"))),
     ({"amount": D("25.00"), "creditor_ids": (FEDERATION,)}, (None, D("0.00"))),  # no id of ours
+    # a company collecting under several identifiers: any of them is ours
+    ({"amount": D("25.00"), "creditor_ids": (FEDERATION,), "our_creditor_id": (OURS, FEDERATION)},
+     (None, D("0.00"))),
+    ({"amount": D("25.00"), "creditor_ids": (FEDERATION,), "our_creditor_id": (OURS,)},
+     (OTHER_CREDITOR, None)),
     ({"amount": D("25.00"), "category": DD_OTHER}, (NOT_A_RETURN, None)),
     ({"amount": D("25.00"), "category": RETURNED}, (NOT_A_RETURN, None)),
     ({"amount": D("25.00"), "category": STORNO}, (None, D("0.00"))),
