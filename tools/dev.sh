@@ -532,6 +532,32 @@ bench_storno_report() {
     "$PY" "$ROOT/bench/storno_report.py" -c "$CONF" -d "$db" -n "${1:-100000}"
 }
 
+# A batch of N debits generated and posted by OCA's job queue (README, "Background jobs
+# on OCA's queue_job"): a fresh database with the addon and queue_job, an Odoo server
+# beside it with workers and the job runner (--load=base,web,queue_job; its log in
+# .build/bench-queue-job-server.log), bench/queue_job_cycle.py clicking and waiting.
+bench_queue_job() {
+    setup
+    ensure_oca || exit 1
+    local db=${BENCH_DB:-sepa_dd_bench}_qj server status=0
+    dropdb_if_exists "$db"
+    odoo_oca -d "$db" -i "$ADDON,queue_job" --without-demo=all --stop-after-init \
+        --log-level=warn
+    ODOO_QUEUE_JOB_CHANNELS=root:2,root.sepa:1 "$PY" "$ODOO_SRC/odoo-bin" -c "$CONF" \
+        --addons-path="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$ADDONS_DIR,$OCA_ADDONS" \
+        -d "$db" --db-filter="^$db\$" --workers=2 --max-cron-threads=0 \
+        --load=base,web,queue_job --limit-time-real=1200 --log-level=info \
+        > "$BUILD/bench-queue-job-server.log" 2>&1 &
+    server=$!
+    BENCH_NOTICE_MAIL=0 "$PY" "$ROOT/bench/queue_job_cycle.py" -c "$CONF" -d "$db" \
+        -n "${1:-10000}" \
+        --addons-path="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$ADDONS_DIR,$OCA_ADDONS" \
+        || status=1
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    return $status
+}
+
 case "${1:-}" in
     setup) setup ;;
     test) run_tests ;;
@@ -543,7 +569,8 @@ case "${1:-}" in
     bench-stornos) shift; bench_stornos "${@:-1000 5000}" ;;
     bench-storno-report) bench_storno_report "${2:-100000}" ;;
     bench-import) bench_import "${2:-10000}" ;;
+    bench-queue-job) bench_queue_job "${2:-10000}" ;;
     odoo-tests) shift; odoo_tests "$@" ;;
     oca-tests) shift; oca_tests "${@:?database name}" ;;
-    *) die "usage: tools/dev.sh setup|test|run|db NAME|pot|bench-batch N|bench-stornos [R...]|bench-storno-report [N]|bench-import [N]|odoo-tests DB [TESTS]|oca-tests DB [TESTS]|test-oca" ;;
+    *) die "usage: tools/dev.sh setup|test|run|db NAME|pot|bench-batch N|bench-stornos [R...]|bench-storno-report [N]|bench-import [N]|bench-queue-job [N]|odoo-tests DB [TESTS]|oca-tests DB [TESTS]|test-oca" ;;
 esac
