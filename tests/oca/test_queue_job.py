@@ -154,6 +154,19 @@ class TestQueueJob(SmtpCaseMixin, StornoCommon):
         self.assertRecordValues(batch, [{"state": "sent", "job_state": False}])
         self.assertTrue(batch.move_id)
 
+    def test_daily_cron_hands_waiting_batches_to_the_queue(self):
+        batch = self.create_batch()
+        batch.job_state = "generate"  # waiting from before the module: no job
+        self.assertFalse(self.jobs("_sepa_job_run"))
+        self.env["sepa.batch"]._cron_process_jobs()
+        job = self.jobs("_sepa_job_run")
+        self.assertRecordValues(job, [{"state": "pending", "channel": "root.sepa"}])
+        self.assertEqual(job.records, batch)
+        # the cron ran nothing itself: the job does
+        self.assertRecordValues(batch, [{"state": "draft", "job_state": "generate"}])
+        self.run_job(job)
+        self.assertRecordValues(batch, [{"state": "generated", "job_state": False}])
+
     def test_batch_cancelled_before_its_job_ran(self):
         batch = self.create_batch()
         batch.action_generate()
