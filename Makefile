@@ -3,7 +3,7 @@ SHELL := /bin/bash
 N ?= 10000
 R ?= 1000 5000
 
-.PHONY: test test-oca run setup lint bench-sepa bench-batch bench-stornos bench-storno-report bench-import pot clean
+.PHONY: test test-oca run setup lint bench-sepa bench-batch bench-stornos bench-storno-report bench-import bench-queue-job pot clean
 
 test:
 	@tools/dev.sh test
@@ -39,6 +39,10 @@ bench-storno-report:
 # N existing mandates imported through the import (default 10000), in a fresh database
 bench-import:
 	@tools/dev.sh bench-import $(N)
+
+# a batch of N debits generated and posted by queue_job's runner (default 10000)
+bench-queue-job:
+	@tools/dev.sh bench-queue-job $(N)
 
 pot:
 	@tools/dev.sh pot

@@ -1199,8 +1199,14 @@ class SepaBatch(models.Model):
         if len(self.line_ids) <= self.company_id.sepa_background_threshold:
             return False
         self.job_state = job
-        self.env.ref("sepa_direct_debit.ir_cron_sepa_batch_jobs")._trigger()
+        self._sepa_enqueue_job()
         return True
+
+    def _sepa_enqueue_job(self):
+        """Hand the waiting job of this batch (``job_state``) to the background: the
+        cron ``ir_cron_sepa_batch_jobs`` (``_cron_process_jobs``). Hook: the module
+        ``sepa_direct_debit_queue_job`` puts it on OCA's job queue instead."""
+        self.env.ref("sepa_direct_debit.ir_cron_sepa_batch_jobs")._trigger()
 
     @api.model
     def _cron_process_jobs(self):

@@ -75,6 +75,7 @@ class SepaMandateSignMail(models.AbstractModel):
                 })
         mails = self.env["mail.mail"].sudo().create(vals_list)
         self._record_sent(rows)
+        self.env["sepa.storno.mail"]._sepa_enqueue_mails(mails)
         return mails
 
     @api.model

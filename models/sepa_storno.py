@@ -616,9 +616,10 @@ class SepaStorno(models.Model):
         the same groups. Return the invoices made."""
         groups = self._fee_groups() if self._fee_companies() else {}
         if len(groups) > FEE_INVOICES_AT_ONCE:
-            self.browse(storno.id for stornos in groups.values() for storno in stornos).write(
-                {"fee_pending": True})
-            self.env.ref("sepa_direct_debit.ir_cron_sepa_storno_fees")._trigger()
+            pending = self.browse(
+                storno.id for stornos in groups.values() for storno in stornos)
+            pending.write({"fee_pending": True})
+            pending._sepa_enqueue_fee_invoices()
             return self.env["account.move"]
         return self._create_fee_invoices(groups.values())
 
@@ -695,6 +696,12 @@ class SepaStorno(models.Model):
                     error=own_error.args[0]))
         return UserError(_("The storno fee invoices were refused: %(error)s",
                            error=error.args[0]))
+
+    def _sepa_enqueue_fee_invoices(self):
+        """Hand the fee invoices of these stornos (``fee_pending``) to the background:
+        the cron ``ir_cron_sepa_storno_fees`` (``_cron_invoice_fees``). Hook: the module
+        ``sepa_direct_debit_queue_job`` puts them on OCA's job queue instead."""
+        self.env.ref("sepa_direct_debit.ir_cron_sepa_storno_fees")._trigger()
 
     @api.model
     def _cron_invoice_fees(self, limit=FEE_INVOICES_AT_ONCE):

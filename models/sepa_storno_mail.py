@@ -131,8 +131,17 @@ class SepaStornoMail(models.AbstractModel):
             [pair[0] for pair in pairs], [pair[1] for pair in pairs]))
         env["account.move"].browse({vals["res_id"] for vals in vals_list}).invalidate_recordset(
             ["message_ids"])
-        env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
-        return env["mail.mail"].sudo().browse(mail_ids)
+        mails = env["mail.mail"].sudo().browse(mail_ids)
+        self._sepa_enqueue_mails(mails)
+        return mails
+
+    @api.model
+    def _sepa_enqueue_mails(self, mails):
+        """Have the addon's queued customer e-mails ``mails`` (failed debit,
+        pre-notification, signature request) sent in the background: Odoo's mail queue
+        cron. Hook: the module ``sepa_direct_debit_queue_job`` sends them in chunks on
+        OCA's job queue instead."""
+        self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
 
     @api.model
     def _rows(self, stornos):

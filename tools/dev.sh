@@ -17,7 +17,8 @@
 # Everything it creates lives in .venv/ and .build/ (both ignored by git), except the
 # Odoo source (ODOO_SRC, default ~/.cache/odoo/18.0), the system packages and the
 # addons-path folder: a symlink named sepa_direct_debit to this checkout, kept OUTSIDE
-# the checkout (Odoo follows symlinks when it walks a module, a link inside would loop).
+# the checkout (Odoo follows symlinks when it walks a module, a link inside would loop),
+# and one named sepa_direct_debit_queue_job to its glue/ sub-folder of the same name.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,9 +32,13 @@ CONF=$BUILD/odoo.conf
 TEST_DB=${TEST_DB:-sepa_dd_test}
 OCA_DIR=$BUILD/oca
 OCA_ADDONS=$OCA_DIR/odoo/addons
-OCA_MODULES=account_statement_import_camt,account_reconcile_oca
+OCA_MODULES=account_statement_import_camt,account_reconcile_oca,queue_job
 DEMO_DB=${DEMO_DB:-sepa_dd_demo}
 ADDON=sepa_direct_debit
+# The glue module of OCA's queue_job (auto-installed where queue_job is installed, i.e.
+# in the OCA test database and the demo): a sub-folder of this checkout, linked next to
+# the addon in the addons-path folder.
+GLUE=sepa_direct_debit_queue_job
 APT_PACKAGES=(libldap2-dev libsasl2-dev libpq-dev postgresql chromium wkhtmltopdf)
 
 say() { printf '\033[1m[sepa]\033[0m %s\n' "$*"; }
@@ -129,6 +134,7 @@ ensure_postgres() {
 write_config() {
     mkdir -p "$ADDONS_DIR" "$BUILD/data"
     ln -sfn "$ROOT" "$ADDONS_DIR/$ADDON"
+    ln -sfn "$ROOT/glue/$GLUE" "$ADDONS_DIR/$GLUE"
     local host=False port=False
     if [ ${#PG_ARGS[@]} -gt 0 ]; then host=${PG_ARGS[1]}; port=${PG_ARGS[3]}; fi
     cat > "$CONF" <<EOF
@@ -201,7 +207,9 @@ stop_smtp() {
 }
 
 # --- OCA bank modules (integration tests and the demo) -------------------------------
-# The 18.0 wheels of requirements-oca.txt, installed without dependencies into
+# The 18.0 wheels of requirements-oca.txt (the bank modules and queue_job, whose glue
+# module sepa_direct_debit_queue_job installs itself next to it), installed without
+# dependencies into
 # .build/oca; their addons folder is put on the addons path of the OCA test database and
 # of the demo only (command line), never in odoo.conf. Installed again only when the pins
 # change. `ensure_oca demo`: the message for `make run`, which goes on without them.
@@ -276,7 +284,7 @@ pytest_oca() {
 # The OCA step of `make test` on the database prepare_oca_db made: tests/oca, no skips.
 run_oca_tests() {
     local step=$SECONDS status=0
-    say "OCA integration tests (account_statement_import_camt, account_reconcile_oca)"
+    say "OCA integration tests (account_statement_import_camt, account_reconcile_oca, queue_job)"
     rm -f "$BUILD/oca-tests.xml"
     start_smtp "${TEST_DB}_oca"
     pytest_oca "${TEST_DB}_oca" "$BUILD/oca-tests.xml" "$ADDONS_DIR/$ADDON/tests/oca" \
@@ -406,7 +414,12 @@ run_demo() {
         "$run" -d "$DEMO_DB" -i "$modules" --stop-after-init
     fi
     say "Odoo serves on http://127.0.0.1:${SEPA_HTTP_PORT:-8069}  (database $DEMO_DB, login admin / admin)"
-    "$run" -d "$DEMO_DB" --db-filter="^$DEMO_DB\$" --max-cron-threads=1 --log-level=info
+    # With OCA's queue_job (and so sepa_direct_debit_queue_job) its job runner is loaded
+    # server-wide; one process, the README says how to run it for large batches.
+    local load=()
+    [ $run = odoo_oca ] && load=(--load=base,web,queue_job)
+    "$run" -d "$DEMO_DB" --db-filter="^$DEMO_DB\$" --max-cron-threads=1 --log-level=info \
+        "${load[@]}"
 }
 
 export_pot() {
@@ -415,7 +428,9 @@ export_pot() {
     setup
     local copy=$BUILD/pot-addons db=sepa_dd_pot
     rm -rf "$copy" && mkdir -p "$copy/$ADDON"
-    (cd "$ROOT" && git ls-files -co --exclude-standard | tar -cf - -T -) | tar -xf - -C "$copy/$ADDON"
+    # glue/ holds another module (sepa_direct_debit_queue_job): not the addon's terms.
+    (cd "$ROOT" && git ls-files -co --exclude-standard | grep -v '^glue/' | tar -cf - -T -) \
+        | tar -xf - -C "$copy/$ADDON"
     dropdb_if_exists "$db"
     odoo --addons-path="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$copy" -d "$db" -i "$ADDON" \
         --without-demo=all --stop-after-init
@@ -457,7 +472,7 @@ oca_tests() {
     ensure_oca || exit 1
     local db=$1; shift
     if [ "$("$PY" "$ROOT/tools/pgdb.py" "$CONF" exists "$db")" = yes ]; then
-        odoo_oca -d "$db" -u "$ADDON" --stop-after-init --log-level=warn
+        odoo_oca -d "$db" -u "$ADDON" -i "$OCA_MODULES" --stop-after-init --log-level=warn
     else
         say "Creating $db with the addon and $OCA_MODULES"
         create_oca_db "$db"
@@ -517,6 +532,32 @@ bench_storno_report() {
     "$PY" "$ROOT/bench/storno_report.py" -c "$CONF" -d "$db" -n "${1:-100000}"
 }
 
+# A batch of N debits generated and posted by OCA's job queue (README, "Background jobs
+# on OCA's queue_job"): a fresh database with the addon and queue_job, an Odoo server
+# beside it with workers and the job runner (--load=base,web,queue_job; its log in
+# .build/bench-queue-job-server.log), bench/queue_job_cycle.py clicking and waiting.
+bench_queue_job() {
+    setup
+    ensure_oca || exit 1
+    local db=${BENCH_DB:-sepa_dd_bench}_qj server status=0
+    dropdb_if_exists "$db"
+    odoo_oca -d "$db" -i "$ADDON,queue_job" --without-demo=all --stop-after-init \
+        --log-level=warn
+    ODOO_QUEUE_JOB_CHANNELS=root:2,root.sepa:1 "$PY" "$ODOO_SRC/odoo-bin" -c "$CONF" \
+        --addons-path="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$ADDONS_DIR,$OCA_ADDONS" \
+        -d "$db" --db-filter="^$db\$" --workers=2 --max-cron-threads=0 \
+        --load=base,web,queue_job --limit-time-real=1200 --log-level=info \
+        > "$BUILD/bench-queue-job-server.log" 2>&1 &
+    server=$!
+    BENCH_NOTICE_MAIL=0 "$PY" "$ROOT/bench/queue_job_cycle.py" -c "$CONF" -d "$db" \
+        -n "${1:-10000}" \
+        --addons-path="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$ADDONS_DIR,$OCA_ADDONS" \
+        || status=1
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    return $status
+}
+
 case "${1:-}" in
     setup) setup ;;
     test) run_tests ;;
@@ -528,7 +569,8 @@ case "${1:-}" in
     bench-stornos) shift; bench_stornos "${@:-1000 5000}" ;;
     bench-storno-report) bench_storno_report "${2:-100000}" ;;
     bench-import) bench_import "${2:-10000}" ;;
+    bench-queue-job) bench_queue_job "${2:-10000}" ;;
     odoo-tests) shift; odoo_tests "$@" ;;
     oca-tests) shift; oca_tests "${@:?database name}" ;;
-    *) die "usage: tools/dev.sh setup|test|run|db NAME|pot|bench-batch N|bench-stornos [R...]|bench-storno-report [N]|bench-import [N]|odoo-tests DB [TESTS]|oca-tests DB [TESTS]|test-oca" ;;
+    *) die "usage: tools/dev.sh setup|test|run|db NAME|pot|bench-batch N|bench-stornos [R...]|bench-storno-report [N]|bench-import [N]|bench-queue-job [N]|odoo-tests DB [TESTS]|oca-tests DB [TESTS]|test-oca" ;;
 esac
