@@ -25,6 +25,7 @@ from ..sepa.model import (
     compose_lines,
 )
 from ..sepa.pain008 import write_pain008
+from .sepa_reconcile_setwise import _keep_written
 
 _logger = logging.getLogger(__name__)
 
@@ -345,8 +346,28 @@ class SepaBatch(models.Model):
             raise UserError(_("Invoices can only be put in a new batch, not in %(batch)s.",
                               batch=self.name))
         lines = self.env["sepa.batch.line"]._create_guarded(self._compose_lines(rows))
+        self._write_in_batch_states([row["invoice_id"] for row in rows])
         self._sync_delivery_reminders()
         return lines
+
+    def _write_in_batch_states(self, invoice_ids):
+        """The invoices ``invoice_ids`` got an open line in this new batch: their direct
+        debit status is "In batch", "On hold" when held (``account.move._sepa_state``
+        with an open line), written in one UPDATE instead of computed invoice by
+        invoice and written a hundred at a time (2.5 s for 10,000 invoices)."""
+        invoices = self.env["account.move"].browse(invoice_ids)
+        _keep_written(invoices, "_compute_sepa_state")  # before the flush: not computed
+        invoices.flush_recordset(["move_type", "sepa_hold", "sepa_state"])
+        self.env.execute_query(SQL(
+            """UPDATE account_move
+                  SET sepa_state = CASE WHEN sepa_hold THEN 'on_hold' ELSE 'in_batch' END,
+                      write_uid = %s, write_date = %s
+                WHERE id = ANY(%s) AND move_type = 'out_invoice'
+                  AND sepa_state IS DISTINCT FROM
+                      CASE WHEN sepa_hold THEN 'on_hold' ELSE 'in_batch' END""",
+            self.env.uid, self.env.cr.now(), invoices.ids))
+        invoices.invalidate_recordset(["sepa_state", "write_uid", "write_date"])
+        invoices.modified(["sepa_state"])
 
     def _compose_lines(self, rows):
         """Values of the batch lines of ``rows``: debit numbers, end-to-end ids, remittance
