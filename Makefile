@@ -26,7 +26,7 @@ bench-sepa: setup
 	@.venv/bin/python bench/returns.py
 
 bench-batch:
-	@tools/dev.sh bench-batch $(N) $(DUMP)
+	@$(if $(PROFILE),BENCH_PROFILE=$(PROFILE)) tools/dev.sh bench-batch $(N) $(DUMP)
 
 # R returns of a settled batch, each size in a fresh database: make bench-stornos R="1000 5000"
 bench-stornos:

@@ -11,7 +11,9 @@ that ends it as it ends a user's request; then, after the output of the cycle is
 (``--dump``), the cancel of the sent batch (invoices reopened, entry reversed), timed the
 same way. Prints the figures and peak memory; the last line is
 ``total=<seconds> peak_rss=<MB>``, the total of the cycle (the cancel not in it, so that
-it compares with the figures of before).
+it compares with the figures of before). ``--profile DIR`` profiles each step (cProfile,
+which slows it down) into ``DIR/<step>.prof`` and ``DIR/<step>.txt``: the functions by
+cumulative time, then every query of the step with its count and time.
 
     python bench/batch_cycle.py -c .build/odoo.conf -d sepa_dd_bench -n 10000
 """
@@ -19,9 +21,12 @@ it compares with the figures of before).
 import argparse
 import io
 import os
+import re
 import resource
+import threading
 import time
-from contextlib import contextmanager
+from collections import defaultdict
+from contextlib import contextmanager, nullcontext
 
 import odoo
 from odoo import SUPERUSER_ID, Command, api, fields
@@ -111,6 +116,42 @@ def timed(label, timings):
     yield
     timings[label] = time.perf_counter() - start
     print(f"{label:<14} {timings[label]:8.2f} s   peak_rss={peak_rss_mb():.0f} MB", flush=True)
+
+
+@contextmanager
+def profiled(label, folder):
+    """Profile the block: ``folder/<label>.prof`` (cProfile) and ``folder/<label>.txt``
+    (functions by cumulative time, then the queries by total time, each with its count;
+    through Odoo's cursor's ``query_hooks``)."""
+    import cProfile
+    import pstats
+    queries = defaultdict(lambda: [0, 0.0])
+
+    def hook(_cr, query, _params, _start, delay):
+        text = query.decode() if isinstance(query, bytes) else str(query)
+        text = re.sub(r"(%s,\s*)+%s", "%s, ...", re.sub(r"\s+", " ", text).strip())
+        queries[text][0] += 1
+        queries[text][1] += delay
+
+    thread = threading.current_thread()
+    hooks = getattr(thread, "query_hooks", ())
+    thread.query_hooks = (*hooks, hook)
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        thread.query_hooks = hooks
+        name = label.replace(" ", "_")
+        os.makedirs(folder, exist_ok=True)
+        profile.dump_stats(os.path.join(folder, f"{name}.prof"))
+        with open(os.path.join(folder, f"{name}.txt"), "w") as out:
+            pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(60)
+            total = sum(seconds for _count, seconds in queries.values())
+            out.write(f"\n{sum(c for c, _s in queries.values())} queries, {total:.2f} s\n")
+            for text, (count, seconds) in sorted(queries.items(), key=lambda q: -q[1][1]):
+                out.write(f"{seconds:8.3f} s {count:6d}x  {text[:400]}\n")
 
 
 @contextmanager
@@ -381,27 +422,31 @@ def check_data(cr, n):
         raise AssertionError(f"set-up inconsistent: {found} instead of {(*expected, 0)}")
 
 
-def run_cycle(env, journal):
+def run_cycle(env, journal, profile=None):
     """Each step as a user's click: the action, then the commit that ends the request.
 
     Committing inside each timing puts pending recomputations and tracking where they
-    belong instead of in the next step.
+    belong instead of in the next step. ``profile``: the folder of ``profiled``.
     """
     timings = {}
-    with timed("proposal", timings):
+
+    def step(label):
+        return profiled(label, profile) if profile else nullcontext()
+
+    with timed("proposal", timings), step("proposal"):
         wizard = env["sepa.batch.proposal"].create({"journal_id": journal.id})
         wizard.action_propose()
         count = len(wizard.line_ids)
         env.cr.commit()
-    with timed("create batch", timings), timed_notices() as notices:
+    with timed("create batch", timings), step("create batch"), timed_notices() as notices:
         batch = env["sepa.batch"].browse(wizard.action_create_batch()["res_id"])
         env.cr.commit()
     print(f"  of which pre-notification e-mails queued: {notices['seconds']:.2f} s "
           f"(e-mails={notices['mails']}, method={env.company.sepa_notice_method})", flush=True)
-    with timed("generate file", timings):
+    with timed("generate file", timings), step("generate file"):
         batch.action_generate()
         env.cr.commit()
-    with timed("post entry", timings):
+    with timed("post entry", timings), step("post entry"):
         batch.action_send()
         env.cr.commit()
     print(f"invoices={count} debits={batch.debit_count} total={batch.amount_total:.2f} "
@@ -488,6 +533,8 @@ def main():
     parser.add_argument("-n", type=int, default=10000)
     parser.add_argument("--dump", metavar="DIR",
                         help="write the file, batch lines, entry and invoices to DIR")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="profile each step (cProfile and queries) into DIR")
     args = parser.parse_args()
     odoo.tools.config.parse_config(["-c", args.config, "-d", args.database])
     registry = odoo.modules.registry.Registry(args.database)
@@ -497,7 +544,7 @@ def main():
         started = time.perf_counter()
         create_data(env, args.n)
         print(f"set-up (not timed in total): {time.perf_counter() - started:.1f} s")
-        timings, batch = run_cycle(env, journal)
+        timings, batch = run_cycle(env, journal, args.profile)
         if args.dump:
             dump_output(env, batch, args.dump)
         cancel_batch(env, batch)

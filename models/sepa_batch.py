@@ -25,6 +25,7 @@ from ..sepa.model import (
     compose_lines,
 )
 from ..sepa.pain008 import write_pain008
+from .sepa_reconcile_setwise import _keep_written
 
 _logger = logging.getLogger(__name__)
 
@@ -397,8 +398,28 @@ class SepaBatch(models.Model):
             raise UserError(_("Invoices can only be put in a new batch, not in %(batch)s.",
                               batch=self.name))
         lines = self.env["sepa.batch.line"]._create_guarded(self._compose_lines(rows))
+        self._write_in_batch_states([row["invoice_id"] for row in rows])
         self._sync_delivery_reminders()
         return lines
+
+    def _write_in_batch_states(self, invoice_ids):
+        """The invoices ``invoice_ids`` got an open line in this new batch: their direct
+        debit status is "In batch", "On hold" when held (``account.move._sepa_state``
+        with an open line), written in one UPDATE instead of computed invoice by
+        invoice and written a hundred at a time (2.5 s for 10,000 invoices)."""
+        invoices = self.env["account.move"].browse(invoice_ids)
+        _keep_written(invoices, "_compute_sepa_state")  # before the flush: not computed
+        invoices.flush_recordset(["move_type", "sepa_hold", "sepa_state"])
+        self.env.execute_query(SQL(
+            """UPDATE account_move
+                  SET sepa_state = CASE WHEN sepa_hold THEN 'on_hold' ELSE 'in_batch' END,
+                      write_uid = %s, write_date = %s
+                WHERE id = ANY(%s) AND move_type = 'out_invoice'
+                  AND sepa_state IS DISTINCT FROM
+                      CASE WHEN sepa_hold THEN 'on_hold' ELSE 'in_batch' END""",
+            self.env.uid, self.env.cr.now(), invoices.ids))
+        invoices.invalidate_recordset(["sepa_state", "write_uid", "write_date"])
+        invoices.modified(["sepa_state"])
 
     def _compose_lines(self, rows):
         """Values of the batch lines of ``rows``: debit numbers, end-to-end ids, remittance
@@ -564,12 +585,22 @@ class SepaBatch(models.Model):
                              partner.city),
         )
 
-    def _line_rows(self, lines):
+    def _line_rows(self, lines=None):
         """``(id, end-to-end id, collection date, sequence type, PmtInfId, amount)`` of
         each of ``lines``, in their order, the amount as exact text: one query, no
-        records."""
+        records. Without ``lines``: every line of this batch, in the order of its
+        ``line_ids`` (not read: 100,000 records)."""
         self.env["sepa.batch.line"].flush_model(
-            ["end_to_end_id", "collection_date", "sequence_type", "pmt_inf_id", "amount"])
+            ["batch_id", "debit_number", "end_to_end_id", "collection_date",
+             "sequence_type", "pmt_inf_id", "amount"])
+        if lines is None:
+            self.ensure_one()
+            return self.env.execute_query(SQL(
+                """SELECT l.id, l.end_to_end_id, l.collection_date, l.sequence_type,
+                          l.pmt_inf_id, l.amount::text
+                     FROM sepa_batch_line l
+                    WHERE l.batch_id = %s
+                 ORDER BY l.debit_number, l.id""", self.id))
         return self.env.execute_query(SQL(
             """SELECT l.id, l.end_to_end_id, l.collection_date, l.sequence_type,
                       l.pmt_inf_id, l.amount::text
@@ -671,7 +702,7 @@ class SepaBatch(models.Model):
 
     def _prepare_sepa_batch(self):
         self.ensure_one()
-        lines = self._line_rows(self.line_ids)
+        lines = self._line_rows()
         debits = self._prepare_debits(lines)
         blocks = self._prepare_blocks(lines, debits)
         return Batch(
@@ -782,7 +813,7 @@ class SepaBatch(models.Model):
             if batch._run_in_background("generate"):
                 continue
             batch._generate_file()
-        if len(self) == 1 and self.file:
+        if len(self) == 1 and self.filename:  # written with the file (not read: MBs)
             # Odoo's download-and-close (as account.move.send): the file opens in a new
             # tab that the browser turns into a download, then the form reloads and
             # shows the generated state and "Mark as Sent".
@@ -1196,7 +1227,8 @@ class SepaBatch(models.Model):
             self.job_error = False  # tried again: the old error is history (chatter)
         if self.env.context.get("sepa_no_background"):
             return False
-        if len(self.line_ids) <= self.company_id.sepa_background_threshold:
+        count = self.env["sepa.batch.line"].search_count([("batch_id", "=", self.id)])
+        if count <= self.company_id.sepa_background_threshold:
             return False
         self.job_state = job
         self._sepa_enqueue_job()

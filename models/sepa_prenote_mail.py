@@ -39,6 +39,8 @@ TEMPLATE = "sepa_direct_debit.mail_template_sepa_prenote"
 MARKER = re.compile(r"__SEPA_([a-z_]+)__")
 VALUES = ("customer", "amount", "date", "account", "mandate", "creditor", "invoices",
           "links")
+#: E-mails made (their texts in memory) and inserted at a time.
+MAIL_CHUNK = 10000
 
 
 class SepaPrenoteMail(models.AbstractModel):
@@ -62,7 +64,7 @@ class SepaPrenoteMail(models.AbstractModel):
         for row in to_mail:
             groups[row["company_id"], row["lang"]].append(row)
         base_url = self.env["account.move"].get_base_url()
-        vals_list, mailed = [], []
+        mail_ids, mail_of_debit = [], {}
         for (company_id, lang), group in groups.items():
             rendered = mailer._render(template.with_context(
                 **{f"sepa_{name}": f"__SEPA_{name}__" for name in VALUES}),
@@ -71,22 +73,28 @@ class SepaPrenoteMail(models.AbstractModel):
             body = self._segments(rendered["body_html"])
             env = self.with_context(lang=lang).env
             formatted = {}  # amounts and dates repeat (membership fees, one collection date)
-            for row in group:
-                values = self._mail_values(env, row, tokens, base_url, formatted)
-                vals_list.append({
-                    **rendered["common"],
-                    "subject": self._fill(subject, values),
-                    "body_html": self._fill(body, values, html=True),
-                    "recipient_ids": [Command.link(row["recipient_id"])],
-                    "model": "account.move",
-                    "res_id": row["invoice_ids"][0],
-                    "record_name": row["invoice_names"][0],
-                })
-                mailed.append(row)
-        mails = mailer._create_mails(vals_list)
-        self._record_states(rows, dict(zip(
-            (row["first_line_id"] for row in mailed), mails.ids, strict=True)))
-        return mails
+            # the texts of MAIL_CHUNK e-mails at a time in memory (100,000 e-mails held
+            # at once cost hundreds of MB)
+            for start in range(0, len(group), MAIL_CHUNK):
+                chunk = group[start:start + MAIL_CHUNK]
+                vals_list = []
+                for row in chunk:
+                    values = self._mail_values(env, row, tokens, base_url, formatted)
+                    vals_list.append({
+                        **rendered["common"],
+                        "subject": self._fill(subject, values),
+                        "body_html": self._fill(body, values, html=True),
+                        "recipient_ids": [Command.link(row["recipient_id"])],
+                        "model": "account.move",
+                        "res_id": row["invoice_ids"][0],
+                        "record_name": row["invoice_names"][0],
+                    })
+                ids = mailer._create_mails(vals_list).ids
+                mail_ids += ids
+                mail_of_debit.update(zip((row["first_line_id"] for row in chunk), ids,
+                                         strict=True))
+        self._record_states(rows, mail_of_debit)
+        return self.env["mail.mail"].sudo().browse(mail_ids)
 
     @staticmethod
     def _segments(text):

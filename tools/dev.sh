@@ -489,7 +489,8 @@ bench_batch() {
     setup
     local db=${BENCH_DB:-sepa_dd_bench}
     create_db "$db"
-    "$PY" "$ROOT/bench/batch_cycle.py" -c "$CONF" -d "$db" -n "${1:-10000}" ${2:+--dump "$2"}
+    "$PY" "$ROOT/bench/batch_cycle.py" -c "$CONF" -d "$db" -n "${1:-10000}" ${2:+--dump "$2"} \
+        ${BENCH_PROFILE:+--profile "$BENCH_PROFILE"}
 }
 
 # Each size: the settled batch is built once (one process) into the template database

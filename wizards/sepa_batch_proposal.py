@@ -405,6 +405,10 @@ class SepaBatchProposal(models.TransientModel):
             "reason": reason,
             "selected": not reason,
             "due_date": row["due_date"],
+            # the stored computed fields as they compute (no recomputation after the
+            # INSERT: it cost a write of every line)
+            "latest_delivery_date": False,
+            "notice_late": False,
         }
         if not reason:
             collection, delivery = params["collection_dates"](
