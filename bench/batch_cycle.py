@@ -436,8 +436,12 @@ def run_cycle(env, journal, profile=None):
     with timed("proposal", timings), step("proposal"):
         wizard = env["sepa.batch.proposal"].create({"journal_id": journal.id})
         wizard.action_propose()
-        count = len(wizard.line_ids)
         env.cr.commit()
+    # counted in SQL, outside the timing: ``len(wizard.line_ids)`` read every proposal
+    # line (7 s at 100,000), a cost of the bench, not of the user's click
+    env.cr.execute("SELECT count(*) FROM sepa_batch_proposal_line WHERE proposal_id = %s "
+                   "AND (reason IS NULL OR reason = '')", [wizard.id])
+    count = env.cr.fetchone()[0]
     with timed("create batch", timings), step("create batch"), timed_notices() as notices:
         batch = env["sepa.batch"].browse(wizard.action_create_batch()["res_id"])
         env.cr.commit()
