@@ -164,9 +164,9 @@ def timed_notices():
     original = model.notify
     figures = {"seconds": 0.0, "mails": 0}
 
-    def notify(self, lines):
+    def notify(self, lines, *args):
         start = time.perf_counter()
-        mails = original(self, lines)
+        mails = original(self, lines, *args)
         figures["seconds"] += time.perf_counter() - start
         figures["mails"] += len(mails)
         return mails

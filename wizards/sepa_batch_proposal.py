@@ -673,8 +673,7 @@ class SepaBatchProposal(models.TransientModel):
             "scheme": self.scheme,
         })
         batch._check_creditor()
-        lines = batch._add_invoices(rows)
-        self.env["sepa.prenote.mail"].notify(lines)
+        batch._add_invoices(rows, notify=True)
         return self._open_batch(batch)
 
     def _open_batch(self, batch):
