@@ -1,4 +1,3 @@
-import base64
 import logging
 from collections import defaultdict
 from decimal import Decimal
@@ -803,13 +802,30 @@ class SepaBatch(models.Model):
         except SepaError as error:
             raise UserError(_("The direct debit file of batch %(batch)s is not valid: "
                               "%(reason)s", batch=self.name, reason=error)) from error
+        self._write_file(data)
         self.write({
-            "file": base64.b64encode(data),
             "filename": f"{self.name}.xml",
             "state": "generated",
             "job_state": False,
         })
         return data
+
+    def _write_file(self, data):
+        """The file ``data`` (bytes) into the attachment that stores the field ``file``,
+        as the field's write does but without base64: the field takes it encoded (a
+        third larger) and its attachment decodes it twice, 60 to 130 MB more at 100,000
+        debits."""
+        self.ensure_one()
+        attachments = self.env["ir.attachment"].sudo()
+        existing = attachments.search([
+            ("res_model", "=", self._name), ("res_field", "=", "file"),
+            ("res_id", "=", self.id)])
+        if existing:
+            existing.write({"raw": data})
+        else:
+            attachments.create({"name": "file", "res_model": self._name, "res_field": "file",
+                                "res_id": self.id, "type": "binary", "raw": data})
+        self.invalidate_recordset(["file"])
 
     # ------------------------------------------------------------------
     # BUSINESS: accounting (models/sepa_batch_posting.py)
