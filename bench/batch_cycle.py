@@ -156,22 +156,29 @@ def profiled(label, folder):
 
 @contextmanager
 def timed_notices():
-    """The time spent queueing the pre-notification e-mails (``sepa.prenote.mail.notify``)
-    inside the block, and how many were queued."""
+    """The time spent queueing the pre-notification e-mails inside the block
+    (``sepa.prenote.mail._prepare``, which reads the debits to notify and makes their
+    portal tokens, and ``notify``), and how many were queued."""
     from unittest.mock import patch
     registry = odoo.modules.registry.Registry(odoo.tools.config["db_name"])
     model = registry["sepa.prenote.mail"]
-    original = model.notify
+    original_prepare, original_notify = model._prepare, model.notify
     figures = {"seconds": 0.0, "mails": 0}
+
+    def prepare(self, lines):
+        start = time.perf_counter()
+        prepared = original_prepare(self, lines)
+        figures["seconds"] += time.perf_counter() - start
+        return prepared
 
     def notify(self, lines, *args):
         start = time.perf_counter()
-        mails = original(self, lines, *args)
+        mails = original_notify(self, lines, *args)
         figures["seconds"] += time.perf_counter() - start
         figures["mails"] += len(mails)
         return mails
 
-    with patch.object(model, "notify", notify):
+    with patch.object(model, "_prepare", prepare), patch.object(model, "notify", notify):
         yield figures
 
 
