@@ -156,22 +156,29 @@ def profiled(label, folder):
 
 @contextmanager
 def timed_notices():
-    """The time spent queueing the pre-notification e-mails (``sepa.prenote.mail.notify``)
-    inside the block, and how many were queued."""
+    """The time spent queueing the pre-notification e-mails inside the block
+    (``sepa.prenote.mail._prepare``, which reads the debits to notify and makes their
+    portal tokens, and ``notify``), and how many were queued."""
     from unittest.mock import patch
     registry = odoo.modules.registry.Registry(odoo.tools.config["db_name"])
     model = registry["sepa.prenote.mail"]
-    original = model.notify
+    original_prepare, original_notify = model._prepare, model.notify
     figures = {"seconds": 0.0, "mails": 0}
 
-    def notify(self, lines):
+    def prepare(self, lines):
         start = time.perf_counter()
-        mails = original(self, lines)
+        prepared = original_prepare(self, lines)
+        figures["seconds"] += time.perf_counter() - start
+        return prepared
+
+    def notify(self, lines, *args):
+        start = time.perf_counter()
+        mails = original_notify(self, lines, *args)
         figures["seconds"] += time.perf_counter() - start
         figures["mails"] += len(mails)
         return mails
 
-    with patch.object(model, "notify", notify):
+    with patch.object(model, "_prepare", prepare), patch.object(model, "notify", notify):
         yield figures
 
 
@@ -436,8 +443,12 @@ def run_cycle(env, journal, profile=None):
     with timed("proposal", timings), step("proposal"):
         wizard = env["sepa.batch.proposal"].create({"journal_id": journal.id})
         wizard.action_propose()
-        count = len(wizard.line_ids)
         env.cr.commit()
+    # counted in SQL, outside the timing: ``len(wizard.line_ids)`` read every proposal
+    # line (7 s at 100,000), a cost of the bench, not of the user's click
+    env.cr.execute("SELECT count(*) FROM sepa_batch_proposal_line WHERE proposal_id = %s "
+                   "AND (reason IS NULL OR reason = '')", [wizard.id])
+    count = env.cr.fetchone()[0]
     with timed("create batch", timings), step("create batch"), timed_notices() as notices:
         batch = env["sepa.batch"].browse(wizard.action_create_batch()["res_id"])
         env.cr.commit()

@@ -1,4 +1,3 @@
-import base64
 import logging
 from collections import defaultdict
 from decimal import Decimal
@@ -385,40 +384,63 @@ class SepaBatch(models.Model):
     # BUSINESS: composition
     # ------------------------------------------------------------------
 
-    def _add_invoices(self, rows):
+    def _add_invoices(self, rows, notify=False):
         """Put invoices in this new batch: its lines, composed in one place.
 
         ``rows``: one dict per invoice (``invoice_id``, ``invoice_name``, ``partner_id``,
         ``mandate_id``, ``amount``, ``sequence_type``, ``collection_date``), in the order
-        the debits are numbered. Returns the lines, created set-wise (see
-        ``sepa.batch.line._create_guarded``).
+        the debits are numbered. ``notify``: queue the pre-notification e-mails of the
+        new lines (``sepa.prenote.mail.notify``); the portal access tokens their links
+        need are written with the invoices' status, in the same UPDATE (a second UPDATE
+        of 100,000 invoices cost tens of seconds). Returns the lines, created set-wise
+        (see ``sepa.batch.line._create_guarded``).
         """
         self.ensure_one()
         if self.state != "draft" or self.line_ids:
             raise UserError(_("Invoices can only be put in a new batch, not in %(batch)s.",
                               batch=self.name))
         lines = self.env["sepa.batch.line"]._create_guarded(self._compose_lines(rows))
-        self._write_in_batch_states([row["invoice_id"] for row in rows])
+        invoice_ids = [row["invoice_id"] for row in rows]
+        prepared = None
+        if notify:
+            # before the flush of the notices' query: the status is written, not computed
+            _keep_written(self.env["account.move"].browse(invoice_ids), "_compute_sepa_state")
+            prepared = self.env["sepa.prenote.mail"]._prepare(lines)
+        self._write_in_batch_states(invoice_ids, prepared[2] if prepared else None)
         self._sync_delivery_reminders()
+        if notify:
+            self.env["sepa.prenote.mail"].notify(lines, prepared)
         return lines
 
-    def _write_in_batch_states(self, invoice_ids):
+    def _write_in_batch_states(self, invoice_ids, tokens=None):
         """The invoices ``invoice_ids`` got an open line in this new batch: their direct
         debit status is "In batch", "On hold" when held (``account.move._sepa_state``
         with an open line), written in one UPDATE instead of computed invoice by
-        invoice and written a hundred at a time (2.5 s for 10,000 invoices)."""
+        invoice and written a hundred at a time (2.5 s for 10,000 invoices). ``tokens``
+        (``{invoice id: portal access token}``): written in the same UPDATE to those of
+        these invoices that have none (nothing else of them changes when their status
+        does not)."""
         invoices = self.env["account.move"].browse(invoice_ids)
         _keep_written(invoices, "_compute_sepa_state")  # before the flush: not computed
         invoices.flush_recordset(["move_type", "sepa_hold", "sepa_state"])
+        tokens = tokens or {}
+        state = SQL("CASE WHEN m.sepa_hold THEN 'on_hold' ELSE 'in_batch' END")
+        changes = SQL("(m.move_type = 'out_invoice' AND m.sepa_state IS DISTINCT FROM %s)",
+                      state)
         self.env.execute_query(SQL(
-            """UPDATE account_move
-                  SET sepa_state = CASE WHEN sepa_hold THEN 'on_hold' ELSE 'in_batch' END,
-                      write_uid = %s, write_date = %s
-                WHERE id = ANY(%s) AND move_type = 'out_invoice'
-                  AND sepa_state IS DISTINCT FROM
-                      CASE WHEN sepa_hold THEN 'on_hold' ELSE 'in_batch' END""",
-            self.env.uid, self.env.cr.now(), invoices.ids))
+            """UPDATE account_move m
+                  SET sepa_state = CASE WHEN %(changes)s THEN %(state)s ELSE m.sepa_state END,
+                      write_uid = CASE WHEN %(changes)s THEN %(uid)s ELSE m.write_uid END,
+                      write_date = CASE WHEN %(changes)s THEN %(now)s ELSE m.write_date END,
+                      access_token = COALESCE(m.access_token, u.token)
+                 FROM unnest(%(ids)s::int[], %(tokens)s::varchar[]) AS u(id, token)
+                WHERE m.id = u.id
+                  AND (%(changes)s OR m.access_token IS NULL AND u.token IS NOT NULL)""",
+            changes=changes, state=state, uid=self.env.uid, now=self.env.cr.now(),
+            ids=invoices.ids, tokens=[tokens.get(invoice_id) for invoice_id in invoices.ids]))
         invoices.invalidate_recordset(["sepa_state", "write_uid", "write_date"])
+        if tokens:
+            invoices.browse(tokens).invalidate_recordset(["access_token"])
         invoices.modified(["sepa_state"])
 
     def _compose_lines(self, rows):
@@ -780,13 +802,30 @@ class SepaBatch(models.Model):
         except SepaError as error:
             raise UserError(_("The direct debit file of batch %(batch)s is not valid: "
                               "%(reason)s", batch=self.name, reason=error)) from error
+        self._write_file(data)
         self.write({
-            "file": base64.b64encode(data),
             "filename": f"{self.name}.xml",
             "state": "generated",
             "job_state": False,
         })
         return data
+
+    def _write_file(self, data):
+        """The file ``data`` (bytes) into the attachment that stores the field ``file``,
+        as the field's write does but without base64: the field takes it encoded (a
+        third larger) and its attachment decodes it twice, 60 to 130 MB more at 100,000
+        debits."""
+        self.ensure_one()
+        attachments = self.env["ir.attachment"].sudo()
+        existing = attachments.search([
+            ("res_model", "=", self._name), ("res_field", "=", "file"),
+            ("res_id", "=", self.id)])
+        if existing:
+            existing.write({"raw": data})
+        else:
+            attachments.create({"name": "file", "res_model": self._name, "res_field": "file",
+                                "res_id": self.id, "type": "binary", "raw": data})
+        self.invalidate_recordset(["file"])
 
     # ------------------------------------------------------------------
     # BUSINESS: accounting (models/sepa_batch_posting.py)

@@ -48,18 +48,21 @@ class SepaPrenoteMail(models.AbstractModel):
     _description = "SEPA Direct Debit: Pre-notification E-mails to Customers"
 
     @api.model
-    def notify(self, lines):
+    def notify(self, lines, prepared=None):
         """Queue the pre-notification e-mails of the debits of batch ``lines`` (see the
         module docstring) and record each line's notice state; return the
-        ``mail.mail`` records."""
-        rows = self._rows(lines)
-        template = self.env.ref(TEMPLATE, raise_if_not_found=False)
-        if not rows or not template:
+        ``mail.mail`` records. ``prepared``: what :meth:`_prepare` returned for
+        ``lines``, its new tokens written by the caller."""
+        if prepared is None:
+            prepared = self._prepare(lines)
+            if prepared[2]:
+                self.env["sepa.storno.mail"]._write_access_tokens(prepared[2])
+        rows, tokens, _new = prepared
+        if not rows or tokens is None:
             return self.env["mail.mail"]
-        template = template.sudo()
+        template = self.env.ref(TEMPLATE).sudo()
         mailer = self.env["sepa.storno.mail"]
         to_mail = [row for row in rows if row["recipient_id"]]
-        tokens = mailer._access_tokens(to_mail)
         groups = defaultdict(list)
         for row in to_mail:
             groups[row["company_id"], row["lang"]].append(row)
@@ -95,6 +98,20 @@ class SepaPrenoteMail(models.AbstractModel):
                                          strict=True))
         self._record_states(rows, mail_of_debit)
         return self.env["mail.mail"].sudo().browse(mail_ids)
+
+    @api.model
+    def _prepare(self, lines):
+        """``(rows, tokens, new)``: the debits of ``lines`` to notify (:meth:`_rows`),
+        the portal access tokens of the invoices their e-mails link to and, of these, the
+        ones to write (their invoices have none yet; ``sepa.batch._add_invoices`` writes
+        them in the UPDATE of the invoices' status). ``tokens`` is None when there is
+        nothing to send (no debit, or no template)."""
+        rows = self._rows(lines)
+        if not rows or not self.env.ref(TEMPLATE, raise_if_not_found=False):
+            return rows, None, {}
+        tokens, new = self.env["sepa.storno.mail"]._new_access_tokens(
+            [row for row in rows if row["recipient_id"]])
+        return rows, tokens, new
 
     @staticmethod
     def _segments(text):

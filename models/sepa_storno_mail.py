@@ -178,19 +178,33 @@ class SepaStornoMail(models.AbstractModel):
     def _access_tokens(self, rows):
         """``{invoice id: portal access token}``, the missing tokens made in one UPDATE
         (what ``_portal_ensure_token`` does one invoice at a time)."""
+        tokens, new = self._new_access_tokens(rows)
+        if new:
+            self._write_access_tokens(new)
+        return tokens
+
+    @api.model
+    def _write_access_tokens(self, new):
+        """Give the invoices of ``new`` (``{invoice id: token}``) their token, where they
+        have none. One UPDATE."""
+        self.env.execute_query(SQL(
+            """UPDATE account_move m SET access_token = u.token
+                 FROM unnest(%s::int[], %s::varchar[]) AS u(id, token)
+                WHERE m.id = u.id AND m.access_token IS NULL""", list(new), list(new.values())))
+        self.env["account.move"].browse(new).invalidate_recordset(["access_token"])
+
+    @api.model
+    def _new_access_tokens(self, rows):
+        """``({invoice id: portal access token}, {invoice id: new token})``: the tokens of
+        the invoices of ``rows``, new ones made for those without, not written (the
+        caller writes ``new``)."""
         tokens = {}
         for row in rows:
             tokens.update(zip(row["invoice_ids"], row["invoice_tokens"], strict=True))
-        missing = [invoice_id for invoice_id, token in tokens.items() if not token]
-        if missing:
-            new = [str(uuid.uuid4()) for _id in missing]
-            self.env.execute_query(SQL(
-                """UPDATE account_move m SET access_token = u.token
-                     FROM unnest(%s::int[], %s::varchar[]) AS u(id, token)
-                    WHERE m.id = u.id AND m.access_token IS NULL""", missing, new))
-            tokens.update(zip(missing, new, strict=True))
-            self.env["account.move"].browse(missing).invalidate_recordset(["access_token"])
-        return tokens
+        new = {invoice_id: str(uuid.uuid4())
+               for invoice_id, token in tokens.items() if not token}
+        tokens.update(new)
+        return tokens, new
 
     @api.model
     def _retry_dates(self, stornos):

@@ -151,6 +151,21 @@ class TestPreNotificationMail(SmtpCaseMixin, SepaBatchCommon):
         self.assertFalse(line.notified_date)
         self.assertFalse(invoice.sepa_notified_date)
 
+    def test_portal_tokens_only_for_the_invoices_linked_from_an_email(self):
+        """Written with the invoices' status: a token already there is kept, an invoice
+        whose customer has no e-mail address gets none."""
+        partner, _mandate = self.create_debtor("Piet Zonder Mail", IBAN_C, name="MDT-NOMAIL")
+        silent = self.invoice(partner, 12.5)
+        self.inv_recurring.access_token = "kept-token"
+        batch = self.create_batch()
+        self.assertEqual(set(batch.line_ids.invoice_id.mapped("sepa_state")), {"in_batch"})
+        self.assertEqual(self.inv_recurring.access_token, "kept-token")
+        self.assertIn("access_token=kept-token", self.mails_of(self.inv_recurring).body_html)
+        self.assertTrue(self.inv_first_1.access_token)
+        self.assertIn(self.portal_link(self.inv_first_2),
+                      self.mails_of(self.inv_first_1).body_html)
+        self.assertFalse(silent.access_token)
+
     def test_refused_mail_is_counted_failed(self):
         batch = self.create_batch()
         mails = self.mails_of(self.inv_recurring)

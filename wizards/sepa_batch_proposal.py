@@ -18,6 +18,8 @@ from ..sepa.calendar import (
 from ..sepa.ids import validate_iban
 from ..sepa.notice import earliest_collection_after_notice
 
+#: Proposal lines made (their values in memory) and inserted at a time.
+LINE_CHUNK = 10000
 
 class SepaBatchProposal(models.TransientModel):
     _name = "sepa.batch.proposal"
@@ -437,9 +439,12 @@ class SepaBatchProposal(models.TransientModel):
         (self.line_ids | self.excluded_line_ids).unlink()
         rows = self._candidate_rows()
         params["notices"] = self._notice_rows(rows)
-        insert_records(self.env["sepa.batch.proposal.line"], [
-            self._prepare_line_vals(row, params) for row in rows
-        ])
+        # LINE_CHUNK lines at a time: the values of 100,000 lines held at once (dicts,
+        # then the column arrays of the INSERT) cost hundreds of MB
+        for start in range(0, len(rows), LINE_CHUNK):
+            insert_records(self.env["sepa.batch.proposal.line"], [
+                self._prepare_line_vals(row, params) for row in rows[start:start + LINE_CHUNK]
+            ])
         self.proposed = True
         return self._reopen()
 
@@ -668,8 +673,7 @@ class SepaBatchProposal(models.TransientModel):
             "scheme": self.scheme,
         })
         batch._check_creditor()
-        lines = batch._add_invoices(rows)
-        self.env["sepa.prenote.mail"].notify(lines)
+        batch._add_invoices(rows, notify=True)
         return self._open_batch(batch)
 
     def _open_batch(self, batch):
