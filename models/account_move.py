@@ -463,14 +463,19 @@ class AccountMove(models.Model):
         """The entry of a direct debit batch is undone by the batch's Cancel only: reset
         to draft by hand (the button shows to billing users too) it would take the
         payments off the invoices while the batch stays sent or settled."""
-        batches = self.sudo().sepa_batch_id.filtered(
-            lambda batch: batch.state not in ("cancel", "rejected"))
+        batches = self._sepa_live_batches()
         if batches:
             raise UserError(_(
                 "%(batches)s: this entry is the direct debit batch's; resetting it would "
                 "take the payments off its invoices. Use Cancel on the batch (possible "
                 "until the bank credited it).", batches=", ".join(batches.mapped("name"))))
         return super().button_draft()
+
+    def _sepa_live_batches(self):
+        """The batches, neither cancelled nor rejected, whose entries these are: their
+        entries are undone by the batch's Cancel only."""
+        return self.sudo().sepa_batch_id.filtered(
+            lambda batch: batch.state not in ("cancel", "rejected"))
 
     def _sepa_debited_by_us(self):
         """The invoice is collected by direct debit (to collect, in a batch, collected):

@@ -15,8 +15,7 @@ class AccountMoveReversal(models.TransientModel):
 
     def _sepa_check_reversible(self):
         moves = self.sudo().move_ids
-        batches = moves.sepa_batch_id.filtered(
-            lambda batch: batch.state not in ("cancel", "rejected"))
+        batches = moves._sepa_live_batches()
         if batches:
             raise UserError(_(
                 "%(batches)s: this entry is the direct debit batch's; reversing it would "
